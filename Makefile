@@ -1,0 +1,33 @@
+# nixlayer — build, demo, tests and benchmarks.
+export CGO_ENABLED := 0
+NIX_ENV := NIX_CONFIG=$$'substituters =\nsandbox = false\nbuild-users-group ='
+
+.PHONY: all build demo test unit e2e fuzz bench setup clean
+
+all: build
+
+build:
+	go build -trimpath -o build/nixlayer/bin/nixlayer .
+
+setup:
+	bash tests/setup.sh
+
+## demo: build the example image with Nix, verify it, print how to load it
+demo: setup build
+	bash examples/demo.sh
+
+## test: everything CI runs (installs what it needs first)
+test: setup
+	go vet ./...
+	go test -count=1 -timeout 45m ./...
+	$(MAKE) fuzz
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	bash tests/fuzz.sh 10s
+
+bench: setup build
+	bash bench/run.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,88 @@
+package layers
+
+import (
+	"archive/tar"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Entry is one file, directory or symlink of a layer, as it will appear in
+// the tar stream. Names are relative to the image root, without a leading
+// slash and without a trailing one ("nix/store/<hash>-hello/bin/hello").
+//
+// The content of a regular file comes from Source (a file on disk, read when
+// the layer is written) or, when Source is empty, from Data.
+type Entry struct {
+	Name     string
+	Type     byte // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
+	Mode     int64
+	Uid, Gid int
+	Uname    string
+	Gname    string
+	Linkname string // symlink target, kept as it is
+	Size     int64  // size of a regular file
+	Source   string // path on disk of a regular file's content
+	Data     []byte // content of a regular file when Source is empty
+}
+
+// Dir returns a directory entry owned by root with the given mode.
+func Dir(name string, mode int64) Entry {
+	return Entry{Name: name, Type: tar.TypeDir, Mode: mode, Uname: "root", Gname: "root"}
+}
+
+// File returns a regular file entry owned by root holding data.
+func File(name string, mode int64, data []byte) Entry {
+	return Entry{Name: name, Type: tar.TypeReg, Mode: mode, Size: int64(len(data)), Data: data, Uname: "root", Gname: "root"}
+}
+
+// Symlink returns a symlink entry owned by root.
+func Symlink(name, target string) Entry {
+	return Entry{Name: name, Type: tar.TypeSymlink, Mode: 0o777, Linkname: target, Uname: "root", Gname: "root"}
+}
+
+// CleanName turns an image path ("/etc/passwd", "./etc//passwd") into the
+// canonical entry name ("etc/passwd"). It rejects names that leave the root.
+func CleanName(p string) (string, error) {
+	c := path.Clean("/" + p)
+	if strings.Contains(p, "..") {
+		for _, part := range strings.Split(p, "/") {
+			if part == ".." {
+				return "", fmt.Errorf("path %q leaves the image root", p)
+			}
+		}
+	}
+	if c == "/" {
+		return "", fmt.Errorf("path %q names the image root", p)
+	}
+	return c[1:], nil
+}
+
+// Sort orders entries for writing: by name, compared component by
+// component, so that a directory always comes right before its contents.
+func Sort(entries []Entry) {
+	sort.SliceStable(entries, func(i, j int) bool { return lessPath(entries[i].Name, entries[j].Name) })
+}
+
+// lessPath compares slash-separated paths component by component, so "a/b"
+// sorts before "a-b" (a byte-wise sort would interleave them).
+func lessPath(a, b string) bool {
+	for {
+		ai, bi := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
+		ac, bc := a, b
+		if ai >= 0 {
+			ac = a[:ai]
+		}
+		if bi >= 0 {
+			bc = b[:bi]
+		}
+		if ac != bc {
+			return ac < bc
+		}
+		if ai < 0 || bi < 0 {
+			return ai < 0 && bi >= 0
+		}
+		a, b = a[ai+1:], b[bi+1:]
+	}
+}

@@ -1,0 +1,40 @@
+// Command nixlayer turns a Nix store closure into a container image. Nix runs
+// it as the builder of a derivation (see nix/default.nix); the same commands
+// work from a shell with flags. Each command adapts its flags into one call
+// of a package: no logic lives here.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set by the linker (-X main.version=...).
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newApp().RunContext(ctx, os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "nixlayer: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "nixlayer",
+		Usage:   "build container images from Nix store closures",
+		Version: version,
+		// Errors are printed once, by main.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			buildImageCommand(),
+		},
+	}
+}

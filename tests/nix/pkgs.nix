@@ -1,0 +1,38 @@
+# Small packages for the end-to-end tests, made without nixpkgs: Debian's
+# static busybox brought into the store, and derivations built by it.
+{ system ? builtins.currentSystem }:
+let
+  # Debian's busybox-static, alone in a store directory so that argv[0]
+  # ends in "busybox" and the applets dispatch.
+  bbDir = builtins.path {
+    path = /usr/bin;
+    name = "busybox-static";
+    filter = p: t: baseNameOf p == "busybox";
+  };
+  busybox = "${bbDir}/busybox";
+  # A derivation run by busybox's shell; PATH holds the busybox applets.
+  run = name: script: extra: derivation ({
+    inherit name system;
+    builder = "${busybox}";
+    args = [ "sh" "-c" ("export PATH=${bbBin}/bin; set -e\n" + script) ];
+  } // extra);
+  # busybox applets as a package: bin/<applet> -> busybox
+  bbBin = derivation {
+    name = "busybox";
+    inherit system;
+    builder = "${busybox}";
+    args = [ "sh" "-c" ''
+      ${busybox} mkdir -p $out/bin
+      for a in $(${busybox} --list); do ${busybox} ln -s ${busybox} $out/bin/$a; done
+    '' ];
+  };
+  # hello: a script that depends on busybox
+  hello = run "hello-1.0" ''
+    mkdir -p $out/bin $out/share/hello
+    printf '#!${bbBin}/bin/sh\necho "Hello from nixlayer"\n' > $out/bin/hello
+    chmod 555 $out/bin/hello
+    echo data > $out/share/hello/data.txt
+    touch $out/share/hello/empty
+    mkdir -p $out/share/hello/emptydir
+  '' {};
+in { inherit bbDir busybox bbBin hello run; }

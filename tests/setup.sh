@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine: Nix (nix-bin), the
+# container tools the tests check images with, a registry server, a static
+# busybox for test images, and pigz/zstd for the benchmarks' baselines.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+need=()
+for pair in nix-build:nix-bin skopeo:skopeo umoci:umoci docker-registry:docker-registry \
+            podman:podman pigz:pigz zstd:zstd; do
+  cmd=${pair%%:*} pkg=${pair#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ -x /usr/bin/busybox ] && /usr/bin/busybox --list 2>/dev/null | grep -qx chroot || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/setup.sh: missing packages ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  echo "tests/setup.sh: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The registry server package starts a system service on :5000; the tests
+# start their own on a free loopback port, so stop that one if it runs.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
+mkdir -p /nix/var/nix/gcroots /nix/var/nix/profiles 2>/dev/null || true
+echo "tests/setup.sh: ready ($(nix-build --version))"
