@@ -59,10 +59,27 @@ func CleanName(p string) (string, error) {
 	return c[1:], nil
 }
 
-// Sort orders entries for writing: by name, compared component by
-// component, so that a directory always comes right before its contents.
+// Sort orders entries for writing: the nix and nix/store directories first,
+// then by name compared component by component, so that a directory always
+// comes before its contents.
 func Sort(entries []Entry) {
-	sort.SliceStable(entries, func(i, j int) bool { return lessPath(entries[i].Name, entries[j].Name) })
+	sort.SliceStable(entries, func(i, j int) bool {
+		ri, rj := rank(entries[i].Name), rank(entries[j].Name)
+		if ri != rj {
+			return ri < rj
+		}
+		return lessPath(entries[i].Name, entries[j].Name)
+	})
+}
+
+func rank(name string) int {
+	switch name {
+	case "nix":
+		return 0
+	case "nix/store":
+		return 1
+	}
+	return 2
 }
 
 // lessPath compares slash-separated paths component by component, so "a/b"

@@ -1,0 +1,159 @@
+package image
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Spec is everything a build needs besides the closure. Nix passes it as the
+// "nixlayer" attribute of a structured-attrs derivation; outside Nix it is
+// a JSON file or command-line flags. Field names follow dockerTools.
+type Spec struct {
+	Name         string          `json:"name"`
+	Tag          *string         `json:"tag"`
+	Contents     []string        `json:"contents"`
+	Config       json.RawMessage `json:"config"`
+	Created      string          `json:"created"`
+	MTime        *int64          `json:"mtime"`
+	Uid          int             `json:"uid"`
+	Gid          int             `json:"gid"`
+	Architecture string          `json:"architecture"`
+	System       string          `json:"system"`
+	Format       string          `json:"format"`
+	Compression  string          `json:"compression"`
+	// Layering is "none" (one layer, buildImage), "popularity" or "size".
+	Layering  string `json:"layering"`
+	MaxLayers int    `json:"maxLayers"`
+}
+
+// DefaultCreated is dockerTools' default image creation date: one second
+// after the epoch, so that tools do not take it for "unset".
+const DefaultCreated = "1970-01-01T00:00:01Z"
+
+// ParseSpec decodes a spec, rejecting unknown fields so that a typo in an
+// argument name is an error rather than a silent default. source names the
+// input in errors.
+func ParseSpec(data []byte, source string) (*Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("reading image spec %s: %w", source, err)
+	}
+	return &s, nil
+}
+
+// Reference returns the image reference: name and tag lowercased as
+// dockerTools does, the tag defaulting to defaultTag. A reference that is
+// still invalid is an error naming it.
+func (s *Spec) Reference(defaultTag string) (name.Tag, error) {
+	if s.Name == "" {
+		return name.Tag{}, fmt.Errorf("the image needs a name")
+	}
+	tag := defaultTag
+	if s.Tag != nil && *s.Tag != "" {
+		tag = *s.Tag
+	}
+	ref := strings.ToLower(s.Name) + ":" + strings.ToLower(tag)
+	t, err := name.NewTag(ref, name.WeakValidation)
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("invalid image reference %q (from name %q and tag %q): %w", ref, s.Name, tag, err)
+	}
+	return t, nil
+}
+
+// ImageConfig decodes the user's config strictly: it must be a JSON object
+// whose fields have the types of the OCI image config (Cmd a list of
+// strings, Env a list of "NAME=value", ...).
+func (s *Spec) ImageConfig() (v1.Config, error) {
+	var c v1.Config
+	raw := bytes.TrimSpace(s.Config)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return c, nil
+	}
+	if raw[0] != '{' {
+		return c, fmt.Errorf("config must be an attribute set (a JSON object), not %s", raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		if ok := asTypeError(err, &te); ok {
+			return c, fmt.Errorf("config.%s must be %s, not a JSON %s", te.Field, goTypeName(te.Type.String()), te.Value)
+		}
+		return c, fmt.Errorf("reading config: %w", err)
+	}
+	for i, e := range c.Env {
+		if !strings.Contains(e, "=") {
+			return c, fmt.Errorf("config.Env[%d] = %q is not of the form NAME=value", i, e)
+		}
+	}
+	return c, nil
+}
+
+func asTypeError(err error, target **json.UnmarshalTypeError) bool {
+	te, ok := err.(*json.UnmarshalTypeError)
+	if ok {
+		*target = te
+	}
+	return ok
+}
+
+func goTypeName(t string) string {
+	switch t {
+	case "[]string":
+		return "a list of strings"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "map[string]string":
+		return "an attribute set of strings"
+	case "map[string]struct {}":
+		return "an attribute set (of empty sets)"
+	}
+	return t
+}
+
+// CreatedTime parses the created argument: an RFC 3339 date, "now", or
+// empty for DefaultCreated. "now" makes the image irreproducible, as in
+// dockerTools.
+func (s *Spec) CreatedTime(now func() time.Time) (time.Time, error) {
+	c := s.Created
+	switch c {
+	case "":
+		c = DefaultCreated
+	case "now":
+		return now().UTC().Truncate(time.Second), nil
+	}
+	t, err := time.Parse(time.RFC3339, c)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("created = %q is not an RFC 3339 date (like %s) or \"now\"", s.Created, DefaultCreated)
+	}
+	return t.UTC(), nil
+}
+
+// LayerTime returns the mtime of every entry: SOURCE_DATE_EPOCH when set,
+// else the mtime option, else 1.
+func (s *Spec) LayerTime(sourceDateEpoch string) (time.Time, error) {
+	if sourceDateEpoch != "" {
+		var sec int64
+		if _, err := fmt.Sscan(sourceDateEpoch, &sec); err != nil || sec < 0 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH = %q is not a number of seconds", sourceDateEpoch)
+		}
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	if s.MTime != nil {
+		if *s.MTime < 0 {
+			return time.Time{}, fmt.Errorf("mtime = %d is negative", *s.MTime)
+		}
+		return time.Unix(*s.MTime, 0).UTC(), nil
+	}
+	return time.Unix(1, 0).UTC(), nil
+}

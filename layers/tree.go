@@ -1,0 +1,165 @@
+package layers
+
+import (
+	"archive/tar"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// StorePath returns the entries of one store path as they appear in an image:
+// the path itself and everything below it, under nix/store/. Ownership is
+// root, modes are the permission bits on disk (Nix makes them 0444/0555),
+// hard links become regular files and symlinks are kept as they are.
+func StorePath(storePath string) ([]Entry, error) {
+	if !filepath.IsAbs(storePath) {
+		return nil, fmt.Errorf("store path %q is not absolute", storePath)
+	}
+	var entries []Entry
+	err := filepath.WalkDir(storePath, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading store path %s: %w", storePath, err)
+		}
+		e, err := fromDisk(p, strings.TrimPrefix(p, "/"))
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// fromDisk describes the file at p as an entry named name, without following
+// a symlink at p.
+func fromDisk(p, name string) (Entry, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return Entry{}, fmt.Errorf("reading %s: %w", p, err)
+	}
+	e := Entry{Name: name, Mode: int64(fi.Mode().Perm()), Uname: "root", Gname: "root"}
+	if fi.Mode()&fs.ModeSetuid != 0 {
+		e.Mode |= 0o4000
+	}
+	if fi.Mode()&fs.ModeSetgid != 0 {
+		e.Mode |= 0o2000
+	}
+	if fi.Mode()&fs.ModeSticky != 0 {
+		e.Mode |= 0o1000
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		e.Type, e.Size, e.Source = tar.TypeReg, fi.Size(), p
+	case fi.IsDir():
+		e.Type = tar.TypeDir
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return Entry{}, fmt.Errorf("reading symlink %s: %w", p, err)
+		}
+		e.Type, e.Linkname, e.Mode = tar.TypeSymlink, target, 0o777
+	default:
+		return Entry{}, fmt.Errorf("%s is a %s; only files, directories and symlinks can go into an image", p, fi.Mode().Type())
+	}
+	return e, nil
+}
+
+// ContentsMode says how a contents path appears at the image root.
+type ContentsMode int
+
+const (
+	// Copy copies the files of a contents path into the root, as
+	// dockerTools.buildImage does (cp -dr): symlinks stay symlinks.
+	Copy ContentsMode = iota
+	// Link makes directories at the root and symlinks every other file to
+	// its store path, as buildLayeredImage's symlinkJoin of contents does.
+	Link
+)
+
+// Contents returns the root entries for the given contents store paths: the
+// children of each path, merged, under the image root. When two contents
+// provide the same file, the first one in the list wins, as in symlinkJoin.
+// A directory in one and a non-directory in another is an error naming both.
+// A contents path that is a file (not a directory) adds nothing to the root.
+func Contents(paths []string, mode ContentsMode) ([]Entry, error) {
+	byName := map[string]int{}
+	origin := map[string]string{}
+	var entries []Entry
+	for _, root := range paths {
+		fi, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("reading contents %s: %w", root, err)
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("reading contents %s: %w", root, err)
+			}
+			if p == root {
+				return nil
+			}
+			rel := filepath.ToSlash(strings.TrimPrefix(p, root+"/"))
+			e, err := fromDisk(p, rel)
+			if err != nil {
+				return err
+			}
+			if mode == Link && e.Type != tar.TypeDir {
+				e = Symlink(rel, p)
+			}
+			if i, seen := byName[rel]; seen {
+				prev := entries[i]
+				if (prev.Type == tar.TypeDir) != (e.Type == tar.TypeDir) {
+					return fmt.Errorf("contents %s and %s both provide /%s, once as a directory and once not", origin[rel], root, rel)
+				}
+				return nil // the first contents path wins
+			}
+			byName[rel] = len(entries)
+			origin[rel] = root
+			entries = append(entries, e)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return entries, nil
+}
+
+// Merge returns entries with every missing parent directory added (mode
+// 0755, root) and sorted for writing. A later entry with the same name
+// replaces an earlier one; directories named twice are kept once.
+func Merge(groups ...[]Entry) []Entry {
+	byName := map[string]int{}
+	var out []Entry
+	add := func(e Entry) {
+		if i, ok := byName[e.Name]; ok {
+			out[i] = e
+			return
+		}
+		byName[e.Name] = len(out)
+		out = append(out, e)
+	}
+	for _, g := range groups {
+		for _, e := range g {
+			add(e)
+		}
+	}
+	for _, e := range out {
+		for dir := path.Dir(e.Name); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if _, ok := byName[dir]; ok {
+				break
+			}
+			add(Dir(dir, 0o755))
+		}
+	}
+	Sort(out)
+	return out
+}

@@ -1,0 +1,74 @@
+# nixlayer's Nix functions: drop-in replacements for nixpkgs dockerTools
+# whose builder is the static nixlayer binary itself (no stdenv, no shell).
+#
+#   let nl = import ./nix { nixlayer = <derivation or path with bin/nixlayer>; };
+#   in nl.buildImage { name = "hello"; contents = [ hello ]; config.Cmd = [ "/bin/hello" ]; }
+#
+# With `pkgs` (nixpkgs) instead of `nixlayer`, the binary is built from
+# source by ./package.nix.
+{ nixlayer ? null, pkgs ? null, system ? builtins.currentSystem }:
+let
+  nixlayerPkg =
+    if nixlayer != null then nixlayer
+    else if pkgs != null then pkgs.callPackage ./package.nix { }
+    else throw "nixlayer: give `nixlayer` (a derivation or path holding bin/nixlayer) or `pkgs` (nixpkgs, to build nixlayer from source)";
+  nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
+
+  toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
+
+  # Arguments of dockerTools that need a VM, a shell or fakeroot: nixlayer
+  # declares instead (see README, "Migrating from dockerTools").
+  refuse = fn: args: bad:
+    let given = builtins.filter (a: args ? ${a} && args.${a} != null) bad;
+    in if given == [ ] then true
+       else throw "nixlayer.${fn}: ${builtins.concatStringsSep ", " given} is not supported: nixlayer needs no VM or fakeroot; declare files, users and permissions instead (README)";
+
+  # The derivation every image builder makes: nixlayer reads `nixlayer`
+  # (the options) and `closure` (the store paths with their references)
+  # from the structured attrs.
+  mkImage = { drvName, command ? "build-image", roots, spec }:
+    derivation {
+      name = drvName;
+      inherit system;
+      builder = nixlayerBin;
+      args = [ command ];
+      __structuredAttrs = true;
+      exportReferencesGraph.closure = roots;
+      nixlayer = spec;
+      # Images are large and cheap to rebuild; do not fetch them.
+      allowSubstitutes = false;
+      preferLocalBuild = true;
+    };
+
+  outputName = name: format: compression:
+    let base = "docker-image-${baseNameOf name}";
+    in if format == "oci-layout" then base
+       else if format == "oci-archive" then "${base}.oci.tar"
+       else if compression == "none" then "${base}.tar"
+       else "${base}.tar.gz";
+
+  # The options every builder shares, in the shape nixlayer's image.Spec reads.
+  commonSpec = args@{ name, tag ? null, contents ? [ ], copyToRoot ? null, config ? { }
+    , created ? "1970-01-01T00:00:01Z", mtime ? null, uid ? 0, gid ? 0, architecture ? null
+    , format ? "docker-archive", compression ? null, compressor ? null, ... }: {
+      inherit name tag config created mtime uid gid architecture format system;
+      contents = map toString (toList contents ++ toList copyToRoot);
+      compression =
+        if compression != null then compression
+        else if compressor != null then compressor
+        else "gzip";
+    };
+
+  buildImage = args@{ name, contents ? [ ], copyToRoot ? null, format ? "docker-archive", ... }:
+    assert refuse "buildImage" args [ "runAsRoot" "fromImage" ];
+    let spec = commonSpec args // { layering = "none"; };
+    in mkImage {
+      drvName = outputName name format spec.compression;
+      roots = toList contents ++ toList copyToRoot;
+      inherit spec;
+    };
+in
+{
+  inherit buildImage nixlayerBin;
+  nixlayer = nixlayerPkg;
+}
