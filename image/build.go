@@ -276,4 +276,3 @@ func Assemble(blobs []*Blob, plan []Layer, set *settings) (v1.Image, error) {
 	}
 	return img, nil
 }
-
