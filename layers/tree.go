@@ -11,19 +11,27 @@ import (
 )
 
 // StorePath returns the entries of one store path as they appear in an image:
-// the path itself and everything below it, under nix/store/. Ownership is
-// root, modes are the permission bits on disk (Nix makes them 0444/0555),
-// hard links become regular files and symlinks are kept as they are.
+// the path itself and everything below it, under nix/store/<name>, whatever
+// the store directory on the build machine.
 func StorePath(storePath string) ([]Entry, error) {
-	if !filepath.IsAbs(storePath) {
-		return nil, fmt.Errorf("store path %q is not absolute", storePath)
-	}
+	return Tree(storePath, "nix/store/"+filepath.Base(storePath))
+}
+
+// Tree returns the entries for the file tree at dir, named name and below
+// in the image. Ownership is root, modes are the permission bits on disk
+// (Nix makes them 0444/0555), hard links become regular files and symlinks
+// are kept as they are. A device, FIFO or socket is an error.
+func Tree(dir, name string) ([]Entry, error) {
 	var entries []Entry
-	err := filepath.WalkDir(storePath, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("reading store path %s: %w", storePath, err)
+			return fmt.Errorf("reading %s: %w", dir, err)
 		}
-		e, err := fromDisk(p, strings.TrimPrefix(p, "/"))
+		rel := name
+		if p != dir {
+			rel = name + "/" + filepath.ToSlash(strings.TrimPrefix(p, dir+"/"))
+		}
+		e, err := fromDisk(p, rel)
 		if err != nil {
 			return err
 		}
