@@ -1,0 +1,29 @@
+# Builds the static nixlayer binary from source with nixpkgs' buildGoModule.
+{ lib, buildGoModule }:
+buildGoModule {
+  pname = "nixlayer";
+  version = "0.1.0";
+  # Only what the Go build reads: a change to Nix files, docs or tests
+  # does not rebuild the binary.
+  src = lib.cleanSourceWith {
+    src = ../.;
+    filter = path: type:
+      let rel = lib.removePrefix (toString ../. + "/") (toString path);
+      in type == "directory" && !(lib.hasPrefix "tests" rel || lib.hasPrefix "examples" rel || lib.hasPrefix "nix" rel || lib.hasPrefix "build" rel)
+         || lib.hasSuffix ".go" rel || lib.hasSuffix ".sql" rel
+         || rel == "go.mod" || rel == "go.sum";
+  };
+  # Updated by `make vendor-hash` whenever go.mod changes.
+  vendorHash = lib.fakeHash;
+  subPackages = [ "." ];
+  env.CGO_ENABLED = 0;
+  ldflags = [ "-s" "-w" "-X main.version=0.1.0" ];
+  # The tests need Nix, skopeo, umoci and a registry: run them with `make test`.
+  doCheck = false;
+  meta = {
+    description = "Build container images from Nix store closures with one static binary";
+    mainProgram = "nixlayer";
+    license = lib.licenses.asl20;
+    platforms = lib.platforms.linux;
+  };
+}
