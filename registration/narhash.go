@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -16,6 +17,9 @@ func ParseNarHash(s string) (*nixhash.Hash, error) {
 	h, err := nixhash.ParseAny(s, &algo)
 	if err != nil {
 		return nil, fmt.Errorf("parsing NAR hash %q: %w", s, err)
+	}
+	if n := len(h.Digest()); n != sha256.Size {
+		return nil, fmt.Errorf("parsing NAR hash %q: digest has %d bytes, want %d", s, n, sha256.Size)
 	}
 	return &h.Hash, nil
 }

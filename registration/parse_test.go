@@ -228,6 +228,7 @@ func TestParseNarHash(t *testing.T) {
 		{name: "short", in: "sha256:abc"},
 		{name: "bad nix32 char", in: "sha256:eri0vkcidznfxxcfvjikprbfdxjj36yf20akaqydvq4gb4sppaq4"},
 		{name: "empty", in: ""},
+		{name: "base64 of 33 bytes", in: "sha256:" + strings.Repeat("0", 44)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NarHashBase16(tc.in)

@@ -18,13 +18,19 @@ func ReadFile(path, storeDir string) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading closure graph: %w", err)
 	}
+	return Parse(data, path, storeDir)
+}
+
+// Parse reads a closure graph in any of the three formats from data,
+// detected as ReadFile does; name names the input in errors.
+func Parse(data []byte, name, storeDir string) (*Graph, error) {
 	switch detectFormat(data) {
 	case formatJSON:
-		return ParseStructured(data, path, storeDir)
+		return ParseStructured(data, name, storeDir)
 	case formatRegistration:
-		return ParseRegistration(bytes.NewReader(data), path, storeDir)
+		return ParseRegistration(bytes.NewReader(data), name, storeDir)
 	default:
-		return ParseExportReferences(bytes.NewReader(data), path, storeDir)
+		return ParseExportReferences(bytes.NewReader(data), name, storeDir)
 	}
 }
 
