@@ -35,6 +35,7 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			buildImageCommand(),
+			streamCommand(),
 		},
 	}
 }

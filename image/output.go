@@ -50,7 +50,7 @@ const refNameAnnotation = "org.opencontainers.image.ref.name"
 func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) error {
 	switch f {
 	case DockerArchive:
-		return atomicFile(out, func(file *os.File) error {
+		return atomicFile(out, 0o444, func(file *os.File) error {
 			if err := tarball.Write(ref, img, file); err != nil {
 				return fmt.Errorf("writing docker-archive: %w", err)
 			}
@@ -67,7 +67,7 @@ func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) e
 		if err := writeLayout(tmp, ref, img); err != nil {
 			return err
 		}
-		return atomicFile(out, func(file *os.File) error { return tarDir(file, tmp, mtime) })
+		return atomicFile(out, 0o444, func(file *os.File) error { return tarDir(file, tmp, mtime) })
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
@@ -113,9 +113,9 @@ func tarDir(file *os.File, dir string, mtime time.Time) error {
 	return err
 }
 
-// atomicFile creates a temporary file next to out, lets write fill it, and
-// renames it to out; on any error the temporary file is removed.
-func atomicFile(out string, write func(*os.File) error) (err error) {
+// atomicFile creates a temporary file next to out, lets write fill it, gives
+// it mode and renames it to out; on any error the temporary file is removed.
+func atomicFile(out string, mode os.FileMode, write func(*os.File) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("creating output %s: %w", out, err)
@@ -129,7 +129,7 @@ func atomicFile(out string, write func(*os.File) error) (err error) {
 	if err = write(f); err != nil {
 		return err
 	}
-	if err = f.Chmod(0o444); err != nil {
+	if err = f.Chmod(mode); err != nil {
 		return err
 	}
 	if err = f.Close(); err != nil {

@@ -30,6 +30,8 @@ type Spec struct {
 	// Layering is "none" (one layer, buildImage), "popularity" or "size".
 	Layering  string `json:"layering"`
 	MaxLayers int    `json:"maxLayers"`
+	// Stream makes the output a stream script (streamLayeredImage).
+	Stream bool `json:"stream"`
 }
 
 // DefaultCreated is dockerTools' default image creation date: one second

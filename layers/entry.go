@@ -15,16 +15,17 @@ import (
 // The content of a regular file comes from Source (a file on disk, read when
 // the layer is written) or, when Source is empty, from Data.
 type Entry struct {
-	Name     string
-	Type     byte // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
-	Mode     int64
-	Uid, Gid int
-	Uname    string
-	Gname    string
-	Linkname string // symlink target, kept as it is
-	Size     int64  // size of a regular file
-	Source   string // path on disk of a regular file's content
-	Data     []byte // content of a regular file when Source is empty
+	Name     string `json:"name"`
+	Type     byte   `json:"type"` // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
+	Mode     int64  `json:"mode"`
+	Uid      int    `json:"uid,omitempty"`
+	Gid      int    `json:"gid,omitempty"`
+	Uname    string `json:"uname,omitempty"`
+	Gname    string `json:"gname,omitempty"`
+	Linkname string `json:"linkname,omitempty"` // symlink target, kept as it is
+	Size     int64  `json:"size,omitempty"`     // size of a regular file
+	Source   string `json:"source,omitempty"`   // path on disk of a regular file's content
+	Data     []byte `json:"data,omitempty"`     // content of a regular file when Source is empty
 }
 
 // Dir returns a directory entry owned by root with the given mode.

@@ -59,6 +59,15 @@ let
         else "gzip";
     };
 
+  checkMaxLayers = fn: maxLayers:
+    if builtins.isInt maxLayers && maxLayers >= 2 && maxLayers <= 127 then true
+    else throw "nixlayer.${fn}: maxLayers = ${toString maxLayers}: it must be between 2 and 127 (one layer is kept for the image's own files; Docker and containerd refuse more than 127 layers)";
+
+  layeredSpec = fn: args@{ maxLayers ? 100, layering ? "popularity", ... }:
+    assert checkMaxLayers fn maxLayers;
+    assert refuse fn args [ "fakeRootCommands" "enableFakechroot" "fromImage" ];
+    commonSpec args // { inherit maxLayers layering; };
+
   buildImage = args@{ name, contents ? [ ], copyToRoot ? null, format ? "docker-archive", ... }:
     assert refuse "buildImage" args [ "runAsRoot" "fromImage" ];
     let spec = commonSpec args // { layering = "none"; };
@@ -67,8 +76,28 @@ let
       roots = toList contents ++ toList copyToRoot;
       inherit spec;
     };
+  # Like buildImage, but each popular store path gets its own layer (nixpkgs'
+  # popularity contest, or layering = "size"), shared between images.
+  buildLayeredImage = args@{ name, contents ? [ ], format ? "docker-archive", ... }:
+    let spec = layeredSpec "buildLayeredImage" args;
+    in mkImage {
+      drvName = outputName name format spec.compression;
+      roots = toList contents;
+      inherit spec;
+    };
+
+  # $out is a small executable; running it writes the image to stdout:
+  #   $(nix-build -A image) | docker load
+  # Layers are uncompressed unless compression says otherwise.
+  streamLayeredImage = args@{ name, contents ? [ ], ... }:
+    let spec = layeredSpec "streamLayeredImage" ({ compression = "none"; } // args) // { stream = true; };
+    in mkImage {
+      drvName = "stream-${baseNameOf name}";
+      roots = toList contents;
+      inherit spec;
+    };
 in
 {
-  inherit buildImage nixlayerBin;
+  inherit buildImage buildLayeredImage streamLayeredImage nixlayerBin;
   nixlayer = nixlayerPkg;
 }

@@ -1,0 +1,155 @@
+package image
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/registration"
+)
+
+// Layer is a planned layer: the store paths it holds and the other entries
+// it has (contents at the root, generated files). Its tar is made from this
+// recipe when it is written, and again, identically, when it is streamed.
+type Layer struct {
+	StorePaths []string       `json:"storePaths,omitempty"`
+	Extra      []layers.Entry `json:"extra,omitempty"`
+	// Uid and Gid, when not 0, own every entry (dockerTools' uid/gid).
+	Uid     int    `json:"uid,omitempty"`
+	Gid     int    `json:"gid,omitempty"`
+	Comment string `json:"comment"`
+}
+
+// storeDirs are the directory entries every layer with store paths starts with.
+func storeDirs() []layers.Entry {
+	return []layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)}
+}
+
+// Entries reads the layer's store paths from disk and returns every entry
+// of the layer, sorted, parents first.
+func (l *Layer) Entries() ([]layers.Entry, error) {
+	var groups [][]layers.Entry
+	if len(l.StorePaths) > 0 {
+		groups = append(groups, storeDirs())
+	}
+	for _, p := range l.StorePaths {
+		es, err := layers.StorePath(p)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, es)
+	}
+	entries := layers.Merge(append(groups, l.Extra)...)
+	setOwner(entries, l.Uid, l.Gid)
+	return entries, nil
+}
+
+// setOwner gives every entry uid and gid, as dockerTools' tar --owner and
+// --group do.
+func setOwner(entries []layers.Entry, uid, gid int) {
+	if uid == 0 && gid == 0 {
+		return
+	}
+	for i := range entries {
+		entries[i].Uid, entries[i].Gid = uid, gid
+		if uid != 0 {
+			entries[i].Uname = ""
+		}
+		if gid != 0 {
+			entries[i].Gname = ""
+		}
+	}
+}
+
+// Layering strategies besides those of package layers.
+const (
+	// LayeringNone puts the closure and the contents in one layer, as
+	// dockerTools.buildImage does.
+	LayeringNone = "none"
+)
+
+// DefaultMaxLayers is the layer limit when the spec gives none.
+const DefaultMaxLayers = 100
+
+// plan decides the layers of the image.
+func (r *Request) plan() ([]Layer, error) {
+	s := r.Spec
+	for _, c := range s.Contents {
+		if _, ok := r.Graph.Lookup(c); !ok {
+			return nil, fmt.Errorf("contents %s is not in the closure graph", c)
+		}
+	}
+	all := make([]string, 0, r.Graph.Len())
+	for _, p := range r.Graph.Paths() {
+		all = append(all, p.Path)
+	}
+	if s.Layering == "" || s.Layering == LayeringNone {
+		root, err := layers.Contents(s.Contents, layers.Copy)
+		if err != nil {
+			return nil, err
+		}
+		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0)}}, nil
+	}
+
+	maxLayers := s.MaxLayers
+	if maxLayers == 0 {
+		maxLayers = DefaultMaxLayers
+	}
+	if maxLayers < 2 || maxLayers > maxLayersLimit {
+		return nil, fmt.Errorf("maxLayers = %d: it must be between 2 and %d (one layer is kept for the image's own files, and Docker and containerd refuse more than %d layers)", maxLayers, maxLayersLimit, maxLayersLimit)
+	}
+	// One layer is kept for customisation: the contents at the root.
+	groups, err := chooseLayers(s.Layering, r.Graph, maxLayers-1, pathSize(r.Graph))
+	if err != nil {
+		return nil, err
+	}
+	plan := make([]Layer, 0, len(groups)+1)
+	for _, g := range groups {
+		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false)})
+	}
+	root, err := layers.Contents(s.Contents, layers.Link)
+	if err != nil {
+		return nil, err
+	}
+	if len(root) > 0 {
+		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true)})
+	}
+	return plan, nil
+}
+
+// pathSize returns the size of a store path: its narSize when the graph
+// has it, else the sum of its file sizes on disk.
+func pathSize(g *registration.Graph) func(string) int64 {
+	return func(p string) int64 {
+		if info, ok := g.Lookup(p); ok && info.NarSize > 0 {
+			return int64(info.NarSize)
+		}
+		var n int64
+		filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
+}
+
+func comment(paths []string, contents bool) string {
+	var b strings.Builder
+	if len(paths) > 0 {
+		b.WriteString("store paths: ")
+		b.WriteString(strings.Join(paths, " "))
+	}
+	if contents {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("contents at the image root")
+	}
+	return b.String()
+}

@@ -1,0 +1,203 @@
+package image
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// A stream script is what streamLayeredImage leaves in the store: a file
+// that starts with "#!<nixlayer> stream" and holds, as JSON, the recipe of
+// every layer with its digests. Running it makes the kernel run
+// `nixlayer stream <script>`, which writes the docker-archive to stdout,
+// producing each layer from the store as it goes: each byte is read once
+// and the image costs kilobytes in the store.
+
+// streamMagic follows the interpreter on the script's first line.
+const streamMagic = "stream"
+
+// Script is the content of a stream script after its first line.
+type Script struct {
+	Version  int                 `json:"version"`
+	Ref      string              `json:"ref"`
+	Settings Resolved            `json:"settings"`
+	Layers   []Layer             `json:"layers"`
+	Blobs    []layers.Descriptor `json:"blobs"`
+}
+
+// scriptVersion changes when Script changes incompatibly.
+const scriptVersion = 1
+
+// Resolved is a spec after checking: what the image's config depends on.
+type Resolved struct {
+	Config      v1.Config          `json:"config"`
+	Platform    Platform           `json:"platform"`
+	Created     time.Time          `json:"created"`
+	MTime       time.Time          `json:"mtime"`
+	Format      Format             `json:"format"`
+	Compression layers.Compression `json:"compression"`
+}
+
+// Describe computes each planned layer's descriptor without keeping its
+// bytes, several layers at once.
+func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression) ([]layers.Descriptor, error) {
+	descs := make([]layers.Descriptor, len(plan))
+	err := forEach(ctx, len(plan), func(i int) error {
+		entries, err := plan[i].Entries()
+		if err != nil {
+			return err
+		}
+		d, err := layers.Write(io.Discard, entries, mtime, c)
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i+1, short(plan[i].Comment), err)
+		}
+		descs[i] = d
+		return nil
+	})
+	return descs, err
+}
+
+// forEach runs fn for 0..n-1, at most GOMAXPROCS at once, and returns the
+// first error in index order.
+func forEach(ctx context.Context, n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = fn(i)
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteScript writes a stream script to out (atomically, executable),
+// whose interpreter is the nixlayer binary at interpreter.
+func WriteScript(out, interpreter string, s *Script) error {
+	s.Version = scriptVersion
+	body, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return atomicFile(out, 0o555, func(f *os.File) error {
+		_, err := fmt.Fprintf(f, "#!%s %s\n%s\n", interpreter, streamMagic, body)
+		return err
+	})
+}
+
+// ReadScript reads a stream script.
+func ReadScript(path string) (*Script, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading stream script: %w", err)
+	}
+	first, body, ok := bytes.Cut(data, []byte("\n"))
+	if !ok || !bytes.HasPrefix(first, []byte("#!")) || !bytes.HasSuffix(first, []byte(" "+streamMagic)) {
+		return nil, fmt.Errorf("%s is not a nixlayer stream script (its first line should be \"#!<nixlayer> %s\")", path, streamMagic)
+	}
+	var s Script
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, fmt.Errorf("reading stream script %s: %w", path, err)
+	}
+	if s.Version != scriptVersion {
+		return nil, fmt.Errorf("stream script %s has version %d; this nixlayer reads version %d: rebuild it", path, s.Version, scriptVersion)
+	}
+	if len(s.Layers) != len(s.Blobs) {
+		return nil, fmt.Errorf("stream script %s is damaged: %d layers, %d descriptors", path, len(s.Layers), len(s.Blobs))
+	}
+	return &s, nil
+}
+
+// Stream writes the image of a stream script to w as a docker-archive.
+// Every store path is checked first, so a garbage-collected path is an
+// error before anything is written; each layer is produced from the store
+// as it is written, and its digest checked at its end.
+func (s *Script) Stream(w io.Writer) error {
+	for _, l := range s.Layers {
+		for _, p := range l.StorePaths {
+			if _, err := os.Lstat(p); err != nil {
+				return fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
+			}
+		}
+	}
+	ref, err := name.NewTag(s.Ref, name.WeakValidation)
+	if err != nil {
+		return fmt.Errorf("stream script names an invalid reference %q: %w", s.Ref, err)
+	}
+	blobs := make([]*Blob, len(s.Layers))
+	for i := range s.Layers {
+		l, d := &s.Layers[i], s.Blobs[i]
+		c := s.Settings.Compression
+		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
+			return produce(l, d, s.Settings.MTime, c), nil
+		}}
+	}
+	img, err := Assemble(blobs, s.Layers, &s.Settings)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := tarball.Write(ref, img, bw); err != nil {
+		return fmt.Errorf("streaming image: %w", err)
+	}
+	return bw.Flush()
+}
+
+// produce returns a reader of layer l, written on the fly by a goroutine,
+// that fails at its end unless the bytes match d.
+func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		entries, err := l.Entries()
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		got, err := layers.Write(pw, entries, mtime, c)
+		if err == nil && (got.Digest != d.Digest || got.Size != d.Size) {
+			err = fmt.Errorf("layer %s changed since the image was built (now %s, %d bytes): a store path was modified; rebuild the image", d.Digest, got.Digest, got.Size)
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// StreamScript reads the stream script at path and writes its image to the
+// file out (atomically) or, when out is empty, to w.
+func StreamScript(path, out string, w io.Writer) error {
+	s, err := ReadScript(path)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		return s.Stream(w)
+	}
+	return atomicFile(out, 0o444, func(f *os.File) error { return s.Stream(f) })
+}
