@@ -1,0 +1,279 @@
+package base
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// compression is the compression of a stream, found by its magic bytes.
+type compression int
+
+const (
+	uncompressed compression = iota
+	gzipped
+	zstded
+	xzed
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+)
+
+func (c compression) String() string {
+	return [...]string{"uncompressed", "gzip", "zstd", "xz"}[c]
+}
+
+// sniff returns the compression whose magic starts b.
+func sniff(b []byte) compression {
+	switch {
+	case bytes.HasPrefix(b, gzipMagic):
+		return gzipped
+	case bytes.HasPrefix(b, zstdMagic):
+		return zstded
+	case bytes.HasPrefix(b, xzMagic):
+		return xzed
+	}
+	return uncompressed
+}
+
+// peek finds the compression of r and returns a reader that still yields
+// all of r.
+func peek(r io.Reader) (compression, io.Reader, error) {
+	br := bufio.NewReader(r)
+	b, err := br.Peek(len(xzMagic))
+	if err != nil && err != io.EOF {
+		return 0, nil, err
+	}
+	return sniff(b), br, nil
+}
+
+// decompress returns the decompressed stream of r, which is compressed
+// with c. xz streams are not accepted here: they need a seekable input to
+// check their dictionary size first (see decompressFile).
+func decompress(r io.Reader, c compression) (io.ReadCloser, error) {
+	switch c {
+	case gzipped:
+		return gzip.NewReader(r)
+	case zstded:
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return nil, err
+		}
+		return d.IOReadCloser(), nil
+	case uncompressed:
+		return io.NopCloser(r), nil
+	}
+	return nil, fmt.Errorf("%s compression is not supported here: %w", c, ErrFormat)
+}
+
+// newXzReader checks every block's dictionary size in the xz file ra (of
+// the given size) against maxXzDict, then returns its decompressed stream.
+// The xz library allocates the dictionary a block header asks for, so an
+// unchecked header could ask for 4 GiB.
+func newXzReader(ra io.ReaderAt, size int64) (io.Reader, error) {
+	if err := checkXzDicts(ra, size); err != nil {
+		return nil, err
+	}
+	return xz.NewReader(io.NewSectionReader(ra, 0, size))
+}
+
+// checkXzDicts walks the xz streams of ra backwards, from each stream
+// footer to its index and from the index to each block header (the xz file
+// format, sections 2 and 3), and checks every LZMA2 dictionary size.
+func checkXzDicts(ra io.ReaderAt, size int64) error {
+	corrupt := func(what string) error { return fmt.Errorf("corrupt xz stream: %s", what) }
+	read := func(off, n int64) ([]byte, error) {
+		if off < 0 || n < 0 || off+n > size {
+			return nil, corrupt("offset out of range")
+		}
+		b := make([]byte, n)
+		if _, err := ra.ReadAt(b, off); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	pos := size
+	for pos > 0 {
+		if b, err := read(pos-4, 4); err == nil && bytes.Equal(b, []byte{0, 0, 0, 0}) {
+			pos -= 4 // stream padding
+			continue
+		}
+		footer, err := read(pos-12, 12)
+		if err != nil {
+			return err
+		}
+		if footer[10] != 'Y' || footer[11] != 'Z' {
+			return corrupt("bad stream footer")
+		}
+		indexSize := (int64(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
+		indexStart := pos - 12 - indexSize
+		index, err := read(indexStart, indexSize)
+		if err != nil {
+			return err
+		}
+		if index[0] != 0 {
+			return corrupt("bad index indicator")
+		}
+		ix := bytes.NewReader(index[1:])
+		n, err := binary.ReadUvarint(ix)
+		if err != nil {
+			return corrupt("bad index")
+		}
+		var blocks []int64 // padded sizes
+		var total int64
+		for i := uint64(0); i < n; i++ {
+			unpadded, err1 := binary.ReadUvarint(ix)
+			_, err2 := binary.ReadUvarint(ix)
+			if err1 != nil || err2 != nil || unpadded > uint64(size) {
+				return corrupt("bad index record")
+			}
+			padded := (int64(unpadded) + 3) &^ 3
+			blocks = append(blocks, padded)
+			total += padded
+			if total > size {
+				return corrupt("index larger than file")
+			}
+		}
+		streamStart := indexStart - total - 12
+		if _, err := read(streamStart, 12); err != nil {
+			return err
+		}
+		off := streamStart + 12
+		for _, padded := range blocks {
+			if err := checkXzBlockHeader(read, off); err != nil {
+				return err
+			}
+			off += padded
+		}
+		pos = streamStart
+	}
+	return nil
+}
+
+// checkXzBlockHeader checks the LZMA2 dictionary sizes of the block header
+// at off.
+func checkXzBlockHeader(read func(off, n int64) ([]byte, error), off int64) error {
+	first, err := read(off, 1)
+	if err != nil {
+		return err
+	}
+	h, err := read(off, (int64(first[0])+1)*4)
+	if err != nil {
+		return err
+	}
+	r := bytes.NewReader(h[2:])
+	flags := h[1]
+	if flags&0x40 != 0 {
+		if _, err := binary.ReadUvarint(r); err != nil {
+			return fmt.Errorf("corrupt xz block header")
+		}
+	}
+	if flags&0x80 != 0 {
+		if _, err := binary.ReadUvarint(r); err != nil {
+			return fmt.Errorf("corrupt xz block header")
+		}
+	}
+	for f := 0; f <= int(flags&3); f++ {
+		id, err1 := binary.ReadUvarint(r)
+		psize, err2 := binary.ReadUvarint(r)
+		if err1 != nil || err2 != nil || psize > uint64(r.Len()) {
+			return fmt.Errorf("corrupt xz block header")
+		}
+		props := make([]byte, psize)
+		_, _ = io.ReadFull(r, props)
+		if id == 0x21 && psize == 1 {
+			code := props[0] & 0x3f
+			dict := int64(1<<32 - 1)
+			if code < 40 {
+				dict = int64(2|code&1) << (code/2 + 11)
+			}
+			if dict > maxXzDict {
+				return fmt.Errorf("xz dictionary of %d bytes is over the %d byte limit: %w", dict, maxXzDict, ErrLimit)
+			}
+		}
+	}
+	return nil
+}
+
+// budget is a count of bytes left, shared by the readers that draw on it.
+type budget struct {
+	left int64
+	max  int64
+	what string
+}
+
+func newBudget(max int64, what string) *budget { return &budget{left: max, max: max, what: what} }
+
+// take draws n bytes, failing with ErrLimit when fewer are left.
+func (b *budget) take(n int64) error {
+	if n > b.left {
+		b.left = -1
+		return fmt.Errorf("%s exceeds %d bytes: %w", b.what, b.max, ErrLimit)
+	}
+	b.left -= n
+	return nil
+}
+
+// limitReader reads from r while its budget lasts, and fails after.
+type limitReader struct {
+	r io.Reader
+	b *budget
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if terr := l.b.take(int64(n)); terr != nil {
+		return 0, terr
+	}
+	return n, err
+}
+
+// verifyReader hashes what it reads and, at the end of r, fails when the
+// digest or the size differs from what was expected (size < 0: any size).
+type verifyReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want v1.Hash
+	size int64
+	n    int64
+	what string
+}
+
+func newVerifyReader(r io.Reader, want v1.Hash, size int64, what string) (*verifyReader, error) {
+	h, err := v1.Hasher(want.Algorithm)
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s: %w", what, err)
+	}
+	return &verifyReader{r: r, h: h, want: want, size: size, what: what}, nil
+}
+
+func (v *verifyReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if v.size >= 0 && v.n > v.size {
+		return n, fmt.Errorf("%s is larger than its %d bytes: %w", v.what, v.size, ErrDigest)
+	}
+	if err == io.EOF {
+		if v.size >= 0 && v.n != v.size {
+			return n, fmt.Errorf("%s has %d bytes, not %d: %w", v.what, v.n, v.size, ErrDigest)
+		}
+		got := v1.Hash{Algorithm: v.want.Algorithm, Hex: fmt.Sprintf("%x", v.h.Sum(nil))}
+		if got != v.want {
+			return n, fmt.Errorf("%s has digest %s, not %s: %w", v.what, got, v.want, ErrDigest)
+		}
+	}
+	return n, err
+}

@@ -1,0 +1,121 @@
+package base
+
+import (
+	"archive/tar"
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Flatten writes the flattened root filesystem of img to w as a tar: every
+// layer applied in order with whiteouts applied, hard links written as
+// regular files, devices and FIFOs left out (see the package
+// documentation). It is deterministic: entries in path order (a directory
+// right before its contents, the root itself not written), every time set
+// to mtime, uid and gid as the image has them, user and group names "root"
+// for id 0 and empty otherwise, no xattrs. Directory names end in "/".
+//
+// The content of the files is spooled to an unlinked temporary file while
+// the layers are read, so that it can be written in path order.
+func Flatten(img *Image, w io.Writer, mtime time.Time) error {
+	spool, err := os.CreateTemp(img.opts.tempDir, "nixlayer-flatten-*")
+	if err != nil {
+		return fmt.Errorf("flattening image %q: %w", img.src, err)
+	}
+	os.Remove(spool.Name())
+	defer spool.Close()
+	x, err := img.buildIndex(spool)
+	if err != nil {
+		return fmt.Errorf("flattening image %q: %w", img.src, err)
+	}
+	tw := tar.NewWriter(w)
+	err = x.t.walk(func(name string, n *node) error {
+		hdr := &tar.Header{
+			Name:     name,
+			Typeflag: n.typ,
+			Mode:     n.mode,
+			Uid:      n.uid,
+			Gid:      n.gid,
+			Uname:    rootName(n.uid),
+			Gname:    rootName(n.gid),
+			ModTime:  mtime,
+			Linkname: n.link,
+		}
+		switch n.typ {
+		case tar.TypeDir:
+			hdr.Name += "/"
+		case tar.TypeReg:
+			hdr.Size = n.size
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("writing %q: %w", name, err)
+		}
+		if n.typ == tar.TypeReg {
+			if _, err := io.Copy(tw, io.NewSectionReader(spool, n.spool, n.size)); err != nil {
+				return fmt.Errorf("writing %q: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("flattening image %q: %w", img.src, err)
+	}
+	return nil
+}
+
+func rootName(id int) string {
+	if id == 0 {
+		return "root"
+	}
+	return ""
+}
+
+// Export writes the flattened root filesystem of the image at src (see
+// Open and Flatten) to the file dst, atomically: a temporary file in dst's
+// directory renamed over dst once complete, removed on failure.
+func Export(src, dst string, mtime time.Time, opts ...Option) error {
+	img, err := Open(src, opts...)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	return writeAtomic(dst, func(w io.Writer) error { return Flatten(img, w, mtime) })
+}
+
+// writeAtomic writes dst through write, via a temporary file renamed over
+// dst on success.
+func writeAtomic(dst string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", dst, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing %q: %w", dst, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %q: %w", dst, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %q: %w", dst, err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("writing %q: %w", dst, err)
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+package base
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Format is the kind of archive an image was read from.
+type Format string
+
+// The formats Open reads.
+const (
+	DockerArchive       Format = "docker-archive"        // manifest.json
+	DockerArchiveLegacy Format = "docker-archive-legacy" // repositories, <id>/json, <id>/layer.tar
+	OCILayout           Format = "oci-layout"            // a directory
+	OCIArchive          Format = "oci-archive"           // an OCI layout in a tar
+)
+
+// Image is a foreign image opened by Open. Its layers are the archive's
+// blobs, unchanged. Close releases its temporary files.
+type Image struct {
+	src         string
+	format      Format
+	compression compression
+	ref         string
+	store       store
+	file        *os.File // the (decompressed) archive file, if any
+	opts        options
+
+	rawConfig   []byte
+	config      *v1.ConfigFile
+	rawManifest []byte // OCI only; docker archives get one made
+	layers      []*layer
+	v1img       v1.Image
+
+	indexOnce sync.Once
+	index     *Index
+	indexErr  error
+}
+
+// Source returns the path Open was given.
+func (img *Image) Source() string { return img.src }
+
+// Format returns the archive format found by Open.
+func (img *Image) Format() Format { return img.format }
+
+// Compression returns the compression of the archive file ("uncompressed",
+// "gzip", "zstd" or "xz").
+func (img *Image) Compression() string { return img.compression.String() }
+
+// Ref returns the "name:tag" the image was picked by, or the first one the
+// archive gives it; "" when it has none.
+func (img *Image) Ref() string { return img.ref }
+
+// ConfigFile returns the image's config as the archive holds it (a legacy
+// archive's config is made from its top layer's json, with the diffIDs
+// computed).
+func (img *Image) ConfigFile() *v1.ConfigFile { return img.config.DeepCopy() }
+
+// RawConfigFile returns the config's bytes.
+func (img *Image) RawConfigFile() []byte { return append([]byte(nil), img.rawConfig...) }
+
+// Layers returns the layers, bottom first. Their Compressed streams are the
+// archive's blobs byte for byte, checked against the manifest's digest as
+// they are read; their Uncompressed streams are checked against the
+// config's diffIDs.
+func (img *Image) Layers() []v1.Layer {
+	ls := make([]v1.Layer, len(img.layers))
+	for i, l := range img.layers {
+		ls[i] = l
+	}
+	return ls
+}
+
+// V1 returns the image as a go-containerregistry image. A docker archive
+// gets a Docker schema 2 manifest made from its layers.
+func (img *Image) V1() v1.Image { return img.v1img }
+
+// DiffIDs returns the layers' diffIDs after checking every layer against
+// them (this reads every layer once, as Index does, and shares its work).
+func (img *Image) DiffIDs() ([]v1.Hash, error) {
+	if _, err := img.Index(); err != nil {
+		return nil, err
+	}
+	return append([]v1.Hash(nil), img.config.RootFS.DiffIDs...), nil
+}
+
+// Close removes the image's temporary files.
+func (img *Image) Close() error {
+	var err error
+	if img.store != nil {
+		err = img.store.close()
+	}
+	if img.file != nil {
+		if cerr := img.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// setConfig keeps the raw config and checks it against the layers.
+func (img *Image) setConfig(raw []byte) error {
+	var cfg v1.ConfigFile
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return fmt.Errorf("decoding the config of image %q: %w", img.src, err)
+	}
+	img.rawConfig, img.config = raw, &cfg
+	return nil
+}
+
+// finish checks that the config has one diffID per layer and builds the
+// go-containerregistry view.
+func (img *Image) finish() error {
+	if n, m := len(img.config.RootFS.DiffIDs), len(img.layers); n != m {
+		return fmt.Errorf("image %q: config has %d rootfs.diff_ids for %d layers: %w", img.src, n, m, ErrFormat)
+	}
+	for i, l := range img.layers {
+		l.diffID = img.config.RootFS.DiffIDs[i]
+	}
+	v, err := partial.CompressedToImage(imageCore{img})
+	if err != nil {
+		return err
+	}
+	img.v1img = v
+	return nil
+}
+
+// imageCore is the partial.CompressedImageCore of an Image.
+type imageCore struct{ img *Image }
+
+func (c imageCore) RawConfigFile() ([]byte, error) { return c.img.rawConfig, nil }
+
+func (c imageCore) MediaType() (types.MediaType, error) {
+	if c.img.rawManifest != nil {
+		var m struct {
+			MediaType types.MediaType `json:"mediaType"`
+		}
+		if err := json.Unmarshal(c.img.rawManifest, &m); err == nil && m.MediaType != "" {
+			return m.MediaType, nil
+		}
+		return types.OCIManifestSchema1, nil
+	}
+	return types.DockerManifestSchema2, nil
+}
+
+func (c imageCore) RawManifest() ([]byte, error) {
+	if c.img.rawManifest != nil {
+		return c.img.rawManifest, nil
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config: v1.Descriptor{
+			MediaType: types.DockerConfigJSON,
+			Size:      int64(len(c.img.rawConfig)),
+		},
+	}
+	var err error
+	if m.Config.Digest, _, err = v1.SHA256(bytes.NewReader(c.img.rawConfig)); err != nil {
+		return nil, err
+	}
+	for _, l := range c.img.layers {
+		d, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: d})
+	}
+	return json.Marshal(m)
+}
+
+func (c imageCore) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	for _, l := range c.img.layers {
+		if d, err := l.Digest(); err == nil && d == h {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("image %q has no layer %s: %w", c.img.src, h, ErrMissing)
+}
+
+// layer is one layer blob of an archive.
+type layer struct {
+	img       *Image
+	idx       int
+	blob      string // name in the store
+	size      int64
+	mediaType types.MediaType
+	diffID    v1.Hash
+
+	mu          sync.Mutex
+	digest      v1.Hash
+	digestKnown bool // from the manifest (OCI), or computed
+}
+
+var _ v1.Layer = (*layer)(nil)
+
+func (l *layer) String() string {
+	return fmt.Sprintf("layer %d (%s) of image %q", l.idx, l.blob, l.img.src)
+}
+
+// Digest returns the blob's digest: the manifest's for OCI images, computed
+// for docker archives.
+func (l *layer) Digest() (v1.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.digestKnown {
+		return l.digest, nil
+	}
+	rc, _, err := l.img.store.open(l.blob)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer rc.Close()
+	h, _, err := v1.SHA256(rc)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("hashing %s: %w", l, err)
+	}
+	l.digest, l.digestKnown = h, true
+	return h, nil
+}
+
+// setDigest records the digest computed while reading the blob.
+func (l *layer) setDigest(h v1.Hash) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.digestKnown {
+		l.digest, l.digestKnown = h, true
+	}
+}
+
+// DiffID returns the config's diffID for the layer.
+func (l *layer) DiffID() (v1.Hash, error) { return l.diffID, nil }
+
+// Size returns the blob's size.
+func (l *layer) Size() (int64, error) { return l.size, nil }
+
+// MediaType returns the manifest's media type, or for docker archives one
+// chosen by the blob's magic bytes.
+func (l *layer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+
+// Compressed returns the blob as it is, checked against its digest and size
+// at its end when the digest is known.
+func (l *layer) Compressed() (io.ReadCloser, error) {
+	rc, _, err := l.img.store.open(l.blob)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	known, d := l.digestKnown, l.digest
+	l.mu.Unlock()
+	if !known {
+		return rc, nil
+	}
+	v, err := newVerifyReader(rc, d, l.size, l.String())
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return readCloser{v, rc}, nil
+}
+
+// Uncompressed returns the layer's tar stream, checked against the diffID
+// at its end and limited to MaxBytes.
+func (l *layer) Uncompressed() (io.ReadCloser, error) { return l.tarStream(true) }
+
+// tarStream decompresses the blob within MaxBytes, checking the diffID
+// when verify is set.
+func (l *layer) tarStream(verify bool) (io.ReadCloser, error) {
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	c, r, err := peek(rc)
+	if err == nil {
+		var d io.ReadCloser
+		if d, err = decompress(r, c); err == nil {
+			var s io.Reader = &limitReader{d, newBudget(l.img.opts.limits.MaxBytes, l.String())}
+			if verify {
+				s, err = newVerifyReader(s, l.diffID, -1, l.String()+" (uncompressed)")
+			}
+			if err == nil {
+				return readCloser{s, multiCloser{d, rc}}, nil
+			}
+		}
+	}
+	rc.Close()
+	return nil, fmt.Errorf("reading %s: %w", l, err)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var err error
+	for _, c := range m {
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,57 @@
+package base
+
+// Default limits; see the package documentation.
+const (
+	DefaultMaxBytes     int64 = 16 << 30
+	DefaultMaxEntries         = 1 << 20
+	DefaultMaxNameBytes int64 = 256 << 20
+
+	maxMetadataBytes = 8 << 20   // one JSON document
+	maxNameLen       = 4096      // one entry name or link target
+	maxSymlinks      = 40        // symlinks followed in one lookup
+	maxZstdWindow    = 128 << 20 // zstd decoder window
+	maxXzDict        = 256 << 20 // xz dictionary
+)
+
+// Limits bound the resources reading an image may use. A zero field means
+// its default.
+type Limits struct {
+	MaxBytes     int64 // decompressed bytes: archive file, all layers, all entries
+	MaxEntries   int   // entries in all layers together, and in the archive
+	MaxNameBytes int64 // bytes of names and link targets kept in memory
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxNameBytes <= 0 {
+		l.MaxNameBytes = DefaultMaxNameBytes
+	}
+	return l
+}
+
+type options struct {
+	name, tag string
+	limits    Limits
+	tempDir   string
+}
+
+// Option changes how Open reads an image.
+type Option func(*options)
+
+// WithName picks the image whose repository name is name ("busybox",
+// "docker.io/library/busybox") when the archive holds several.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithTag picks the image with this tag when the archive holds several.
+func WithTag(tag string) Option { return func(o *options) { o.tag = tag } }
+
+// WithLimits sets the resource limits; zero fields keep their defaults.
+func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
+
+// WithTempDir sets where temporary files go (default os.TempDir()).
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
