@@ -22,6 +22,7 @@ func StorePath(storePath string) ([]Entry, error) {
 // (Nix makes them 0444/0555), hard links become regular files and symlinks
 // are kept as they are. A device, FIFO or socket is an error.
 func Tree(dir, name string) ([]Entry, error) {
+	dir = filepath.Clean(dir) // WalkDir cleans the paths below it
 	var entries []Entry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -100,6 +101,7 @@ func Contents(paths []string, mode ContentsMode) ([]Entry, error) {
 	origin := map[string]string{}
 	var entries []Entry
 	for _, root := range paths {
+		root = filepath.Clean(root) // WalkDir cleans the paths below it
 		fi, err := os.Stat(root)
 		if err != nil {
 			return nil, fmt.Errorf("reading contents %s: %w", root, err)
