@@ -43,6 +43,9 @@ func (l *Layer) Entries() ([]layers.Entry, error) {
 	}
 	entries := layers.Merge(append(groups, l.Extra)...)
 	setOwner(entries, l.Uid, l.Gid)
+	if err := l.applyRules(entries); err != nil {
+		return nil, err
+	}
 	return entries, nil
 }
 
@@ -85,11 +88,16 @@ func (r *Request) plan() ([]Layer, error) {
 	for _, p := range r.Graph.Paths() {
 		all = append(all, p.Path)
 	}
+	custom, err := r.customisation()
+	if err != nil {
+		return nil, err
+	}
 	if s.Layering == "" || s.Layering == LayeringNone {
 		root, err := layers.Contents(s.Contents, layers.Copy)
 		if err != nil {
 			return nil, err
 		}
+		root = append(root, custom...)
 		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0)}}, nil
 	}
 
@@ -113,6 +121,7 @@ func (r *Request) plan() ([]Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	root = append(root, custom...)
 	if len(root) > 0 {
 		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true)})
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/nixlayer/nixlayer/customize"
 )
 
 // Spec is everything a build needs besides the closure. Nix passes it as the
@@ -32,6 +34,9 @@ type Spec struct {
 	MaxLayers int    `json:"maxLayers"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
+
+	// Users, groups, files, symlinks, permission rules: see package customize.
+	customize.Spec
 }
 
 // DefaultCreated is dockerTools' default image creation date: one second
