@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/nixattrs"
+	"github.com/nixlayer/nixlayer/pull"
+)
+
+// registryFlags are the flags pull, pin and push share.
+func registryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and unverified TLS (pullImage's tlsVerify = false)"},
+		&cli.StringFlag{Name: "ca-cert-file", Usage: "trust the PEM certificates in this file instead of the system's"},
+		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "blobs moved at once"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "report no progress"},
+	}
+}
+
+func platformFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "os", Value: "linux", Usage: "OS of the image to choose from an index"},
+		&cli.StringFlag{Name: "arch", Usage: "architecture (OCI name or Nix system) to choose from an index (default: this machine's)"},
+		&cli.StringFlag{Name: "variant", Usage: "architecture variant to choose from an index (default: any)"},
+	}
+}
+
+func registryOptions(c *cli.Context) []pull.Option {
+	opts := []pull.Option{pull.WithInsecure(c.Bool("insecure")), pull.WithJobs(c.Int("jobs"))}
+	if f := c.String("ca-cert-file"); f != "" {
+		opts = append(opts, pull.WithCACertFile(f))
+	}
+	if !c.Bool("quiet") {
+		opts = append(opts, pull.WithProgress(os.Stderr))
+	}
+	return opts
+}
+
+func platformOption(c *cli.Context) (pull.Option, error) {
+	p, err := pull.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
+	if err != nil {
+		return nil, err
+	}
+	return pull.WithPlatform(p), nil
+}
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pull",
+		Usage:     "fetch an image by digest into a deterministic docker-archive or OCI layout (as pullImage's builder, or with flags)",
+		ArgsUsage: "[NAME@DIGEST]",
+		Description: `Run by Nix with structured attrs, the arguments come from the "nixlayer"
+attribute (see nix/pull.nix) and the image is written to $out. Outside Nix,
+give NAME@DIGEST and --out.`,
+		Flags: append(append(registryFlags(), platformFlags()...),
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "where to write the image"},
+			&cli.StringFlag{Name: "format", Value: "docker-archive", Usage: "docker-archive, oci-layout or oci-archive"},
+			&cli.StringFlag{Name: "final-name", Usage: "name to tag the image with (default: NAME)"},
+			&cli.StringFlag{Name: "final-tag", Value: "latest", Usage: "tag to tag the image with"},
+		),
+		Action: func(c *cli.Context) error {
+			attrs, err := nixattrs.Load()
+			switch {
+			case err == nil:
+				spec, err := pull.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
+				if err != nil {
+					return err
+				}
+				out, err := attrs.Out()
+				if err != nil {
+					return err
+				}
+				return pull.Pull(c.Context, spec.Request(), out, append(spec.Options(), pull.WithProgress(os.Stderr))...)
+			case !errors.Is(err, nixattrs.ErrNotBuilder):
+				return err
+			}
+			ref := c.Args().First()
+			i := strings.LastIndex(ref, "@")
+			if c.NArg() != 1 || c.String("out") == "" || i < 0 {
+				return fmt.Errorf("pull: give NAME@DIGEST and --out FILE (got %q; nixlayer pin resolves a tag)", ref)
+			}
+			format, err := image.ParseFormat(c.String("format"))
+			if err != nil {
+				return err
+			}
+			plat, err := platformOption(c)
+			if err != nil {
+				return err
+			}
+			req := pull.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
+			return pull.Pull(c.Context, req, c.String("out"), append(registryOptions(c), plat)...)
+		},
+	}
+}
+
+func pinCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pin",
+		Usage:     "resolve NAME[:TAG] and print the pullImage arguments that fetch it (like nix-prefetch-docker)",
+		ArgsUsage: "NAME[:TAG]",
+		Flags: append(append(registryFlags(), platformFlags()...),
+			&cli.StringFlag{Name: "format", Value: "docker-archive", Usage: "docker-archive, oci-layout or oci-archive (the hash depends on it)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a Nix attribute set"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("pin: give one image reference NAME[:TAG]")
+			}
+			format, err := image.ParseFormat(c.String("format"))
+			if err != nil {
+				return err
+			}
+			plat, err := platformOption(c)
+			if err != nil {
+				return err
+			}
+			p, err := pull.Pin(c.Context, c.Args().First(), format, append(registryOptions(c), plat)...)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			_, err = fmt.Fprint(c.App.Writer, p.Nix())
+			return err
+		},
+	}
+}
+
+func pushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "upload an image to a registry, or load it into Docker (DEST docker-daemon:[NAME:TAG])",
+		ArgsUsage: "SOURCE DEST",
+		Description: `SOURCE is a docker-archive, an OCI layout directory or archive, or an
+executable that writes a docker-archive (streamLayeredImage). DEST is a
+registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
+Prints the pushed image by digest.`,
+		Flags: registryFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return errors.New("push: give SOURCE and DEST")
+			}
+			p, err := pull.Push(c.Context, c.Args().Get(0), c.Args().Get(1), registryOptions(c)...)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
+			return err
+		},
+	}
+}

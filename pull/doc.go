@@ -1,0 +1,23 @@
+// Package pull moves images between registries and files by digest: Pull
+// fetches an image manifest by digest and writes a deterministic
+// docker-archive or OCI layout (the output of nixlayer's pullImage, a
+// fixed-output derivation), Pin resolves a tag and computes the sha256 that
+// pullImage pins, and Push uploads a docker-archive, OCI layout or archive,
+// or the stream of a streamLayeredImage script to a registry or into
+// `docker load`.
+//
+// The archives Pull writes depend only on the image and the format, never
+// on nixlayer's version or the day:
+//
+//	docker-archive: a tar, entries sorted by name, each mode 0644, owner
+//	0:0 (root), mtime 1970-01-01T00:00:01Z:
+//	  <config hex>.json            the config blob, bytes as in the registry
+//	  <layer hex>.tar[.gz|.zst]    each layer blob as in the registry
+//	                               (suffix from its media type), once
+//	  manifest.json                [{"Config":…,"RepoTags":["NAME:TAG"],"Layers":[…]}]
+//	oci-layout: a directory
+//	  oci-layout                   {"imageLayoutVersion":"1.0.0"}
+//	  index.json                   one manifest, annotated with NAME:TAG
+//	  blobs/sha256/<hex>           manifest, config and layers as fetched
+//	oci-archive: the oci-layout directory as a tar, written like the above.
+package pull

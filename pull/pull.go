@@ -1,0 +1,143 @@
+package pull
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/nixlayer/nixlayer/image"
+)
+
+// Request names the image Pull fetches and how it is written: the
+// arguments of pullImage.
+type Request struct {
+	// ImageName is the repository, e.g. "docker.io/library/alpine" or
+	// "127.0.0.1:5000/app".
+	ImageName string
+	// ImageDigest is the digest of an image manifest or of an index
+	// ("sha256:<hex>"); from an index, the image for the platform is taken.
+	ImageDigest string
+	// FinalImageName and FinalImageTag tag the written image (RepoTags of
+	// a docker-archive, the annotations of an OCI layout). FinalImageName
+	// defaults to ImageName, FinalImageTag to "latest".
+	FinalImageName string
+	FinalImageTag  string
+	// Format is docker-archive (default), oci-layout or oci-archive.
+	Format image.Format
+}
+
+// reference checks r and returns the reference it pulls.
+func (r *Request) reference(o *options) (name.Digest, error) {
+	if r.FinalImageName == "" {
+		r.FinalImageName = r.ImageName
+	}
+	if r.FinalImageTag == "" {
+		r.FinalImageTag = "latest"
+	}
+	if r.Format == "" {
+		r.Format = image.DockerArchive
+	}
+	if _, err := image.ParseFormat(string(r.Format)); err != nil {
+		return name.Digest{}, err
+	}
+	if _, err := v1.NewHash(r.ImageDigest); err != nil {
+		return name.Digest{}, fmt.Errorf("reading imageDigest %q of %q: %w", r.ImageDigest, r.ImageName, err)
+	}
+	ref, err := name.NewDigest(r.ImageName+"@"+r.ImageDigest, o.nameOptions()...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("reading image reference %q: %w", r.ImageName+"@"+r.ImageDigest, err)
+	}
+	if _, err := name.NewTag(r.FinalImageName+":"+r.FinalImageTag, name.WeakValidation); err != nil {
+		return name.Digest{}, fmt.Errorf("reading finalImageName:finalImageTag %q: %w", r.FinalImageName+":"+r.FinalImageTag, err)
+	}
+	return ref, nil
+}
+
+// Pull fetches the image r names by digest, verifies every blob, and
+// writes it to out in r.Format: a file for docker-archive and oci-archive,
+// a directory for oci-layout. The bytes depend only on the image, the
+// format and the final name and tag. Nothing is left at out on failure.
+func Pull(ctx context.Context, r Request, out string, opts ...Option) error {
+	o := makeOptions(opts)
+	ref, err := r.reference(o)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("writing %s: it already exists", out)
+	}
+	f, err := fetch(ctx, ref, o)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	return f.write(out, r)
+}
+
+// write writes the fetched image to out, atomically.
+func (f *fetched) write(out string, r Request) error {
+	es, err := f.entries(r.Format, r.FinalImageName, r.FinalImageTag)
+	if err != nil {
+		return err
+	}
+	if r.Format == image.OCILayout {
+		return atomicDir(out, func(dir string) error { return writeDir(dir, es) })
+	}
+	return atomicFile(out, func(w io.Writer) error { return writeTar(w, es) })
+}
+
+// atomicFile creates a temporary file next to out, lets write fill it, and
+// renames it to out (read-only); on error the temporary file is removed.
+func atomicFile(out string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("creating output %s: %w", out, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err = f.Chmod(0o444); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err = os.Rename(f.Name(), out); err != nil {
+		return fmt.Errorf("moving output into place at %s: %w", out, err)
+	}
+	return nil
+}
+
+// atomicDir is atomicFile for a directory.
+func atomicDir(out string, write func(dir string) error) (err error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("creating output %s: %w", out, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err = write(tmp); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err = os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("moving output into place at %s: %w", out, err)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package pull
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/mattn/go-isatty"
+)
+
+// DockerDaemon is the prefix of a Push destination that means `docker load`
+// (docker-daemon:[NAME:TAG]).
+const DockerDaemon = "docker-daemon:"
+
+// Pushed is what Push did.
+type Pushed struct {
+	// Reference is the pushed image by digest (NAME@sha256:…), or the
+	// image `docker load` reports it loaded.
+	Reference string
+	// Digest is the manifest digest of a pushed image, or the image ID
+	// (config digest) of a loaded one.
+	Digest v1.Hash
+}
+
+// Push uploads the image at src (a docker-archive, an OCI layout or
+// archive, or an executable that streams a docker-archive; see
+// DetectSource) to dest, a registry reference NAME[:TAG], or loads it into
+// Docker when dest is "docker-daemon:[NAME:TAG]". Only blobs the registry
+// lacks are uploaded, several at once, transient failures are retried,
+// and the manifest is put last, so a failed push leaves no image at dest
+// and running it again finishes the job.
+func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error) {
+	o := makeOptions(opts)
+	kind, err := DetectSource(src)
+	if err != nil {
+		return nil, err
+	}
+	if tag, ok := strings.CutPrefix(dest, DockerDaemon); ok {
+		return loadDocker(ctx, src, kind, tag, o)
+	}
+	ref, err := name.ParseReference(dest, o.nameOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("reading destination %q: %w", dest, err)
+	}
+	s, err := openSource(ctx, src, kind, o)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	digest, err := s.digest()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %q: %w", kind, src, err)
+	}
+	ropts, err := o.remoteOptions(remote.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	var done func()
+	if o.progress != nil {
+		updates := make(chan v1.Update, 16)
+		ropts = append(ropts, remote.WithProgress(updates))
+		done = showProgress(o.progress, "pushing "+ref.String(), updates)
+	}
+	err = remote.Push(ref, s.taggable(), ropts...)
+	if done != nil {
+		done()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pushing %q to %q: %w", src, dest, err)
+	}
+	return &Pushed{Reference: ref.Context().Digest(digest.String()).String(), Digest: digest}, nil
+}
+
+// loadDocker streams src into `docker load` as a docker-archive tagged
+// tag (when given; else with the tags it has).
+func loadDocker(ctx context.Context, src string, kind SourceKind, tag string, o *options) (_ *Pushed, err error) {
+	if tag == "" && kind != SourceDockerArchive && kind != SourceStream {
+		return nil, fmt.Errorf("loading %s %q into Docker: name the image to load, docker-daemon:NAME:TAG", kind, src)
+	}
+	cmd := exec.CommandContext(ctx, "docker", "load")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("running docker load: %w", err)
+	}
+	werr := writeDockerArchive(ctx, src, kind, tag, stdin, o)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("loading %q into Docker: docker load: %w\n%s", src, err, out.String())
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("loading %q into Docker: %w", src, werr)
+	}
+	p := &Pushed{}
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	for sc.Scan() {
+		if ref, ok := strings.CutPrefix(sc.Text(), "Loaded image: "); ok {
+			p.Reference = ref
+		}
+		if id, ok := strings.CutPrefix(sc.Text(), "Loaded image ID: "); ok {
+			p.Digest, _ = v1.NewHash(id)
+		}
+	}
+	if p.Reference == "" && p.Digest == (v1.Hash{}) {
+		return nil, fmt.Errorf("loading %q into Docker: docker load reported no image:\n%s", src, out.String())
+	}
+	if p.Reference != "" && p.Digest == (v1.Hash{}) {
+		if id, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", p.Reference).Output(); err == nil {
+			p.Digest, _ = v1.NewHash(strings.TrimSpace(string(id)))
+		}
+	}
+	if o.progress != nil {
+		fmt.Fprint(o.progress, out.String())
+	}
+	return p, nil
+}
+
+// writeDockerArchive writes src as a docker-archive to w: the file or the
+// stream itself when it already is one and no tag is asked for, else
+// converted with the tag.
+func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o *options) error {
+	if tag == "" {
+		switch kind {
+		case SourceDockerArchive:
+			f, err := os.Open(src)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(w, f)
+			return err
+		case SourceStream:
+			return runStream(ctx, src, w)
+		}
+	}
+	t, err := name.NewTag(tag)
+	if err != nil {
+		return fmt.Errorf("reading destination tag %q: %w", tag, err)
+	}
+	s, err := openSource(ctx, src, kind, o)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if s.img == nil {
+		return fmt.Errorf("%s %q holds several images: docker load takes one", kind, src)
+	}
+	return tarball.Write(t, s.img, w)
+}
+
+// showProgress reports updates to w until the channel closes, and returns
+// a function that waits for that. On a terminal it redraws one bar;
+// otherwise it prints a line at each quarter.
+func showProgress(w io.Writer, label string, updates <-chan v1.Update) (wait func()) {
+	term := isTerminal(w)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var last v1.Update
+		var lastDraw time.Time
+		nextQuarter := int64(1)
+		for u := range updates {
+			if u.Error != nil {
+				continue
+			}
+			last = u
+			if u.Total <= 0 {
+				continue
+			}
+			if term {
+				if time.Since(lastDraw) > 100*time.Millisecond || u.Complete == u.Total {
+					fmt.Fprintf(w, "\r%s %s", label, bar(u))
+					lastDraw = time.Now()
+				}
+				continue
+			}
+			for nextQuarter <= 4 && u.Complete*4 >= u.Total*nextQuarter {
+				fmt.Fprintf(w, "%s: %s of %s (%d%%)\n", label, humanSize(u.Complete), humanSize(u.Total), nextQuarter*25)
+				nextQuarter++
+			}
+		}
+		if term && last.Total > 0 {
+			fmt.Fprintln(w)
+		}
+	}()
+	return func() { <-finished }
+}
+
+func bar(u v1.Update) string {
+	const width = 30
+	filled := int(u.Complete * width / u.Total)
+	if filled > width {
+		filled = width
+	}
+	return fmt.Sprintf("[%s%s] %s / %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), humanSize(u.Complete), humanSize(u.Total))
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}

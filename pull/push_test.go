@@ -1,0 +1,142 @@
+package pull
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/nixlayer/nixlayer/image"
+)
+
+// sources pulls img from the registry into every source kind Push reads.
+func sources(t *testing.T, host, repo string) map[SourceKind]string {
+	t.Helper()
+	r, err := name.ParseReference(host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := remote.Head(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := map[SourceKind]string{}
+	for kind, f := range map[SourceKind]image.Format{SourceDockerArchive: image.DockerArchive, SourceOCILayout: image.OCILayout, SourceOCIArchive: image.OCIArchive} {
+		p := filepath.Join(dir, string(kind))
+		req := Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
+		if err := Pull(context.Background(), req, p); err != nil {
+			t.Fatal(err)
+		}
+		out[kind] = p
+	}
+	script := filepath.Join(dir, "stream")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec cat "+out[SourceDockerArchive]+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out[SourceStream] = script
+	return out
+}
+
+func TestDetectSource(t *testing.T) {
+	host, _ := newRegistry(t)
+	put(t, host+"/src:v1", randomImage(t))
+	srcs := sources(t, host, "src:v1")
+	for kind, p := range srcs {
+		t.Run(string(kind), func(t *testing.T) {
+			got, err := DetectSource(p)
+			if err != nil || got != kind {
+				t.Errorf("DetectSource = %q, %v; want %q", got, err, kind)
+			}
+		})
+	}
+	dir := t.TempDir()
+	notTar := filepath.Join(dir, "not-a-tar")
+	os.WriteFile(notTar, bytes.Repeat([]byte("x"), 2000), 0o644)
+	emptyTar := filepath.Join(dir, "empty.tar")
+	os.WriteFile(emptyTar, tarOf(t, "hello", "world"), 0o644)
+	for _, tt := range []struct{ name, path, err string }{
+		{"missing", filepath.Join(dir, "missing"), "no such file"},
+		{"plain directory", dir, "without an oci-layout file"},
+		{"not a tar", notTar, "not a docker-archive, OCI archive or layout"},
+		{"other tar", emptyTar, "neither manifest.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DetectSource(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("error %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
+
+func TestPush(t *testing.T) {
+	host, reqs := newRegistry(t)
+	img := randomImage(t)
+	put(t, host+"/src:v1", img)
+	want := strings.Join(layerDigests(t, img), " ")
+	for kind, p := range sources(t, host, "src:v1") {
+		t.Run(string(kind), func(t *testing.T) {
+			dest := host + "/pushed/" + string(kind) + ":v1"
+			var progress bytes.Buffer
+			pushed, err := Push(context.Background(), p, dest, WithProgress(&progress), WithJobs(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := name.ParseReference(dest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := remote.Image(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := got.Digest(); d != pushed.Digest {
+				t.Errorf("registry has %s, Push said %s", d, pushed.Digest)
+			}
+			if pushed.Reference != ref.Context().String()+"@"+pushed.Digest.String() {
+				t.Errorf("reference %s", pushed.Reference)
+			}
+			if g := strings.Join(layerDigests(t, got), " "); g != want {
+				t.Errorf("layers %s, want %s", g, want)
+			}
+			if !strings.Contains(progress.String(), "(100%)") {
+				t.Errorf("no plain progress line reached 100%%:\n%s", progress.String())
+			}
+			// Pushing again uploads no blob.
+			before := reqs.count("PUT", "/blobs/uploads/") + reqs.count("PATCH", "/blobs/uploads/")
+			if _, err := Push(context.Background(), p, dest); err != nil {
+				t.Fatal(err)
+			}
+			if after := reqs.count("PUT", "/blobs/uploads/") + reqs.count("PATCH", "/blobs/uploads/"); after != before {
+				t.Errorf("a second push uploaded %d blobs requests", after-before)
+			}
+		})
+	}
+}
+
+func TestPushBadInput(t *testing.T) {
+	host, _ := newRegistry(t)
+	put(t, host+"/src:v1", randomImage(t))
+	srcs := sources(t, host, "src:v1")
+	failing := filepath.Join(t.TempDir(), "failing")
+	os.WriteFile(failing, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755)
+	for _, tt := range []struct{ name, src, dest, err string }{
+		{"bad destination", srcs[SourceDockerArchive], host + "/Bad Name", `reading destination "` + host + `/Bad Name"`},
+		{"failing stream", failing, host + "/x:v1", `running image stream "` + failing + `"`},
+		{"missing source", "/nonexistent/image.tar", host + "/x:v1", "no such file"},
+		{"daemon needs a tag for OCI", srcs[SourceOCILayout], "docker-daemon:", "name the image to load"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Push(context.Background(), tt.src, tt.dest, fast)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("error %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
