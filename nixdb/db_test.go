@@ -100,7 +100,7 @@ func TestSchemaMatchesNix(t *testing.T) {
 }
 
 // SchemaDump prints sqlite_master as the sqlite3 shell prints
-// select type||' '||name||' '||tbl_name||' '||rootpage||char(10)||coalesce(sql,'')||char(10).
+// select type||' '||name||' '||tbl_name||' '||rootpage||char(10)||coalesce(sql,”)||char(10).
 func SchemaDump(t *testing.T, file string) string {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
