@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -20,6 +21,8 @@ type Layer struct {
 	Uid     int    `json:"uid,omitempty"`
 	Gid     int    `json:"gid,omitempty"`
 	Comment string `json:"comment"`
+	// Rules are the spec's permission rules, applied to every entry.
+	Rules customize.Rules `json:"rules,omitempty"`
 }
 
 // storeDirs are the directory entries every layer with store paths starts with.
@@ -88,7 +91,7 @@ func (r *Request) plan() ([]Layer, error) {
 	for _, p := range r.Graph.Paths() {
 		all = append(all, p.Path)
 	}
-	custom, err := r.customisation()
+	custom, rules, err := r.customisation()
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +101,7 @@ func (r *Request) plan() ([]Layer, error) {
 			return nil, err
 		}
 		root = append(root, custom...)
-		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0)}}, nil
+		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0), Rules: rules}}, nil
 	}
 
 	maxLayers := s.MaxLayers
@@ -115,7 +118,7 @@ func (r *Request) plan() ([]Layer, error) {
 	}
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
-		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false)})
+		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules})
 	}
 	root, err := layers.Contents(s.Contents, layers.Link)
 	if err != nil {
@@ -123,7 +126,7 @@ func (r *Request) plan() ([]Layer, error) {
 	}
 	root = append(root, custom...)
 	if len(root) > 0 {
-		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true)})
+		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true), Rules: rules})
 	}
 	return plan, nil
 }
