@@ -26,6 +26,9 @@ const (
 	// Corrupt forwards the request and flips one byte in the middle of the
 	// response body.
 	Corrupt
+	// Drop reads up to half of the request body (uploads) and closes the
+	// connection without an answer.
+	Drop
 )
 
 // Match selects the requests a rule applies to.
@@ -94,16 +97,23 @@ func NewProxy(t testing.TB, upstreamHost string) *Proxy {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2 := p.pick(r)
 		if r2 != nil && r2.Fault == Status {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(r2.Code)
-			fmt.Fprintf(w, `{"errors":[{"code":"UNKNOWN","message":"injected status %d"}]}`, r2.Code)
+			fmt.Fprintf(w, "registrytest: injected status %d\n", r2.Code)
 			return
+		}
+		if r2 != nil && r2.Fault == Drop {
+			if r.ContentLength > 0 {
+				_, _ = io.CopyN(io.Discard, r.Body, r.ContentLength/2)
+			}
+			panic(http.ErrAbortHandler)
 		}
 		if r2 == nil {
 			rp.ServeHTTP(w, r)
 			return
 		}
 		faulty := *rp
+		faulty.FlushInterval = -1 // the client sees the bytes before a cut
 		faulty.ModifyResponse = func(resp *http.Response) error {
 			if resp.StatusCode != http.StatusOK || resp.ContentLength <= 1 {
 				return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ http:
 		_ = cmd.Process.Kill()
 		<-done
 		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", out.String())
+			t.Logf("docker-registry output (last lines):\n%s", lastLines(out.String(), 10))
 		}
 	})
 	return nil
@@ -161,4 +162,12 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -59,3 +59,20 @@ func TestProxyStatus(t *testing.T) {
 		t.Errorf("Count = %d, want 2", n)
 	}
 }
+
+func TestProxyDrop(t *testing.T) {
+	r := Start(t)
+	p := NewProxy(t, r.Host)
+	p.Inject(Rule{Match: Any, Fault: Drop, Times: 1})
+	if _, err := http.Get("http://" + p.Host + "/v2/"); err == nil {
+		t.Error("a dropped request got an answer")
+	}
+	resp, err := http.Get("http://" + p.Host + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d after the drop, want 200", resp.StatusCode)
+	}
+}

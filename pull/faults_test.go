@@ -1,0 +1,178 @@
+package pull
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
+)
+
+// realRegistry starts docker-registry with an image at app:v1 and a
+// fault-injecting proxy in front of it.
+func realRegistry(t *testing.T) (*registrytest.Proxy, Request) {
+	t.Helper()
+	reg := registrytest.Start(t)
+	digest := put(t, reg.Host+"/app:v1", randomImage(t))
+	p := registrytest.NewProxy(t, reg.Host)
+	return p, Request{ImageName: p.Host + "/app", ImageDigest: digest.String()}
+}
+
+func TestPullFaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules []registrytest.Rule
+		err   string // empty: the pull succeeds
+	}{
+		{"blob corrupted", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Corrupt}}, "downloading blob sha256:"},
+		{"connection cut once", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Cut, Times: 1}}, ""},
+		{"connection always cut", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Cut}}, "unexpected EOF"},
+		{"503 twice", []registrytest.Rule{{Match: registrytest.ManifestGet, Fault: registrytest.Status, Code: http.StatusServiceUnavailable, Times: 2}}, ""},
+		{"503 always", []registrytest.Rule{{Match: registrytest.ManifestGet, Fault: registrytest.Status, Code: http.StatusServiceUnavailable}}, "503 Service Unavailable"},
+		{"500 on blobs always", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Status, Code: http.StatusInternalServerError}}, "500 Internal Server Error"},
+		{"digest not found", nil, "MANIFEST_UNKNOWN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, req := realRegistry(t)
+			if tt.name == "digest not found" {
+				req.ImageDigest = "sha256:" + strings.Repeat("0", 64)
+			}
+			p.Inject(tt.rules...)
+			out := filepath.Join(t.TempDir(), "image.tar")
+			err := Pull(context.Background(), req, out, fast)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("pull failed: %v", err)
+				}
+				checkImage(t, readBack(t, out, image.DockerArchive))
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("error %v, want %q", err, tt.err)
+			}
+			if !strings.Contains(err.Error(), req.ImageName) {
+				t.Errorf("error %v does not name the image %s", err, req.ImageName)
+			}
+			assertAbsent(t, out)
+		})
+	}
+	t.Run("corrupt blob is not retried", func(t *testing.T) {
+		p, req := realRegistry(t)
+		p.Inject(registrytest.Rule{Match: registrytest.BlobGet, Fault: registrytest.Corrupt})
+		p.ResetCounts()
+		_ = Pull(context.Background(), req, filepath.Join(t.TempDir(), "x"), fast, WithJobs(1))
+		if n := p.Count("GET", "/blobs/"); n != 1 {
+			t.Errorf("%d blob requests, want 1: a digest mismatch is final", n)
+		}
+	})
+}
+
+func TestPullAuth(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.WithAuth())
+	basic := &authn.Basic{Username: registrytest.User, Password: registrytest.Password}
+	img := randomImage(t)
+	ref, err := name.ParseReference(reg.Host + "/private:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithAuth(basic)); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+	req := Request{ImageName: reg.Host + "/private", ImageDigest: digest.String()}
+
+	t.Run("no credentials", func(t *testing.T) {
+		t.Setenv("DOCKER_CONFIG", t.TempDir())
+		out := filepath.Join(t.TempDir(), "out")
+		err := Pull(context.Background(), req, out, fast)
+		if err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("error %v, want 401", err)
+		}
+		assertAbsent(t, out)
+	})
+	t.Run("docker config", func(t *testing.T) {
+		dir := t.TempDir()
+		auth := base64.StdEncoding.EncodeToString([]byte(registrytest.User + ":" + registrytest.Password))
+		cfg := `{"auths":{"` + reg.Host + `":{"auth":"` + auth + `"}}}`
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("DOCKER_CONFIG", dir)
+		out := filepath.Join(t.TempDir(), "out")
+		if err := Pull(context.Background(), req, out, fast); err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, readBack(t, out, image.DockerArchive))
+	})
+}
+
+func TestPushFaults(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src.tar")
+	{
+		host, _ := newRegistry(t)
+		digest := put(t, host+"/src:v1", randomImage(t))
+		if err := Pull(context.Background(), Request{ImageName: host + "/src", ImageDigest: digest.String()}, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name  string
+		rules []registrytest.Rule
+		err   string
+	}{
+		{"503 on uploads twice", []registrytest.Rule{{Match: registrytest.BlobUpload, Fault: registrytest.Status, Code: http.StatusServiceUnavailable, Times: 2}}, ""},
+		{"upload connection dropped once", []registrytest.Rule{{Match: registrytest.BlobUpload, Fault: registrytest.Drop, Times: 1}}, ""},
+		{"manifest put fails", []registrytest.Rule{{Match: registrytest.ManifestPut, Fault: registrytest.Status, Code: http.StatusInternalServerError}}, "500 Internal Server Error"},
+		{"uploads always fail", []registrytest.Rule{{Match: registrytest.BlobUpload, Fault: registrytest.Status, Code: http.StatusBadGateway}}, "502 Bad Gateway"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := registrytest.Start(t)
+			p := registrytest.NewProxy(t, reg.Host)
+			p.Inject(tt.rules...)
+			dest := p.Host + "/pushed:v1"
+			ref, _ := name.ParseReference(dest)
+			pushed, err := Push(context.Background(), src, dest, fast)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, err := remote.Head(ref); err != nil || d.Digest != pushed.Digest {
+					t.Fatalf("registry has %v (%v), push said %s", d, err, pushed.Digest)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), dest) {
+				t.Fatalf("error %v, want %q naming %s", err, tt.err, dest)
+			}
+			// Nothing half-written at DEST: no manifest under the tag.
+			if _, err := remote.Head(ref); err == nil {
+				t.Fatal("a failed push left an image at the destination")
+			}
+			// Running it again finishes the job, uploading only what is missing.
+			p.Clear()
+			p.ResetCounts()
+			if _, err := Push(context.Background(), src, dest, fast); err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if _, err := remote.Head(ref); err != nil {
+				t.Fatalf("after the re-run: %v", err)
+			}
+			if tt.name == "manifest put fails" {
+				if n := p.Count("POST", "/blobs/uploads/"); n != 0 {
+					t.Errorf("re-run started %d uploads; the blobs were there", n)
+				}
+			}
+		})
+	}
+}
