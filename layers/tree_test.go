@@ -11,10 +11,10 @@ import (
 	"testing"
 )
 
-// node is one file of a test tree: a directory (dir set), a regular file
-// with data, a symlink to target, or a hard link to another node (linkTo,
+// treeNode is one file of a test tree: a directory (dir set), a regular file
+// with data, a symlink to target, or a hard link to another treeNode (linkTo,
 // relative to the root).
-type node struct {
+type treeNode struct {
 	path   string
 	dir    bool
 	mode   uint32 // Unix permission bits, with 0o4000/0o2000/0o1000 for setuid/setgid/sticky
@@ -27,7 +27,7 @@ type node struct {
 // explicitly, children before parents, so that the umask plays no part.
 // The root gets rootMode. Write bits come back at cleanup so t.TempDir can
 // remove the tree even when not run as root.
-func makeTree(t *testing.T, root string, rootMode uint32, nodes []node) {
+func makeTree(t *testing.T, root string, rootMode uint32, nodes []treeNode) {
 	t.Helper()
 	for _, n := range nodes {
 		p := filepath.Join(root, n.path)
@@ -83,8 +83,8 @@ func unixMode(m uint32) os.FileMode {
 	return mode
 }
 
-// summary is an entry without its content source, for comparisons.
-type summary struct {
+// entrySummary is an entry without its content source, for comparisons.
+type entrySummary struct {
 	Name     string
 	Type     byte
 	Mode     int64
@@ -93,14 +93,14 @@ type summary struct {
 	Data     string
 }
 
-func summarize(t *testing.T, entries []Entry) []summary {
+func summarize(t *testing.T, entries []Entry) []entrySummary {
 	t.Helper()
-	var out []summary
+	var out []entrySummary
 	for _, e := range entries {
 		if e.Uid != 0 || e.Gid != 0 || e.Uname != "root" || e.Gname != "root" {
 			t.Errorf("%s: owner %d:%d %s:%s, want 0:0 root:root", e.Name, e.Uid, e.Gid, e.Uname, e.Gname)
 		}
-		s := summary{Name: e.Name, Type: e.Type, Mode: e.Mode, Linkname: e.Linkname, Size: e.Size, Data: string(e.Data)}
+		s := entrySummary{Name: e.Name, Type: e.Type, Mode: e.Mode, Linkname: e.Linkname, Size: e.Size, Data: string(e.Data)}
 		if e.Source != "" {
 			data, err := os.ReadFile(e.Source)
 			if err != nil {
@@ -113,8 +113,8 @@ func summarize(t *testing.T, entries []Entry) []summary {
 	return out
 }
 
-func byName(s []summary) map[string]summary {
-	m := map[string]summary{}
+func summaryByName(s []entrySummary) map[string]entrySummary {
+	m := map[string]entrySummary{}
 	for _, e := range s {
 		m[e.Name] = e
 	}
@@ -126,7 +126,7 @@ func TestTree(t *testing.T) {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	makeTree(t, root, 0o555, []node{
+	makeTree(t, root, 0o555, []treeNode{
 		{path: "bin", dir: true, mode: 0o555},
 		{path: "bin/hello", mode: 0o555, data: "#!/bin/sh\n"},
 		{path: "bin/su", mode: 0o4555, data: "su"},
@@ -138,7 +138,7 @@ func TestTree(t *testing.T) {
 		{path: "share/g", mode: 0o2755, data: "g"},
 		{path: "share/emptydir", dir: true, mode: 0o700},
 	})
-	want := []summary{
+	want := []entrySummary{
 		{Name: "nix/store/x-pkg", Type: tar.TypeDir, Mode: 0o555},
 		{Name: "nix/store/x-pkg/bin", Type: tar.TypeDir, Mode: 0o555},
 		{Name: "nix/store/x-pkg/bin/hello", Type: tar.TypeReg, Mode: 0o555, Size: 10, Data: "#!/bin/sh\n"},
@@ -171,13 +171,13 @@ func TestTree(t *testing.T) {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		makeTree(t, p, 0o555, []node{{path: "f", mode: 0o444, data: "f"}})
+		makeTree(t, p, 0o555, []treeNode{{path: "f", mode: 0o444, data: "f"}})
 		entries, err := StorePath(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := summarize(t, entries)
-		want := []summary{
+		want := []entrySummary{
 			{Name: "nix/store/0c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x", Type: tar.TypeDir, Mode: 0o555},
 			{Name: "nix/store/0c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x/f", Type: tar.TypeReg, Mode: 0o444, Size: 1, Data: "f"},
 		}
@@ -220,7 +220,7 @@ func TestTreeErrors(t *testing.T) {
 	}
 }
 
-func names(entries []Entry) []string {
+func entryNames(entries []Entry) []string {
 	var s []string
 	for _, e := range entries {
 		s = append(s, e.Name)
@@ -274,7 +274,7 @@ func TestMerge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Merge(tt.groups...)
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Merge\n got %q\nwant %q\n got %+v", names(got), names(tt.want), got)
+				t.Errorf("Merge\n got %q\nwant %q\n got %+v", entryNames(got), entryNames(tt.want), got)
 			}
 		})
 	}
@@ -282,7 +282,7 @@ func TestMerge(t *testing.T) {
 
 func TestContents(t *testing.T) {
 	store := t.TempDir()
-	mk := func(name string, rootMode uint32, nodes []node) string {
+	mk := func(name string, rootMode uint32, nodes []treeNode) string {
 		p := filepath.Join(store, name)
 		if err := os.Mkdir(p, 0o755); err != nil {
 			t.Fatal(err)
@@ -290,25 +290,25 @@ func TestContents(t *testing.T) {
 		makeTree(t, p, rootMode, nodes)
 		return p
 	}
-	one := mk("aaaa-one", 0o555, []node{
+	one := mk("aaaa-one", 0o555, []treeNode{
 		{path: "bin", dir: true, mode: 0o555},
 		{path: "bin/hello", mode: 0o555, data: "one"},
 		{path: "bin/sh", target: "/nix/store/zzz-busybox/bin/busybox"},
 		{path: "share/one", mode: 0o444, data: "1"},
 	})
-	two := mk("bbbb-two", 0o555, []node{
+	two := mk("bbbb-two", 0o555, []treeNode{
 		{path: "bin", dir: true, mode: 0o755},
 		{path: "bin/hello", mode: 0o555, data: "two"},
 		{path: "bin/other", mode: 0o555, data: "other"},
 		{path: "etc", dir: true, mode: 0o755},
 	})
-	etcFile := mk("cccc-etcfile", 0o555, []node{{path: "etc", mode: 0o444, data: "not a dir"}})
+	etcFile := mk("cccc-etcfile", 0o555, []treeNode{{path: "etc", mode: 0o444, data: "not a dir"}})
 	file := filepath.Join(store, "dddd-file")
 	if err := os.WriteFile(file, []byte("a file"), 0o444); err != nil {
 		t.Fatal(err)
 	}
 
-	copyWant := []summary{
+	copyWant := []entrySummary{
 		{Name: "bin", Type: tar.TypeDir, Mode: 0o555},
 		{Name: "bin/hello", Type: tar.TypeReg, Mode: 0o555, Size: 3, Data: "one"},
 		{Name: "bin/sh", Type: tar.TypeSymlink, Mode: 0o777, Linkname: "/nix/store/zzz-busybox/bin/busybox"},
@@ -317,7 +317,7 @@ func TestContents(t *testing.T) {
 		{Name: "bin/other", Type: tar.TypeReg, Mode: 0o555, Size: 5, Data: "other"},
 		{Name: "etc", Type: tar.TypeDir, Mode: 0o755},
 	}
-	linkWant := []summary{
+	linkWant := []entrySummary{
 		{Name: "bin", Type: tar.TypeDir, Mode: 0o555},
 		{Name: "bin/hello", Type: tar.TypeSymlink, Mode: 0o777, Linkname: one + "/bin/hello"},
 		{Name: "bin/sh", Type: tar.TypeSymlink, Mode: 0o777, Linkname: one + "/bin/sh"},
@@ -330,7 +330,7 @@ func TestContents(t *testing.T) {
 		name  string
 		paths []string
 		mode  ContentsMode
-		want  []summary
+		want  []entrySummary
 		err   []string
 	}{
 		{name: "copy, first wins", paths: []string{one, two}, mode: Copy, want: copyWant},
@@ -348,7 +348,7 @@ func TestContents(t *testing.T) {
 			entries, err := Contents(tt.paths, tt.mode)
 			if tt.err != nil {
 				if err == nil {
-					t.Fatalf("no error; entries %q", names(entries))
+					t.Fatalf("no error; entries %q", entryNames(entries))
 				}
 				for _, w := range tt.err {
 					if !strings.Contains(err.Error(), w) {
@@ -361,7 +361,7 @@ func TestContents(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := summarize(t, entries)
-			if !reflect.DeepEqual(byName(got), byName(tt.want)) || len(got) != len(tt.want) {
+			if !reflect.DeepEqual(summaryByName(got), summaryByName(tt.want)) || len(got) != len(tt.want) {
 				t.Errorf("Contents\n got %+v\nwant %+v", got, tt.want)
 			}
 		})

@@ -20,7 +20,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-var update = flag.Bool("update", false, "rewrite layers/testdata/golden-* from the current output")
+var updateGolden = flag.Bool("update-golden", false, "rewrite layers/testdata/golden-* from the current output")
 
 // goldenName is where the golden tree lands in the image.
 const goldenName = "nix/store/1b9p07z77phvv2hf6gm9f28syp39f1ag-golden-1.0"
@@ -50,12 +50,12 @@ func pseudoRandom(n int) string {
 // goldenNodes is the fixed tree of the golden layers. README and COPYING
 // have the same content and mode, so that a tree in which they are hard
 // links must give the same layer.
-func goldenNodes(hardLink bool) []node {
-	copying := node{path: "share/doc/COPYING", mode: 0o444, data: "Same bytes in two files.\n"}
+func goldenNodes(hardLink bool) []treeNode {
+	copying := treeNode{path: "share/doc/COPYING", mode: 0o444, data: "Same bytes in two files.\n"}
 	if hardLink {
-		copying = node{path: "share/doc/COPYING", linkTo: "share/doc/README"}
+		copying = treeNode{path: "share/doc/COPYING", linkTo: "share/doc/README"}
 	}
-	return []node{
+	return []treeNode{
 		{path: "bin", dir: true, mode: 0o555},
 		{path: "bin/hello", mode: 0o555, data: "#!/bin/sh\necho hello\n"},
 		{path: "bin/hi", target: "hello"},
@@ -109,15 +109,15 @@ func goldenEntries(t *testing.T, hardLink bool) []Entry {
 	return Merge(entries)
 }
 
-// golden is what testdata/golden-digests.json records for one compression.
-type golden struct {
+// goldenLayer is what testdata/golden-digests.json records for one compression.
+type goldenLayer struct {
 	DiffID           string `json:"diffID"`
 	Digest           string `json:"digest"`
 	Size             int64  `json:"size"`
 	UncompressedSize int64  `json:"uncompressedSize"`
 }
 
-var compressions = []Compression{None, Gzip, Zstd}
+var allCompressions = []Compression{None, Gzip, Zstd}
 
 // writeLayer writes entries with c and returns the blob and its descriptor.
 func writeLayer(t *testing.T, entries []Entry, mtime time.Time, c Compression) ([]byte, Descriptor) {
@@ -159,28 +159,28 @@ func decompress(t *testing.T, blob []byte, c Compression) []byte {
 	return data
 }
 
-func sha(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+func sha256Hex(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
 
 // TestGolden writes the golden tree with every compression and compares the
 // digests with testdata/golden-digests.json and the tar listing with
-// testdata/golden-listing.txt. Run with -update to rewrite both after an
+// testdata/golden-listing.txt. Run with -update-golden to rewrite both after an
 // intended change of the layer format.
 func TestGolden(t *testing.T) {
 	entries := goldenEntries(t, false)
-	got := map[Compression]golden{}
+	got := map[Compression]goldenLayer{}
 	var tarBytes []byte
-	for _, c := range compressions {
+	for _, c := range allCompressions {
 		t.Run(string(c), func(t *testing.T) {
 			blob, d := writeLayer(t, entries, goldenMTime, c)
 			tb := decompress(t, blob, c)
 			if d.DiffID.Algorithm != "sha256" || d.Digest.Algorithm != "sha256" {
 				t.Errorf("algorithms %s, %s; want sha256", d.DiffID.Algorithm, d.Digest.Algorithm)
 			}
-			if d.DiffID.Hex != sha(tb) || d.UncompressedSize != int64(len(tb)) {
-				t.Errorf("DiffID %s, size %d; the tar has sha256 %s and %d bytes", d.DiffID.Hex, d.UncompressedSize, sha(tb), len(tb))
+			if d.DiffID.Hex != sha256Hex(tb) || d.UncompressedSize != int64(len(tb)) {
+				t.Errorf("DiffID %s, size %d; the tar has sha256 %s and %d bytes", d.DiffID.Hex, d.UncompressedSize, sha256Hex(tb), len(tb))
 			}
-			if d.Digest.Hex != sha(blob) || d.Size != int64(len(blob)) {
-				t.Errorf("Digest %s, size %d; the blob has sha256 %s and %d bytes", d.Digest.Hex, d.Size, sha(blob), len(blob))
+			if d.Digest.Hex != sha256Hex(blob) || d.Size != int64(len(blob)) {
+				t.Errorf("Digest %s, size %d; the blob has sha256 %s and %d bytes", d.Digest.Hex, d.Size, sha256Hex(blob), len(blob))
 			}
 			if c == None && d.Digest != d.DiffID {
 				t.Errorf("uncompressed layer: digest %s differs from diffID %s", d.Digest, d.DiffID)
@@ -193,14 +193,14 @@ func TestGolden(t *testing.T) {
 			} else if !bytes.Equal(tb, tarBytes) {
 				t.Errorf("the %s layer holds another tar than the uncompressed one", c)
 			}
-			got[c] = golden{DiffID: d.DiffID.Hex, Digest: d.Digest.Hex, Size: d.Size, UncompressedSize: d.UncompressedSize}
+			got[c] = goldenLayer{DiffID: d.DiffID.Hex, Digest: d.Digest.Hex, Size: d.Size, UncompressedSize: d.UncompressedSize}
 		})
 	}
 	listing := tarListing(t, tarBytes)
 
 	digestsFile := filepath.Join("testdata", "golden-digests.json")
 	listingFile := filepath.Join("testdata", "golden-listing.txt")
-	if *update {
+	if *updateGolden {
 		data, err := json.MarshalIndent(got, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -220,13 +220,13 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want map[Compression]golden
+	var want map[Compression]goldenLayer
 	if err := json.Unmarshal(data, &want); err != nil {
 		t.Fatalf("%s: %v", digestsFile, err)
 	}
-	for _, c := range compressions {
+	for _, c := range allCompressions {
 		if got[c] != want[c] {
-			t.Errorf("%s layer of the golden tree:\n got %+v\nwant %+v (from %s; -update rewrites it)", c, got[c], want[c], digestsFile)
+			t.Errorf("%s layer of the golden tree:\n got %+v\nwant %+v (from %s; -update-golden rewrites it)", c, got[c], want[c], digestsFile)
 		}
 	}
 	wantListing, err := os.ReadFile(listingFile)
@@ -302,7 +302,7 @@ func tarListing(t *testing.T, data []byte) string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(&b, " sha256:%s", sha(content)[:16])
+			fmt.Fprintf(&b, " sha256:%s", sha256Hex(content)[:16])
 		}
 		b.WriteString("\n")
 	}
@@ -372,7 +372,7 @@ func TestGoldenModes(t *testing.T) {
 func TestHardLinks(t *testing.T) {
 	copies := goldenEntries(t, false)
 	links := goldenEntries(t, true)
-	for _, c := range compressions {
+	for _, c := range allCompressions {
 		t.Run(string(c), func(t *testing.T) {
 			a, da := writeLayer(t, copies, goldenMTime, c)
 			b, db := writeLayer(t, links, goldenMTime, c)
@@ -401,7 +401,7 @@ func TestHardLinks(t *testing.T) {
 func TestWriteDeterministic(t *testing.T) {
 	entries := []Entry{Dir("nix", 0o755), Dir("nix/store", 0o755), Dir("etc", 0o755), File("etc/motd", 0o644, []byte("hello\n"))}
 	base := time.Unix(1234567890, 0).UTC()
-	for _, c := range compressions {
+	for _, c := range allCompressions {
 		t.Run(string(c), func(t *testing.T) {
 			ref, _ := writeLayer(t, entries, base, c)
 			same := []time.Time{base, base.Add(999 * time.Millisecond), base.In(time.FixedZone("X", 5*3600))}
