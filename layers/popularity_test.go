@@ -216,4 +216,3 @@ func BenchmarkPopularityOrder(b *testing.B) {
 		}
 	}
 }
-

@@ -1,0 +1,139 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nix-community/go-nix/pkg/nixbase32"
+	"github.com/nixlayer/nixlayer/registration"
+)
+
+// layerTestPath makes a valid store path for a short test name: "foo" gets a
+// hash derived from its name, "3:foo" one derived from "3" (so two paths
+// can share a name and differ by hash).
+func layerTestPath(name string) string {
+	seed := name
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		seed, name = name[:i], name[i+1:]
+	}
+	sum := sha256.Sum256([]byte(seed))
+	return "/nix/store/" + nixbase32.EncodeToString(sum[:20]) + "-" + name
+}
+
+// layerTestGraph builds a graph from "name: ref ref" specs (names as layerTestPath
+// takes them). sizes, when given, become narSize.
+func layerTestGraph(t testing.TB, specs []string, sizes map[string]uint64) *registration.Graph {
+	t.Helper()
+	var infos []registration.PathInfo
+	for _, spec := range specs {
+		name, refs, _ := strings.Cut(spec, " ->")
+		info := registration.PathInfo{Path: layerTestPath(strings.TrimSpace(name)), NarSize: sizes[strings.TrimSpace(name)]}
+		for _, r := range strings.Fields(refs) {
+			info.References = append(info.References, layerTestPath(r))
+		}
+		infos = append(infos, info)
+	}
+	g, err := registration.NewGraph("", infos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// groupNames turns groups of store paths back into test names (without hashes
+// unless two share a name).
+func groupNames(groups [][]string) [][]string {
+	out := make([][]string, len(groups))
+	for i, grp := range groups {
+		out[i] = []string{}
+		for _, p := range grp {
+			out[i] = append(out[i], p[len("/nix/store/")+33:])
+		}
+	}
+	return out
+}
+
+func TestChooseLayers(t *testing.T) {
+	g := layerTestGraph(t, pythonApp, pythonSizes)
+	for _, tc := range []struct {
+		name      string
+		strategy  string
+		maxLayers int
+		want      [][]string
+		err       string
+	}{
+		{name: "default is popularity", maxLayers: 4, want: [][]string{{"glibc"}, {"libffi"}, {"libx", "liby", "python", "app"}}},
+		{name: "popularity", strategy: "popularity", maxLayers: 4, want: [][]string{{"glibc"}, {"libffi"}, {"libx", "liby", "python", "app"}}},
+		{name: "size", strategy: "size", maxLayers: 4, want: [][]string{{"glibc"}, {"libffi", "libx", "liby", "app"}, {"python"}}},
+		{name: "two layers", maxLayers: 2, want: [][]string{{"glibc", "libffi", "libx", "liby", "python", "app"}}},
+		{name: "default maxLayers", maxLayers: DefaultMaxLayers, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
+		{name: "127 layers", strategy: "size", maxLayers: 127, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
+		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: popularity, size)`},
+		{name: "too many", maxLayers: 128, err: "choosing layers: maxLayers 128 is too large: Docker and containerd refuse images with more than 127 layers"},
+		{name: "too few", maxLayers: 1, err: "choosing layers: maxLayers 1 is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2"},
+		{name: "zero", strategy: "size", maxLayers: 0, err: "maxLayers 0 is too small"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ChooseLayers(tc.strategy, g, tc.maxLayers, nil)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := groupNames(got); !reflect.DeepEqual(n, tc.want) {
+				t.Errorf("got %v, want %v", n, tc.want)
+			}
+		})
+	}
+}
+
+func TestAvailableLayers(t *testing.T) {
+	for _, tc := range []struct {
+		max, base, want int
+		err             string
+	}{
+		{max: 100, want: 99},
+		{max: 100, base: 3, want: 96},
+		{max: 2, want: 1},
+		{max: 127, base: 125, want: 1},
+		{max: 127, base: 126, err: "maxLayers 127 leaves no layer for store paths: the base image has 126 layers and one is kept for the customisation layer"},
+		{max: 10, base: -1, err: "base image layer count -1 is negative"},
+		{max: 200, err: "more than 127 layers"},
+		{max: 1, err: "must be at least 2"},
+	} {
+		got, err := AvailableLayers(tc.max, tc.base)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("AvailableLayers(%d, %d) error %v, want %q", tc.max, tc.base, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("AvailableLayers(%d, %d) = %d, %v; want %d", tc.max, tc.base, got, err, tc.want)
+		}
+	}
+}
+
+func TestLookupStrategy(t *testing.T) {
+	if got := StrategyNames(); !reflect.DeepEqual(got, []string{"popularity", "size"}) {
+		t.Errorf("StrategyNames() = %v", got)
+	}
+	g := layerTestGraph(t, pythonApp, pythonSizes)
+	for _, name := range StrategyNames() {
+		s, err := LookupStrategy(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s(g, 3, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertPartition(t, g, got, 3)
+	}
+}
