@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,8 +151,8 @@ func (s *Spec) CreatedTime(now func() time.Time) (time.Time, error) {
 // else the mtime option, else 1.
 func (s *Spec) LayerTime(sourceDateEpoch string) (time.Time, error) {
 	if sourceDateEpoch != "" {
-		var sec int64
-		if _, err := fmt.Sscan(sourceDateEpoch, &sec); err != nil || sec < 0 {
+		sec, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
+		if err != nil || sec < 0 {
 			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH = %q is not a number of seconds", sourceDateEpoch)
 		}
 		return time.Unix(sec, 0).UTC(), nil
