@@ -159,3 +159,28 @@ Prints the pushed image by digest.`,
 		},
 	}
 }
+
+// writeAppCommand is the builder of nix/pull.nix's copyToRegistry and
+// copyToDockerDaemon: it writes $out/bin/<name> from the structured attrs.
+func writeAppCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "write-app",
+		Usage:  "write $out/bin/NAME holding TEXT (the builder of copyToRegistry and copyToDockerDaemon)",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			attrs, err := nixattrs.Load()
+			if err != nil {
+				return err
+			}
+			var app struct{ Name, Text string }
+			if err := attrs.Decode("nixlayer", &app); err != nil {
+				return err
+			}
+			out, err := attrs.Out()
+			if err != nil {
+				return err
+			}
+			return pull.WriteApp(out, app.Name, app.Text)
+		},
+	}
+}
