@@ -36,7 +36,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			buildImageCommand(),
 			streamCommand(),
-			pullCommand(), pinCommand(), pushCommand(),
+			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
 		},
 	}
 }
