@@ -74,6 +74,7 @@ type layeringFixture struct {
 	Closure json.RawMessage `json:"closure"`
 	Hidden  [][]string      `json:"hidden"`
 	Order   []string        `json:"order"`
+	graph   *registration.Graph
 }
 
 func readFixtures(t *testing.T) map[string]layeringFixture {
@@ -92,6 +93,7 @@ func readFixtures(t *testing.T) map[string]layeringFixture {
 		if err := json.Unmarshal(data, &fx); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		fx.graph = must(registration.ParseStructured(fx.Closure, f, ""))(t)
 		out[strings.TrimSuffix(filepath.Base(f), ".json")] = fx
 	}
 	return out
@@ -104,14 +106,8 @@ func readFixtures(t *testing.T) map[string]layeringFixture {
 func TestPopularityOrderMatchesNixpkgs(t *testing.T) {
 	for name, fx := range readFixtures(t) {
 		t.Run(name, func(t *testing.T) {
-			g, err := registration.ParseStructured(fx.Closure, name, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := PopularityOrder(g, fx.Hidden...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := fx.graph
+			got := must(PopularityOrder(g, fx.Hidden...))(t)
 			if !reflect.DeepEqual(got, fx.Order) {
 				t.Errorf("order differs from closure-graph.py:\n got %v\nwant %v", got, fx.Order)
 			}
@@ -129,18 +125,9 @@ func TestPopularityOrderMatchesNixpkgs(t *testing.T) {
 func TestPopularityDeterministicUnderReordering(t *testing.T) {
 	for name, fx := range readFixtures(t) {
 		t.Run(name, func(t *testing.T) {
-			g, err := registration.ParseStructured(fx.Closure, name, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := Popularity(g, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantSize, err := SizeAware(g, 7, fakeSize)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := fx.graph
+			want := must(Popularity(g, 7))(t)
+			wantSize := must(SizeAware(g, 7, fakeSize))(t)
 			r := rand.New(rand.NewSource(1))
 			for range 5 {
 				infos := append([]registration.PathInfo(nil), g.Paths()...)
@@ -150,10 +137,7 @@ func TestPopularityDeterministicUnderReordering(t *testing.T) {
 					r.Shuffle(len(refs), func(a, b int) { refs[a], refs[b] = refs[b], refs[a] })
 					infos[i].References = refs
 				}
-				g2, err := registration.NewGraph("", infos)
-				if err != nil {
-					t.Fatal(err)
-				}
+				g2 := must(registration.NewGraph("", infos))(t)
 				if got, _ := Popularity(g2, 7); !reflect.DeepEqual(got, want) {
 					t.Fatalf("popularity groups changed with input order:\n got %v\nwant %v", got, want)
 				}

@@ -114,14 +114,8 @@ func TestSizeAwareReshipsLess(t *testing.T) {
 		t.Fatalf("%s in no group", p)
 		return 0
 	}
-	pop, err := Popularity(g, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sz, err := SizeAware(g, 3, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pop := must(Popularity(g, 3))(t)
+	sz := must(SizeAware(g, 3, nil))(t)
 	app := layerTestPath("app")
 	if p, s := layerOf(pop, app), layerOf(sz, app); s*10 > p {
 		t.Errorf("changing app re-ships %d bytes with size-aware layers, %d with popularity: want at least 10 times less", s, p)

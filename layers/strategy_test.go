@@ -42,6 +42,18 @@ func layerTestGraph(t testing.TB, specs []string, sizes map[string]uint64) *regi
 	return g
 }
 
+// must returns the value of a (value, error) call, failing the test on the
+// error: must(f())(t).
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
 // groupNames turns groups of store paths back into test names (without hashes
 // unless two share a name).
 func groupNames(groups [][]string) [][]string {
