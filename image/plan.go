@@ -76,9 +76,6 @@ const (
 	LayeringNone = "none"
 )
 
-// DefaultMaxLayers is the layer limit when the spec gives none.
-const DefaultMaxLayers = 100
-
 // plan decides the layers of the image.
 func (r *Request) plan() ([]Layer, error) {
 	s := r.Spec
@@ -104,15 +101,7 @@ func (r *Request) plan() ([]Layer, error) {
 		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0), Rules: rules}}, nil
 	}
 
-	maxLayers := s.MaxLayers
-	if maxLayers == 0 {
-		maxLayers = DefaultMaxLayers
-	}
-	if maxLayers < 2 || maxLayers > maxLayersLimit {
-		return nil, fmt.Errorf("maxLayers = %d: it must be between 2 and %d (one layer is kept for the image's own files, and Docker and containerd refuse more than %d layers)", maxLayers, maxLayersLimit, maxLayersLimit)
-	}
-	// One layer is kept for customisation: the contents at the root.
-	groups, err := chooseLayers(s.Layering, r.Graph, maxLayers-1, pathSize(r.Graph))
+	groups, err := r.storeGroups(0)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +118,35 @@ func (r *Request) plan() ([]Layer, error) {
 		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true), Rules: rules})
 	}
 	return plan, nil
+}
+
+// storeGroups splits the closure into layers of store paths with the
+// spec's strategy, leaving room for baseLayers layers of a base image and
+// the image's own top layers.
+func (r *Request) storeGroups(baseLayers int) ([][]string, error) {
+	s := r.Spec
+	maxLayers := s.MaxLayers
+	if maxLayers == 0 {
+		maxLayers = layers.DefaultMaxLayers
+	}
+	n, err := layers.AvailableLayers(maxLayers, baseLayers)
+	if err != nil {
+		return nil, err
+	}
+	if s.Layering == layers.DefaultStrategy {
+		// As buildLayeredImage: the contents are referenced by the
+		// customisation layer, which is not part of the contest.
+		order, err := layers.PopularityOrder(r.Graph, s.Contents)
+		if err != nil {
+			return nil, err
+		}
+		return layers.SplitOrder(order, n)
+	}
+	strategy, err := layers.LookupStrategy(s.Layering)
+	if err != nil {
+		return nil, err
+	}
+	return strategy(r.Graph, n, pathSize(r.Graph))
 }
 
 // pathSize returns the size of a store path: its narSize when the graph
