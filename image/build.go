@@ -79,7 +79,7 @@ func Build(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	plan, err := r.plan()
+	plan, err := r.plan(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
 )
 
@@ -77,7 +79,62 @@ const (
 )
 
 // plan decides the layers of the image.
-func (r *Request) plan() ([]Layer, error) {
+func (r *Request) plan(ctx context.Context) ([]Layer, error) {
+	plan, err := r.planOwn()
+	if err != nil {
+		return nil, err
+	}
+	if r.Spec.IncludeNixDB {
+		db, err := r.nixDBLayer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		plan = append(plan, db)
+	}
+	return plan, nil
+}
+
+// topLayers counts the layers the image puts above its store paths, besides
+// the customisation layer that layers.AvailableLayers already keeps.
+func (r *Request) topLayers() int {
+	if r.Spec.IncludeNixDB {
+		return 1
+	}
+	return 0
+}
+
+// nixDBLayer makes the layer holding the Nix database that registers every
+// store path of the image, with hashes computed where the closure lacks them.
+func (r *Request) nixDBLayer(ctx context.Context) (Layer, error) {
+	s := r.Spec
+	g, err := nixdb.Complete(ctx, r.Graph, false)
+	if err != nil {
+		return Layer{}, err
+	}
+	mtime, err := s.LayerTime(r.SourceDateEpoch)
+	if err != nil {
+		return Layer{}, err
+	}
+	uname := s.NixUname
+	if uname == "" && s.NixUid != 0 {
+		uname = "nix"
+	}
+	entries, err := nixdb.Entries(g, nixdb.Options{
+		RegistrationTime: mtime.Unix(),
+		Roots:            s.Contents,
+		Uid:              s.NixUid,
+		Gid:              s.NixGid,
+		Uname:            uname,
+		Gname:            s.NixGname,
+	})
+	if err != nil {
+		return Layer{}, err
+	}
+	return Layer{Extra: entries, Comment: fmt.Sprintf("Nix database registering %d store paths", g.Len())}, nil
+}
+
+// planOwn decides the layers of the closure and the customisation layer.
+func (r *Request) planOwn() ([]Layer, error) {
 	s := r.Spec
 	for _, c := range s.Contents {
 		if _, ok := r.Graph.Lookup(c); !ok {
@@ -101,7 +158,7 @@ func (r *Request) plan() ([]Layer, error) {
 		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0), Rules: rules}}, nil
 	}
 
-	groups, err := r.storeGroups(0)
+	groups, err := r.storeGroups(r.topLayers())
 	if err != nil {
 		return nil, err
 	}
@@ -121,15 +178,15 @@ func (r *Request) plan() ([]Layer, error) {
 }
 
 // storeGroups splits the closure into layers of store paths with the
-// spec's strategy, leaving room for baseLayers layers of a base image and
-// the image's own top layers.
-func (r *Request) storeGroups(baseLayers int) ([][]string, error) {
+// spec's strategy, leaving room for reserved other layers (a base image's,
+// the Nix database) besides the customisation layer.
+func (r *Request) storeGroups(reserved int) ([][]string, error) {
 	s := r.Spec
 	maxLayers := s.MaxLayers
 	if maxLayers == 0 {
 		maxLayers = layers.DefaultMaxLayers
 	}
-	n, err := layers.AvailableLayers(maxLayers, baseLayers)
+	n, err := layers.AvailableLayers(maxLayers, reserved)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,13 @@ type Spec struct {
 	// Layering is "none" (one layer, buildImage), "popularity" or "size".
 	Layering  string `json:"layering"`
 	MaxLayers int    `json:"maxLayers"`
+	// IncludeNixDB adds a top layer with the Nix database registering
+	// every store path of the image; NixUid and friends own the Nix state.
+	IncludeNixDB bool   `json:"includeNixDB"`
+	NixUid       int    `json:"nixUid"`
+	NixGid       int    `json:"nixGid"`
+	NixUname     string `json:"nixUname"`
+	NixGname     string `json:"nixGname"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
 
