@@ -35,6 +35,7 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			buildImageCommand(),
+			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
 		},
