@@ -127,13 +127,20 @@ func SchemaDump(t *testing.T, file string) string {
 	return sb.String()
 }
 
-func TestEncodeReadDBRoundTrip(t *testing.T) {
+// encodedDB writes Encode(fixedGraph, registrationTime) with schema 10 to
+// a temporary directory and returns the graph and the db.sqlite file.
+func encodedDB(t *testing.T, registrationTime int64) (*registration.Graph, string) {
+	t.Helper()
 	g := fixedGraph(t)
-	b, err := Encode(context.Background(), g, 1700000000)
+	b, err := Encode(context.Background(), g, registrationTime)
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := writeDBDir(t, b, "10")
+	return g, writeDBDir(t, b, "10")
+}
+
+func TestEncodeReadDBRoundTrip(t *testing.T) {
+	g, file := encodedDB(t, 1700000000)
 	infos, err := ReadDB(file)
 	if err != nil {
 		t.Fatal(err)
@@ -206,12 +213,7 @@ func TestReadDBErrors(t *testing.T) {
 }
 
 func TestReadGraph(t *testing.T) {
-	g := fixedGraph(t)
-	b, err := Encode(context.Background(), g, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := writeDBDir(t, b, "10")
+	g, file := encodedDB(t, 0)
 	got, err := ReadGraph(file, "")
 	if err != nil {
 		t.Fatal(err)

@@ -140,6 +140,40 @@ func normalised(t *testing.T, g *registration.Graph) string {
 	return sb.String()
 }
 
+// dumpDB parses `nix-store --dump-db paths...` of the store at root.
+func dumpDB(t *testing.T, root string, paths ...string) *registration.Graph {
+	t.Helper()
+	g, err := registration.ParseRegistration(strings.NewReader(nixStore(t, root, append([]string{"--dump-db"}, paths...)...)), "nix-store --dump-db", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func readGraph(t *testing.T, file string) *registration.Graph {
+	t.Helper()
+	g, err := registration.ReadFile(file, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// sameRegistration fails unless got and want register the same paths with
+// the same hashes (in any encoding), sizes and references.
+func sameRegistration(t *testing.T, what string, got, want *registration.Graph) {
+	t.Helper()
+	if g, w := normalised(t, got), normalised(t, want); g != w {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, g, w)
+	}
+}
+
+// verifyStore runs `nix-store --verify --check-contents` on the store at root.
+func verifyStore(root string) (string, error) {
+	_, stderr, err := testutil.RunErr("", append(testutil.NixEnv(), "USER=root"), "nix-store", "--store", "local?root="+root, "--verify", "--check-contents")
+	return stderr, err
+}
+
 // TestNixDBAcceptance builds the database for a real closure whose hashes
 // nixlayer computes itself (plain exportReferencesGraph), unpacks it into a
 // root file system and lets the host's Nix check it.
@@ -160,7 +194,7 @@ func TestNixDBAcceptance(t *testing.T) {
 	root := makeRootfs(t, g, []string{b.tree})
 
 	t.Run("verify check-contents", func(t *testing.T) {
-		_, stderr, err := testutil.RunErr("", append(testutil.NixEnv(), "USER=root"), "nix-store", "--store", "local?root="+root, "--verify", "--check-contents")
+		stderr, err := verifyStore(root)
 		if err != nil || strings.Contains(stderr, "modified") || strings.Contains(stderr, "error") {
 			t.Fatalf("nix-store --verify --check-contents: %v\n%s", err, stderr)
 		}
@@ -183,18 +217,8 @@ func TestNixDBAcceptance(t *testing.T) {
 		}
 	})
 	t.Run("dump-db equals Nix's own registration", func(t *testing.T) {
-		dump, err := registration.ParseRegistration(strings.NewReader(nixStore(t, root, "--dump-db")), "nix-store --dump-db", "")
-		if err != nil {
-			t.Fatal(err)
-		}
 		// closureInfo built by Nix carries the hashes Nix computed.
-		nixs, err := registration.ReadFile(filepath.Join(b.closureInfo, "registration"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := normalised(t, dump), normalised(t, nixs); got != want {
-			t.Errorf("--dump-db of the image:\n%s\nNix's registration:\n%s", got, want)
-		}
+		sameRegistration(t, "--dump-db of the image", dumpDB(t, root), readGraph(t, filepath.Join(b.closureInfo, "registration")))
 	})
 	t.Run("gcroot", func(t *testing.T) {
 		link, err := os.Readlink(filepath.Join(root, "nix/var/nix/gcroots/docker", filepath.Base(b.tree)))
@@ -213,7 +237,7 @@ func TestNixDBAcceptance(t *testing.T) {
 		if err := os.WriteFile(f, []byte("DATA\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, stderr, err := testutil.RunErr("", append(testutil.NixEnv(), "USER=root"), "nix-store", "--store", "local?root="+bad, "--verify", "--check-contents")
+		stderr, err := verifyStore(bad)
 		if err == nil || !strings.Contains(stderr, b.tree) {
 			t.Fatalf("nix-store --verify accepted a modified path: %v\n%s", err, stderr)
 		}
@@ -225,10 +249,7 @@ func TestNixDBAcceptance(t *testing.T) {
 func TestNixDBBaseImage(t *testing.T) {
 	testutil.RequireTool(t, "nix-store")
 	b := buildNixdbFixtures(t)
-	all, err := registration.ReadFile(filepath.Join(b.closureInfo, "registration"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := readGraph(t, filepath.Join(b.closureInfo, "registration"))
 	var hello string
 	for _, p := range all.Paths() {
 		if strings.HasSuffix(p.Path, "-hello-1.0") {
@@ -249,11 +270,11 @@ func TestNixDBBaseImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if normalised(t, merged) != normalised(t, all) {
-		t.Fatalf("merged registration differs from the whole closure's:\n%s\n%s", normalised(t, merged), normalised(t, all))
-	}
+	sameRegistration(t, "base and image registrations merged", merged, all)
 	root := makeRootfs(t, merged, []string{b.tree})
-	nixStore(t, root, "--verify", "--check-contents")
+	if stderr, err := verifyStore(root); err != nil {
+		t.Fatalf("nix-store --verify --check-contents: %v\n%s", err, stderr)
+	}
 	got := lines(nixStore(t, root, "-q", "--requisites", hello))
 	want, _ := all.Closure(hello)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -329,17 +350,7 @@ func TestClosureInfo(t *testing.T) {
 		}
 	})
 	t.Run("registration equals nix-store --dump-db", func(t *testing.T) {
-		dump, err := registration.ParseRegistration(strings.NewReader(nixStore(t, "", append([]string{"--dump-db"}, requisites...)...)), "nix-store --dump-db", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ours, err := registration.ReadFile(filepath.Join(b.closureInfo, "registration"), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := normalised(t, ours), normalised(t, dump); got != want {
-			t.Errorf("registration:\n%s\nnix-store --dump-db:\n%s", got, want)
-		}
+		sameRegistration(t, "closure-info's registration", readGraph(t, filepath.Join(b.closureInfo, "registration")), dumpDB(t, "", requisites...))
 	})
 	t.Run("command outside Nix", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "ci")
