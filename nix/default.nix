@@ -47,11 +47,28 @@ let
        else if compression == "none" then "${base}.tar"
        else "${base}.tar.gz";
 
+  # A declared file: text, a store path or Nix path (its content), or
+  # { text | source; mode; }.
+  fileSpec = v:
+    if builtins.isAttrs v && !(v ? outPath) then v
+    else if builtins.isPath v || builtins.isAttrs v then { source = "${v}"; }
+    else if builtins.hasContext v && builtins.match "${builtins.storeDir}/[^\n ]+" v != null then { source = v; }
+    else { text = v; };
+
   # The options every builder shares, in the shape nixlayer's image.Spec reads.
   commonSpec = args@{ name, tag ? null, contents ? [ ], copyToRoot ? null, config ? { }
     , created ? "1970-01-01T00:00:01Z", mtime ? null, uid ? 0, gid ? 0, architecture ? null
-    , format ? "docker-archive", compression ? null, compressor ? null, ... }: {
+    , format ? "docker-archive", compression ? null, compressor ? null
+    # Users, permissions and the customisation layer (package customize).
+    , users ? null, groups ? null, perms ? [ ], symlinks ? { }, files ? { }, directories ? [ ]
+    , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null), ... }:
+    assert extraCommands == null || shell != null
+      || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
+    {
       inherit name tag config created mtime uid gid architecture format system;
+      inherit users groups perms symlinks directories extraCommands;
+      files = builtins.mapAttrs (_: fileSpec) files;
+      shell = if extraCommands == null || shell == null then null else "${shell}";
       contents = map toString (toList contents ++ toList copyToRoot);
       compression =
         if compression != null then compression
