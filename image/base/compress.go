@@ -64,7 +64,11 @@ func peek(r io.Reader) (compression, io.Reader, error) {
 func decompress(r io.Reader, c compression) (io.ReadCloser, error) {
 	switch c {
 	case gzipped:
-		return gzip.NewReader(r)
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return z, nil
 	case zstded:
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(maxZstdWindow))

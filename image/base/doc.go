@@ -27,7 +27,8 @@
 //     entry wins, as with tar extraction).
 //   - Whiteouts (".wh.name", ".wh..wh..opq") hide only what lower layers
 //     put there, as the OCI image specification says; other ".wh..wh."
-//     names are ignored.
+//     names are ignored. A directory named ".wh.*" in an entry's path is
+//     an error, so no whiteout name ever reaches the flattened tar.
 //   - A hard link must name an entry that exists (in this layer before it,
 //     or in a lower layer) and is not a directory; it becomes a copy of it.
 //     Anything else is an error.

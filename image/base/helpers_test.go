@@ -300,3 +300,11 @@ func summary(x *Index) []string {
 	}
 	return out
 }
+
+func ls2ids(blobs ...[]byte) []v1.Hash {
+	var out []v1.Hash
+	for _, b := range blobs {
+		out = append(out, sha(b))
+	}
+	return out
+}

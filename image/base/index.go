@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"strings"
 
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -29,8 +31,10 @@ type File struct {
 // order, whiteouts applied, hard links resolved to copies, devices and
 // FIFOs skipped (see the package documentation).
 type Index struct {
-	t       *tree
-	skipped []string
+	t        *tree
+	skipped  []string
+	spool    *os.File // Flatten's content spool, or nil
+	spoolOff int64
 }
 
 // Index reads every layer once (see Walk) and returns the flattened
@@ -43,56 +47,48 @@ func (img *Image) Index() (*Index, error) {
 // buildIndex applies the layers to a tree. With spool, the content of every
 // regular file is also appended to it and its offset kept.
 func (img *Image) buildIndex(spool *os.File) (*Index, error) {
-	x := &Index{t: newTree(img.opts.limits.MaxEntries)}
-	var spoolOff int64
-	err := img.Walk(func(layer int, hdr *tar.Header, r io.Reader) error {
-		switch hdr.Typeflag {
-		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-			x.skipped = append(x.skipped, fmt.Sprintf("layer %d: %s (type %q)", layer, hdr.Name, hdr.Typeflag))
-			return nil
-		}
-		if base := pathBase(hdr.Name); len(base) >= 4 && base[:4] == ".wh." {
-			return x.t.whiteout(hdr.Name, layer)
-		}
-		n := &node{typ: hdr.Typeflag, mode: hdr.Mode & 0o7777, uid: hdr.Uid, gid: hdr.Gid, spool: -1}
-		switch hdr.Typeflag {
-		case tar.TypeSymlink:
-			n.link = hdr.Linkname
-		case tar.TypeLink:
-			var err error
-			if n, err = x.t.hardlink(hdr.Linkname); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			h := sha256.New()
-			w := io.Writer(h)
-			if spool != nil {
-				n.spool = spoolOff
-				w = io.MultiWriter(h, spool)
-			}
-			size, err := io.Copy(w, r)
-			if err != nil {
-				return err
-			}
-			spoolOff += size
-			n.size = size
-			copy(n.sum[:], h.Sum(nil))
-		}
-		return x.t.put(hdr.Name, n, layer)
-	})
-	if err != nil {
+	x := &Index{t: newTree(img.opts.limits.MaxEntries), spool: spool}
+	if err := img.Walk(x.apply); err != nil {
 		return nil, err
 	}
 	return x, nil
 }
 
-func pathBase(name string) string {
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '/' {
-			return name[i+1:]
-		}
+// apply applies one entry, cleaned by Walk, of layer to the index.
+func (x *Index) apply(layer int, hdr *tar.Header, r io.Reader) error {
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		x.skipped = append(x.skipped, fmt.Sprintf("layer %d: %s (type %q)", layer, hdr.Name, hdr.Typeflag))
+		return nil
 	}
-	return name
+	if strings.HasPrefix(path.Base(hdr.Name), ".wh.") {
+		return x.t.whiteout(hdr.Name, layer)
+	}
+	n := &node{typ: hdr.Typeflag, mode: hdr.Mode & 0o7777, uid: hdr.Uid, gid: hdr.Gid, spool: -1}
+	switch hdr.Typeflag {
+	case tar.TypeSymlink:
+		n.link = hdr.Linkname
+	case tar.TypeLink:
+		var err error
+		if n, err = x.t.hardlink(hdr.Linkname); err != nil {
+			return err
+		}
+	case tar.TypeReg:
+		h := sha256.New()
+		w := io.Writer(h)
+		if x.spool != nil {
+			n.spool = x.spoolOff
+			w = io.MultiWriter(h, x.spool)
+		}
+		size, err := io.Copy(w, r)
+		if err != nil {
+			return err
+		}
+		x.spoolOff += size
+		n.size = size
+		copy(n.sum[:], h.Sum(nil))
+	}
+	return x.t.put(hdr.Name, n, layer)
 }
 
 func (n *node) file(name string) File {

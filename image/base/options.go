@@ -6,11 +6,15 @@ const (
 	DefaultMaxEntries         = 1 << 20
 	DefaultMaxNameBytes int64 = 256 << 20
 
-	maxMetadataBytes = 8 << 20   // one JSON document
-	maxNameLen       = 4096      // one entry name or link target
-	maxSymlinks      = 40        // symlinks followed in one lookup
-	maxZstdWindow    = 128 << 20 // zstd decoder window
-	maxXzDict        = 256 << 20 // xz dictionary
+	maxMetadataBytes = 8 << 20 // one JSON document
+	maxNameLen       = 4096    // one entry name or link target
+	maxSymlinks      = 40      // symlinks followed in one lookup
+)
+
+// Decompressor memory bounds; variables only so that fuzzing can lower them.
+var (
+	maxZstdWindow uint64 = 128 << 20 // zstd decoder window
+	maxXzDict     int64  = 256 << 20 // xz dictionary
 )
 
 // Limits bound the resources reading an image may use. A zero field means

@@ -85,6 +85,9 @@ func (t *tree) dir(p string, create bool, layer int) (*node, string, error) {
 			if !create {
 				return nil, "", errNotExist
 			}
+			if strings.HasPrefix(c, ".wh.") {
+				return nil, "", fmt.Errorf("looking up %q: directory %q would be a whiteout name: %w", p, c, ErrUnsafe)
+			}
 			if err := t.count(); err != nil {
 				return nil, "", err
 			}
