@@ -59,6 +59,7 @@ let
   commonSpec = args@{ name, tag ? null, contents ? [ ], copyToRoot ? null, config ? { }
     , created ? "1970-01-01T00:00:01Z", mtime ? null, uid ? 0, gid ? 0, architecture ? null
     , format ? "docker-archive", compression ? null, compressor ? null
+    , includeNixDB ? false, nixUid ? 0, nixGid ? 0, nixUname ? "", nixGname ? ""
     # Users, permissions and the customisation layer (package customize).
     , users ? null, groups ? null, perms ? [ ], symlinks ? { }, files ? { }, directories ? [ ]
     , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null), ... }:
@@ -66,6 +67,7 @@ let
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
     {
       inherit name tag config created mtime uid gid architecture format system;
+      inherit includeNixDB nixUid nixGid nixUname nixGname;
       inherit users groups perms symlinks directories extraCommands;
       files = builtins.mapAttrs (_: fileSpec) files;
       shell = if extraCommands == null || shell == null then null else "${shell}";
@@ -113,8 +115,17 @@ let
       roots = toList contents;
       inherit spec;
     };
+  # buildImage with the Nix database of the image's store paths inside.
+  buildImageWithNixDb = args: buildImage (args // { includeNixDB = true; });
+
+  # Like buildLayeredImage with includeNixDB; the database has its own top
+  # layer, so the store-path layers stay shareable.
+  buildLayeredImageWithNixDb = args: buildLayeredImage (args // { includeNixDB = true; });
+  # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
+  closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
 in
 {
-  inherit buildImage buildLayeredImage streamLayeredImage nixlayerBin;
+  inherit closureInfo;
+  inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }
