@@ -29,8 +29,9 @@ let
     allowSubstitutes = false;
   };
 
-  # Accept an image derivation or { image, ... }.
-  imageArgs = arg: if arg ? type && arg.type == "derivation" then { image = arg; } else arg;
+  # Accept an image (a derivation, path or string) or { image, ... }.
+  imageArgs = arg:
+    if builtins.isAttrs arg && !(arg ? type && arg.type == "derivation") then arg else { image = arg; };
 
   shellQuote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 

@@ -2,6 +2,7 @@ package pull
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,13 +79,17 @@ func (f *fetched) entries(format image.Format, finalName, finalTag string) ([]la
 		}
 		es = append(es, layers.File("manifest.json", 0o644, data))
 	case image.OCILayout, image.OCIArchive:
+		raw, mt, digest, err := f.ociManifest()
+		if err != nil {
+			return nil, err
+		}
 		idx, err := json.Marshal(ociIndex{
 			SchemaVersion: 2,
 			MediaType:     types.OCIImageIndex,
 			Manifests: []ociDescriptor{{
-				MediaType: f.mediaType,
-				Digest:    f.digest.String(),
-				Size:      int64(len(f.rawManifest)),
+				MediaType: mt,
+				Digest:    digest.String(),
+				Size:      int64(len(raw)),
 				Annotations: map[string]string{
 					imageNameAnnotation: finalName + ":" + finalTag,
 					refNameAnnotation:   finalTag,
@@ -96,11 +101,11 @@ func (f *fetched) entries(format image.Format, finalName, finalTag string) ([]la
 		}
 		es = append(es,
 			layers.Dir("blobs", 0o755), layers.Dir("blobs/sha256", 0o755),
-			layers.File("blobs/sha256/"+f.digest.Hex, 0o644, f.rawManifest),
+			layers.File("blobs/sha256/"+digest.Hex, 0o644, raw),
 			layers.File("index.json", 0o644, idx),
 			layers.File("oci-layout", 0o644, []byte(ociLayoutFileContent)))
 		for _, d := range uniqueBlobs(append([]v1.Descriptor{m.Config}, m.Layers...)) {
-			if d.Digest != f.digest {
+			if d.Digest != digest {
 				es = append(es, blob("blobs/sha256/"+d.Digest.Hex, d))
 			}
 		}
@@ -109,6 +114,55 @@ func (f *fetched) entries(format image.Format, finalName, finalTag string) ([]la
 	}
 	layers.Sort(es)
 	return es, nil
+}
+
+// ociManifestJSON and ociBlob are an OCI image manifest with fixed fields.
+type ociManifestJSON struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	MediaType     types.MediaType `json:"mediaType"`
+	Config        ociBlob         `json:"config"`
+	Layers        []ociBlob       `json:"layers"`
+}
+
+type ociBlob struct {
+	MediaType types.MediaType `json:"mediaType"`
+	Digest    string          `json:"digest"`
+	Size      int64           `json:"size"`
+}
+
+// ociMediaTypes maps Docker media types to their OCI equivalents.
+var ociMediaTypes = map[types.MediaType]types.MediaType{
+	types.DockerConfigJSON:        types.OCIConfigJSON,
+	types.DockerLayer:             types.OCILayer,
+	types.DockerUncompressedLayer: types.OCIUncompressedLayer,
+	types.DockerForeignLayer:      types.OCIRestrictedLayer,
+}
+
+// ociManifest returns the manifest to put in an OCI layout: the fetched
+// one when it is OCI, else the Docker schema 2 manifest rewritten with OCI
+// media types (blobs unchanged), as skopeo does, because OCI tools read
+// only OCI manifests from a layout.
+func (f *fetched) ociManifest() ([]byte, types.MediaType, v1.Hash, error) {
+	if f.mediaType != types.DockerManifestSchema2 {
+		return f.rawManifest, f.mediaType, f.digest, nil
+	}
+	conv := func(d v1.Descriptor) ociBlob {
+		mt := d.MediaType
+		if o, ok := ociMediaTypes[mt]; ok {
+			mt = o
+		}
+		return ociBlob{MediaType: mt, Digest: d.Digest.String(), Size: d.Size}
+	}
+	m := ociManifestJSON{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: conv(f.manifest.Config), Layers: []ociBlob{}}
+	for _, l := range f.manifest.Layers {
+		m.Layers = append(m.Layers, conv(l))
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", v1.Hash{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw))
+	return raw, types.OCIManifestSchema1, h, err
 }
 
 // layerSuffix names a layer file of a docker-archive after its media type.

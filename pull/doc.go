@@ -18,6 +18,8 @@
 //	oci-layout: a directory
 //	  oci-layout                   {"imageLayoutVersion":"1.0.0"}
 //	  index.json                   one manifest, annotated with NAME:TAG
-//	  blobs/sha256/<hex>           manifest, config and layers as fetched
+//	  blobs/sha256/<hex>           manifest, config and layers as fetched; a
+//	                               Docker schema 2 manifest is rewritten with OCI
+//	                               media types (blobs unchanged), as skopeo does
 //	oci-archive: the oci-layout directory as a tar, written like the above.
 package pull

@@ -163,7 +163,7 @@ func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag st
 
 // showProgress reports updates to w until the channel closes, and returns
 // a function that waits for that. On a terminal it redraws one bar;
-// otherwise it prints a line at each quarter.
+// otherwise it prints a line at each quarter. A last line says it is done.
 func showProgress(w io.Writer, label string, updates <-chan v1.Update) (wait func()) {
 	term := isTerminal(w)
 	finished := make(chan struct{})
@@ -194,6 +194,11 @@ func showProgress(w io.Writer, label string, updates <-chan v1.Update) (wait fun
 		}
 		if term && last.Total > 0 {
 			fmt.Fprintln(w)
+		}
+		if last.Complete == 0 {
+			fmt.Fprintf(w, "%s: done, nothing to upload\n", label)
+		} else {
+			fmt.Fprintf(w, "%s: done, %s uploaded\n", label, humanSize(last.Complete))
 		}
 	}()
 	return func() { <-finished }
