@@ -1,0 +1,20 @@
+package testutil
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// Unpack converts a docker-archive to an OCI layout with skopeo and unpacks
+// it with umoci (as root), returning the root file system directory.
+func Unpack(t testing.TB, archive string) string {
+	t.Helper()
+	RequireTool(t, "skopeo")
+	RequireTool(t, "umoci")
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "oci")
+	Run(t, "", nil, "skopeo", "copy", "-q", "docker-archive:"+archive, "oci:"+layout+":img")
+	bundle := filepath.Join(dir, "bundle")
+	Run(t, "", nil, "umoci", "unpack", "--image", layout+":img", bundle)
+	return filepath.Join(bundle, "rootfs")
+}
