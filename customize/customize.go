@@ -87,7 +87,7 @@ func Customise(s *Spec, img Image) (*Result, error) {
 	}
 	rules := make(Rules, 0, len(s.Perms))
 	for i := range s.Perms {
-		r, err := s.Perms[i].resolve(i, n)
+		r, err := s.Perms[i].resolve(i, n, v.imagePath)
 		if err != nil {
 			return nil, err
 		}
@@ -452,15 +452,20 @@ func (v *view) read(name string) ([]byte, bool, error) {
 	return nil, false, fmt.Errorf("reading the image's /%s: too many levels of symlinks", name)
 }
 
-// cleanTarget turns an absolute symlink target into an entry name; a
-// target in the build machine's store directory is mapped to nix/store.
-func cleanTarget(target string, v *view) (string, bool) {
+// imagePath maps a path in one of the image's store paths on the build
+// machine to its path in the image (under /nix/store); other paths are
+// returned as they are.
+func (v *view) imagePath(p string) string {
 	for img, disk := range v.stores {
-		if target == disk || strings.HasPrefix(target, disk+"/") {
-			target = "/" + img + strings.TrimPrefix(target, disk)
-			break
+		if p == disk || strings.HasPrefix(p, disk+"/") {
+			return "/" + img + strings.TrimPrefix(p, disk)
 		}
 	}
-	name, err := layers.CleanName(target)
+	return p
+}
+
+// cleanTarget turns an absolute symlink target into an entry name.
+func cleanTarget(target string, v *view) (string, bool) {
+	name, err := layers.CleanName(v.imagePath(target))
 	return name, err == nil
 }

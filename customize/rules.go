@@ -181,11 +181,14 @@ func (p *Perm) describe(i int) string {
 // resolve checks a perm and fills in the ids of names and the names of ids
 // from the image's users and groups, so that a rule giving uid = 1000 also
 // writes uname "app" (an id with no name clears the name).
-func (p *Perm) resolve(i int, n *names) (Rule, error) {
+//
+// A path in the build machine's store directory (a store path of the image,
+// or a file in one) names the entry under /nix/store: imagePath maps it.
+func (p *Perm) resolve(i int, n *names, imagePath func(string) string) (Rule, error) {
 	src := p.describe(i)
 	r := Rule{Source: src}
 	var err error
-	if r.Path, err = layers.CleanName(p.Path); err != nil {
+	if r.Path, err = layers.CleanName(imagePath(p.Path)); err != nil {
 		return r, fmt.Errorf("%s: path: %w", src, err)
 	}
 	if p.Regex != nil {
