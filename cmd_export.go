@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nixlayer/nixlayer/image/base"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write the flattened root filesystem of an image as a tar (exportImage; no VM, no root)",
+		ArgsUsage: "IMAGE",
+		Description: `IMAGE is a docker-archive (registry or legacy format), an oci-archive or an
+OCI layout directory, plain or gzip/zstd/xz-compressed. The layers are applied
+in order with whiteouts, and written as one deterministic tar: sorted, every
+mtime set to --mtime (or $SOURCE_DATE_EPOCH), hard links as regular files,
+device nodes and FIFOs left out. The output is written atomically.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "the rootfs tar to write"},
+			&cli.StringFlag{Name: "name", Usage: "pick the image with this name from an archive holding several"},
+			&cli.StringFlag{Name: "tag", Usage: "pick the image with this tag from an archive holding several"},
+			&cli.Int64Flag{Name: "mtime", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Value: 1, Usage: "mtime of every entry, in seconds since the epoch"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("export: give exactly one IMAGE, not %d arguments", c.NArg())
+			}
+			return base.Export(c.Args().First(), c.String("out"), time.Unix(c.Int64("mtime"), 0).UTC(),
+				base.WithName(c.String("name")), base.WithTag(c.String("tag")))
+		},
+	}
+}
