@@ -38,6 +38,7 @@ func newApp() *cli.App {
 			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
+			exportCommand(),
 		},
 	}
 }
