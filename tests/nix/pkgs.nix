@@ -35,4 +35,12 @@ let
     touch $out/share/hello/empty
     mkdir -p $out/share/hello/emptydir
   '' {};
-in { inherit bbDir busybox bbBin hello run; }
+  # twins: two files with the same bytes and mode, which store optimisation
+  # (or a test) may turn into hard links of one inode.
+  twins = run "twins-1.0" ''
+    mkdir -p $out/share/twins
+    i=0
+    while [ $i -lt 2000 ]; do echo "line $i of a file that has a twin"; i=$((i+1)); done > $out/share/twins/a
+    cp $out/share/twins/a $out/share/twins/b
+  '' {};
+in { inherit bbDir busybox bbBin hello run twins; }
