@@ -1,0 +1,412 @@
+// Command bench times nixlayer over a benchmark closure and prints, for
+// each case, the ratio to a baseline measured in the same run on the same
+// bytes: Go's crypto/sha256 over the closure's file bytes (the physical
+// floor), pigz and zstd over the uncompressed image tar. It also reports
+// each run's peak RSS, and compares it with the same run over a closure
+// several times larger. bench/run.sh builds the closures and calls it.
+//
+//	go run ./bench -nixlayer build/nixlayer/bin/nixlayer -closure /nix/store/...-bench-top \
+//	    [-large /nix/store/...-bench-top-x4] [-runs 3] [-work DIR]
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	ctx, stop := signalContext()
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	nixlayer string // the nixlayer binary
+	closure  string // top store path of the benchmark closure
+	large    string // top store path of a larger closure (RSS scaling), or ""
+	runs     int    // each timing is the best of runs
+	work     string // scratch directory for outputs
+}
+
+func parseFlags(args []string) (*options, error) {
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+	o := &options{}
+	fl.StringVar(&o.nixlayer, "nixlayer", "build/nixlayer/bin/nixlayer", "nixlayer binary to time")
+	fl.StringVar(&o.closure, "closure", "", "top store path of the benchmark closure (required)")
+	fl.StringVar(&o.large, "large", "", "top store path of a larger closure, for the RSS scaling check")
+	fl.IntVar(&o.runs, "runs", 3, "runs per timing; the fastest counts")
+	fl.StringVar(&o.work, "work", "", "scratch directory (default: a temporary one, removed at the end)")
+	if err := fl.Parse(args); err != nil {
+		return nil, err
+	}
+	if o.closure == "" {
+		return nil, errors.New("-closure is required")
+	}
+	if o.runs < 1 {
+		return nil, fmt.Errorf("-runs %d: at least 1", o.runs)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if o.work == "" {
+		if o.work, err = os.MkdirTemp("", "nixlayer-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(o.work)
+	}
+	b := &bench{opts: o, ctx: ctx}
+	small, err := b.closureCase("closure", o.closure)
+	if err != nil {
+		return err
+	}
+	rows, err := b.timeAll(small, true)
+	if err != nil {
+		return err
+	}
+	if o.large != "" {
+		large, err := b.closureCase("large", o.large)
+		if err != nil {
+			return err
+		}
+		b.opts.runs = 1
+		lrows, err := b.timeAll(large, false)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, scaling(rows, lrows, large.bytes/small.bytes)...)
+	}
+	return report(stdout, small, rows)
+}
+
+// bench holds the state of one benchmark run.
+type bench struct {
+	opts *options
+	ctx  context.Context
+}
+
+// closure is one benchmark input: its registration file and size.
+type closure struct {
+	label   string
+	top     string
+	paths   []string
+	regFile string // closureInfo registration, as nix-store --dump-db writes it
+	bytes   float64
+	files   int
+}
+
+// closureCase queries Nix for the closure of top and writes its
+// registration file.
+func (b *bench) closureCase(label, top string) (*closure, error) {
+	out, err := exec.CommandContext(b.ctx, "nix-store", "--query", "--requisites", top).Output()
+	if err != nil {
+		return nil, fmt.Errorf("querying the closure of %s: %w", top, err)
+	}
+	c := &closure{label: label, top: top, paths: strings.Fields(string(out))}
+	sort.Strings(c.paths)
+	reg, err := exec.CommandContext(b.ctx, "nix-store", append([]string{"--dump-db"}, c.paths...)...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("dumping the registration of %s: %w", top, err)
+	}
+	c.regFile = filepath.Join(b.opts.work, label+".reg")
+	if err := os.WriteFile(c.regFile, reg, 0o644); err != nil {
+		return nil, err
+	}
+	for _, p := range c.paths {
+		err := filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			c.bytes += float64(fi.Size())
+			c.files++
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sizing %s: %w", p, err)
+		}
+	}
+	return c, nil
+}
+
+// row is one line of the report.
+type row struct {
+	name     string
+	secs     float64 // nixlayer's time
+	baseName string
+	base     float64 // the baseline's time
+	limit    float64 // the ratio allowed
+	rssMiB   float64
+	ratio    float64 // secs/base, or an RSS ratio for scaling rows
+	note     string
+}
+
+func (r row) ok() bool { return r.ratio <= r.limit }
+
+// The limits of the issue.
+const (
+	limitUncompressed = 2.0
+	limitGzip         = 1.0
+	limitZstd         = 1.3
+	limitStream       = 1.5
+	limitRSSMiB       = 100
+	limitRSSGrowth    = 1.2
+)
+
+// timeAll runs every case over c and, when baselines is set, their
+// baselines.
+func (b *bench) timeAll(c *closure, baselines bool) ([]row, error) {
+	dir := filepath.Join(b.opts.work, c.label)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// Warm the page cache, so that every timing reads from memory.
+	if _, err := hashFiles(c.paths); err != nil {
+		return nil, err
+	}
+	var floor float64
+	if baselines {
+		var err error
+		if floor, err = b.best(func() error { _, err := hashFiles(c.paths); return err }); err != nil {
+			return nil, err
+		}
+	}
+	plain := filepath.Join(dir, "none.tar")
+	script := filepath.Join(dir, "stream")
+	cases := []struct {
+		name, format, compression, out string
+		stream                         bool
+		limit                          float64
+		baseName                       string
+		baseline                       []string // a command reading the uncompressed tar on stdin
+	}{
+		{name: "docker-archive, uncompressed", format: "docker-archive", compression: "none", out: plain,
+			limit: limitUncompressed, baseName: "sha256 of file bytes"},
+		{name: "docker-archive, gzip", format: "docker-archive", compression: "gzip", out: filepath.Join(dir, "gzip.tar"),
+			limit: limitGzip, baseName: fmt.Sprintf("pigz -p%d -6", runtime.NumCPU()),
+			baseline: []string{"pigz", "-p" + strconv.Itoa(runtime.NumCPU()), "-6", "-c"}},
+		{name: "oci-layout, zstd", format: "oci-layout", compression: "zstd", out: filepath.Join(dir, "zstd.oci"),
+			limit: limitZstd, baseName: "zstd -3 -T0", baseline: []string{"zstd", "-3", "-T0", "-c", "-q"}},
+		{name: "stream script (build)", format: "docker-archive", compression: "none", out: script, stream: true},
+	}
+	var rows []row
+	for _, cs := range cases {
+		spec := filepath.Join(dir, "spec.json")
+		if err := writeSpec(spec, cs.format, cs.compression, cs.stream); err != nil {
+			return nil, err
+		}
+		var rss float64
+		secs, err := b.best(func() error {
+			os.RemoveAll(cs.out)
+			r, err := b.measure(nil, b.opts.nixlayer, "build-image", "--spec", spec, "--closure", c.regFile, "--out", cs.out)
+			rss = max(rss, r)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", cs.name, err)
+		}
+		r := row{name: cs.name, secs: secs, rssMiB: rss, limit: cs.limit, baseName: cs.baseName}
+		switch {
+		case !baselines || cs.stream:
+		case cs.baseline == nil:
+			r.base = floor
+		default:
+			if r.base, err = b.best(func() error { _, err := b.measure(&plain, cs.baseline[0], cs.baseline[1:]...); return err }); err != nil {
+				return nil, fmt.Errorf("baseline %s: %w", cs.baseName, err)
+			}
+		}
+		if cs.stream {
+			fi, err := os.Stat(cs.out)
+			if err != nil {
+				return nil, err
+			}
+			r.note = fmt.Sprintf("script is %d KiB", fi.Size()>>10)
+		}
+		rows = append(rows, r)
+	}
+	var rss float64
+	secs, err := b.best(func() error {
+		r, err := b.measure(nil, b.opts.nixlayer, "stream", script)
+		rss = max(rss, r)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("streaming %s: %w", script, err)
+	}
+	rows = append(rows, row{name: "stream to /dev/null", secs: secs, base: floor, baseName: "sha256 of file bytes", limit: limitStream, rssMiB: rss})
+	for i := range rows {
+		if rows[i].base > 0 {
+			rows[i].ratio = rows[i].secs / rows[i].base
+		}
+	}
+	return rows, nil
+}
+
+// scaling compares the peak RSS of each case over the larger closure with
+// the same case over the benchmark closure.
+func scaling(small, large []row, factor float64) []row {
+	var out []row
+	for i, l := range large {
+		s := small[i]
+		out = append(out, row{
+			name: fmt.Sprintf("%s, %.1fx closure", l.name, factor), secs: l.secs, rssMiB: l.rssMiB,
+			ratio: l.rssMiB / s.rssMiB, limit: limitRSSGrowth, baseName: "RSS vs 1x",
+		})
+	}
+	return out
+}
+
+// writeSpec writes the build-image spec of one case: every store path of
+// the closure in its own layer (popularity), no contents at the root.
+func writeSpec(path, format, compression string, stream bool) error {
+	tag := "bench"
+	spec := map[string]any{
+		"name": "nixlayer-bench", "tag": tag, "layering": "popularity", "maxLayers": 100,
+		"format": format, "compression": compression, "stream": stream,
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// best runs fn opts.runs times and returns the fastest time in seconds.
+func (b *bench) best(fn func() error) (float64, error) {
+	bestSecs := 0.0
+	for i := 0; i < b.opts.runs; i++ {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		if s := time.Since(start).Seconds(); i == 0 || s < bestSecs {
+			bestSecs = s
+		}
+	}
+	return bestSecs, nil
+}
+
+// measure runs a command with stdout to /dev/null (and stdin from *stdin
+// when given) and returns its peak RSS in MiB.
+func (b *bench) measure(stdin *string, name string, args ...string) (float64, error) {
+	cmd := exec.CommandContext(b.ctx, name, args...)
+	if stdin != nil {
+		f, err := os.Open(*stdin)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	cmd.Stdout = devnull
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1")
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, nil
+	}
+	return float64(ru.Maxrss) / 1024, nil // Linux reports KiB
+}
+
+// hashFiles is the physical floor: one sha256 over the bytes of every
+// regular file of paths, read in order.
+func hashFiles(paths []string) (int64, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			r, err := os.Open(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			m, err := io.CopyBuffer(h, r, buf)
+			n += m
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("hashing %s: %w", p, err)
+		}
+	}
+	return n, nil
+}
+
+// report prints the table.
+func report(w io.Writer, c *closure, rows []row) error {
+	fmt.Fprintf(w, "closure %s: %d paths, %d files, %.0f MB; GOMAXPROCS/nproc %d\n\n", c.top, len(c.paths), c.files, c.bytes/1e6, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tnixlayer s\tbaseline\tbaseline s\tratio\tlimit\tpeak RSS MiB\tok\t")
+	failed := 0
+	for _, r := range rows {
+		ok, ratio, limit, base := "-", "-", "-", "-"
+		if r.limit > 0 {
+			ok = "yes"
+			if !r.ok() {
+				ok, failed = "NO", failed+1
+			}
+			ratio, limit = fmt.Sprintf("%.2f", r.ratio), fmt.Sprintf("%.2f", r.limit)
+		}
+		if r.base > 0 {
+			base = fmt.Sprintf("%.2f", r.base)
+		}
+		rssOK := ""
+		if r.rssMiB > limitRSSMiB {
+			rssOK, failed = " (over 100)", failed+1
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\t%s\t%s\t%.0f%s\t%s\t%s\n", r.name, r.secs, r.baseName, base, ratio, limit, r.rssMiB, rssOK, ok, r.note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "\n%d figure(s) over their limit\n", failed)
+	}
+	return nil
+}
+
+// signalContext is cancelled on an interrupt, so that a run stops its
+// child processes.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
