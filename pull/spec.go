@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 
@@ -61,22 +62,27 @@ func (s *Spec) Request() Request {
 	return Request{ImageName: s.ImageName, ImageDigest: s.ImageDigest, FinalImageName: s.FinalImageName, FinalImageTag: s.FinalImageTag, Format: f}
 }
 
-// Options returns the options s sets.
+// Options returns the options s sets. Without caCertFile, the CA bundle
+// comes from $NIX_SSL_CERT_FILE when set (and $SSL_CERT_FILE is not).
 func (s *Spec) Options() []Option {
 	p, _ := Platform(s.OS, s.Arch, s.Variant, s.System)
 	opts := []Option{WithPlatform(p), WithInsecure(s.TLSVerify != nil && !*s.TLSVerify)}
-	if s.CACertFile != "" {
+	switch ca := os.Getenv("NIX_SSL_CERT_FILE"); {
+	case s.CACertFile != "":
 		opts = append(opts, WithCACertFile(s.CACertFile))
+	case ca != "" && os.Getenv("SSL_CERT_FILE") == "":
+		// What Nix's own fetchers trust (an impure variable of pullImage).
+		opts = append(opts, WithCACertFile(ca))
 	}
 	return opts
 }
 
-// Platform returns the platform to choose from an index: os (default
+// Platform returns the platform to choose from an index: osName (default
 // linux), arch as an OCI architecture or a Nix system (default: that of
 // system, else of this program), and variant (empty matches any).
-func Platform(os, arch, variant, system string) (v1.Platform, error) {
-	if os == "" {
-		os = "linux"
+func Platform(osName, arch, variant, system string) (v1.Platform, error) {
+	if osName == "" {
+		osName = "linux"
 	}
 	if arch == "" && system == "" {
 		arch = runtime.GOARCH
@@ -88,5 +94,5 @@ func Platform(os, arch, variant, system string) (v1.Platform, error) {
 	if variant == "" && strings.Contains(arch, "/") {
 		variant = p.Variant // "arm/v7" names its variant
 	}
-	return v1.Platform{OS: os, Architecture: p.Architecture, Variant: variant}, nil
+	return v1.Platform{OS: osName, Architecture: p.Architecture, Variant: variant}, nil
 }
