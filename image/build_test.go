@@ -137,10 +137,9 @@ func readBack(t *testing.T, format image.Format, c layers.Compression, out strin
 	t.Helper()
 	switch format {
 	case image.DockerArchive:
-		var m []struct{ RepoTags []string }
-		data := readTarMember(t, out, "manifest.json")
-		if err := json.Unmarshal(data, &m); err != nil || len(m) != 1 || len(m[0].RepoTags) != 1 {
-			t.Fatalf("manifest.json %s: %v", data, err)
+		m, err := tarball.LoadManifest(openFile(out))
+		if err != nil || len(m) != 1 || len(m[0].RepoTags) != 1 {
+			t.Fatalf("manifest.json of %s: %v, %+v", out, err, m)
 		}
 		tag, err := name.NewTag(m[0].RepoTags[0])
 		if err != nil {
@@ -182,59 +181,49 @@ func readLayout(t *testing.T, dir string, c layers.Compression) (v1.Image, strin
 	return img, im.Manifests[0].Annotations["org.opencontainers.image.ref.name"]
 }
 
-// readTarMember returns one file of a tar archive.
-func readTarMember(t *testing.T, archive, member string) []byte {
+// walkTar calls fn for every entry of the tar stream that open returns,
+// with the entry's content.
+func walkTar(t *testing.T, open func() (io.ReadCloser, error), fn func(h *tar.Header, content io.Reader)) {
 	t.Helper()
-	f, err := os.Open(archive)
+	rc, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	tr := tar.NewReader(f)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
 		if err != nil {
-			t.Fatalf("%s has no %s: %v", archive, member, err)
+			t.Fatalf("reading tar: %v", err)
 		}
-		if h.Name == member {
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return data
-		}
+		fn(h, tr)
 	}
+}
+
+func openFile(path string) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) { return os.Open(path) }
 }
 
 // untar unpacks an oci-archive, checking the rules its entries follow.
 func untar(t *testing.T, archive, dir string) {
 	t.Helper()
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, openFile(archive), func(h *tar.Header, content io.Reader) {
 		names = append(names, h.Name)
 		if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(time.Unix(1, 0)) || strings.Contains(h.Name, "..") || strings.HasPrefix(h.Name, "/") {
 			t.Errorf("oci-archive entry %s: owner %d:%d, mtime %v", h.Name, h.Uid, h.Gid, h.ModTime)
 		}
 		p := filepath.Join(dir, h.Name)
+		var err error
 		switch h.Typeflag {
 		case tar.TypeDir:
 			err = os.MkdirAll(p, 0o755)
 		case tar.TypeReg:
 			var data []byte
-			if data, err = io.ReadAll(tr); err == nil {
+			if data, err = io.ReadAll(content); err == nil {
 				err = os.WriteFile(p, data, 0o644)
 			}
 		default:
@@ -243,7 +232,7 @@ func untar(t *testing.T, archive, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	for _, want := range []string{"oci-layout", "index.json", "blobs/", "blobs/sha256/"} {
 		if !contains(names, want) {
 			t.Errorf("oci-archive has no %s: %q", want, names)
@@ -414,28 +403,15 @@ func checkLayer(t *testing.T, img v1.Image, s *testStore, mtime time.Time) v1.Ha
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("%d layers, %v", len(ls), err)
 	}
-	rc, err := ls[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	got := map[string]*tar.Header{}
 	var order []string
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, ls[0].Uncompressed, func(h *tar.Header, _ io.Reader) {
 		n := strings.TrimSuffix(h.Name, "/")
 		got[n], order = h, append(order, n)
 		if !h.ModTime.Equal(mtime) || h.Uid != 0 || h.Gid != 0 || h.Uname != "root" {
 			t.Errorf("%s: mtime %v owner %d:%d %s", n, h.ModTime, h.Uid, h.Gid, h.Uname)
 		}
-	}
+	})
 	if len(order) < 2 || order[0] != "nix" || order[1] != "nix/store" {
 		t.Errorf("layer starts with %q, want nix, nix/store", order[:min(2, len(order))])
 	}
@@ -585,28 +561,15 @@ func TestBuildSettings(t *testing.T) {
 				tt.check(t, cf)
 			}
 			ls, _ := img.Layers()
-			rc, err := ls[0].Uncompressed()
-			if err != nil {
-				t.Fatal(err)
+			wantUname := "root"
+			if tt.uid != 0 {
+				wantUname = ""
 			}
-			defer rc.Close()
-			tr := tar.NewReader(rc)
-			for {
-				h, err := tr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantUname := "root"
-				if tt.uid != 0 {
-					wantUname = ""
-				}
+			walkTar(t, ls[0].Uncompressed, func(h *tar.Header, _ io.Reader) {
 				if h.ModTime.Unix() != tt.mtime || h.Uid != tt.uid || h.Uname != wantUname {
-					t.Fatalf("%s: mtime %d uid %d uname %q; want %d, %d, %q", h.Name, h.ModTime.Unix(), h.Uid, h.Uname, tt.mtime, tt.uid, wantUname)
+					t.Errorf("%s: mtime %d uid %d uname %q; want %d, %d, %q", h.Name, h.ModTime.Unix(), h.Uid, h.Uname, tt.mtime, tt.uid, wantUname)
 				}
-			}
+			})
 		})
 	}
 }
