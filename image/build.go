@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -34,6 +35,9 @@ type Request struct {
 	TempDir string
 	// Interpreter is the nixlayer binary a stream script runs with.
 	Interpreter string
+
+	// base is the opened base image (fromImage), or nil.
+	base *base.Image
 }
 
 // resolve checks the spec and returns the image reference and settings.
@@ -68,6 +72,11 @@ func (r *Request) resolve() (name.Tag, *Resolved, error) {
 	if s.Uid < 0 || s.Gid < 0 {
 		return ref, nil, fmt.Errorf("uid %d / gid %d must not be negative", s.Uid, s.Gid)
 	}
+	if s.FromImage != "" {
+		set.Base = &BaseRef{Path: s.FromImage, Name: s.FromImageName, Tag: s.FromImageTag}
+	} else if s.FromImageName != "" || s.FromImageTag != "" {
+		return ref, nil, fmt.Errorf("fromImageName/fromImageTag given without fromImage")
+	}
 	return ref, &set, nil
 }
 
@@ -78,6 +87,12 @@ func Build(ctx context.Context, r *Request) error {
 	ref, set, err := r.resolve()
 	if err != nil {
 		return err
+	}
+	if set.Base != nil {
+		if r.base, err = set.Base.open(r.TempDir); err != nil {
+			return err
+		}
+		defer r.base.Close()
 	}
 	plan, err := r.plan(ctx)
 	if err != nil {
@@ -105,7 +120,7 @@ func Build(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	img, err := Assemble(blobs, plan, set)
+	img, err := Assemble(blobs, plan, set, r.base)
 	if err != nil {
 		return err
 	}
@@ -151,16 +166,43 @@ func short(s string) string {
 	return s
 }
 
-// Assemble makes the image from blobs: config with the user's settings,
-// platform and creation date, one history entry per layer, and media types
-// that match the output format.
-func Assemble(blobs []*Blob, plan []Layer, set *Resolved) (v1.Image, error) {
-	base := empty.Image
+// Assemble makes the image from blobs on top of the base image's layers
+// (from may be nil): config with the user's settings merged over the
+// base's, platform and creation date, the base's history followed by one
+// entry per layer of ours, and media types that match the output format.
+func Assemble(blobs []*Blob, plan []Layer, set *Resolved, from *base.Image) (v1.Image, error) {
+	img := empty.Image
 	if set.Format.OCI() {
-		base = mutate.MediaType(base, types.OCIManifestSchema1)
-		base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+		img = mutate.MediaType(img, types.OCIManifestSchema1)
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	}
-	cf, err := base.ConfigFile()
+	var adds []mutate.Addendum
+	var history []v1.History
+	config := set.Config
+	if from != nil {
+		for i, l := range from.Layers() {
+			mt, err := l.MediaType()
+			if err != nil {
+				return nil, fmt.Errorf("base image layer %d: %w", i+1, err)
+			}
+			adds = append(adds, mutate.Addendum{Layer: l, MediaType: convertMediaType(mt, set.Format.OCI())})
+		}
+		history = append(history, from.ConfigFile().History...)
+		config = base.MergeConfig(*from.ConfigFile(), set.Config)
+	}
+	for i, b := range blobs {
+		adds = append(adds, mutate.Addendum{Layer: b, MediaType: b.Type})
+		history = append(history, v1.History{
+			Created:   v1.Time{Time: set.Created},
+			CreatedBy: "nixlayer",
+			Comment:   plan[i].Comment,
+		})
+	}
+	img, err := mutate.Append(img, adds...)
+	if err != nil {
+		return nil, fmt.Errorf("adding layers: %w", err)
+	}
+	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
@@ -169,26 +211,11 @@ func Assemble(blobs []*Blob, plan []Layer, set *Resolved) (v1.Image, error) {
 	cf.Variant = set.Platform.Variant
 	cf.OS = set.Platform.OS
 	cf.Created = v1.Time{Time: set.Created}
-	cf.Config = set.Config
-	img, err := mutate.ConfigFile(base, cf)
+	cf.Config = config
+	cf.History = history
+	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("setting image config: %w", err)
-	}
-	adds := make([]mutate.Addendum, len(blobs))
-	for i, b := range blobs {
-		adds[i] = mutate.Addendum{
-			Layer:     b,
-			MediaType: b.Type,
-			History: v1.History{
-				Created:   v1.Time{Time: set.Created},
-				CreatedBy: "nixlayer",
-				Comment:   plan[i].Comment,
-			},
-		}
-	}
-	img, err = mutate.Append(img, adds...)
-	if err != nil {
-		return nil, fmt.Errorf("adding layers: %w", err)
 	}
 	return img, nil
 }

@@ -84,6 +84,15 @@ func (r *Request) plan(ctx context.Context) ([]Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.base != nil {
+		x, err := r.base.Index()
+		if err != nil {
+			return nil, fmt.Errorf("reading base image %s: %w", r.Spec.FromImage, err)
+		}
+		if plan, err = onBase(x, plan); err != nil {
+			return nil, err
+		}
+	}
 	if r.Spec.IncludeNixDB {
 		db, err := r.nixDBLayer(ctx)
 		if err != nil {
@@ -91,16 +100,28 @@ func (r *Request) plan(ctx context.Context) ([]Layer, error) {
 		}
 		plan = append(plan, db)
 	}
+	total := len(plan)
+	if r.base != nil {
+		total += len(r.base.Layers())
+	}
+	if total > layers.MaxImageLayers {
+		return nil, fmt.Errorf("the image would have %d layers (%d of them from the base image); Docker and containerd refuse more than %d", total, total-len(plan), layers.MaxImageLayers)
+	}
 	return plan, nil
 }
 
-// topLayers counts the layers the image puts above its store paths, besides
-// the customisation layer that layers.AvailableLayers already keeps.
+// topLayers counts the layers of the image besides its store-path layers
+// and the customisation layer (which layers.AvailableLayers already keeps):
+// the Nix database above and the base image's layers below.
 func (r *Request) topLayers() int {
-	if r.Spec.IncludeNixDB {
-		return 1
+	n := 0
+	if r.base != nil {
+		n += len(r.base.Layers())
 	}
-	return 0
+	if r.Spec.IncludeNixDB {
+		n++
+	}
+	return n
 }
 
 // nixDBLayer makes the layer holding the Nix database that registers every
@@ -110,6 +131,17 @@ func (r *Request) nixDBLayer(ctx context.Context) (Layer, error) {
 	g, err := nixdb.Complete(ctx, r.Graph, false)
 	if err != nil {
 		return Layer{}, err
+	}
+	if r.base != nil {
+		bg, err := baseGraph(r.base, r.Graph.StoreDir(), r.TempDir)
+		if err != nil {
+			return Layer{}, err
+		}
+		if bg != nil {
+			if g, err = nixdb.Merge(bg, g); err != nil {
+				return Layer{}, fmt.Errorf("merging the base image's Nix database: %w", err)
+			}
+		}
 	}
 	mtime, err := s.LayerTime(r.SourceDateEpoch)
 	if err != nil {

@@ -40,6 +40,11 @@ type Spec struct {
 	NixGid       int    `json:"nixGid"`
 	NixUname     string `json:"nixUname"`
 	NixGname     string `json:"nixGname"`
+	// FromImage is a base image file or OCI layout; FromImageName and
+	// FromImageTag pick one image of an archive that holds several.
+	FromImage     string `json:"fromImage"`
+	FromImageName string `json:"fromImageName"`
+	FromImageTag  string `json:"fromImageTag"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
 

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -49,6 +50,7 @@ type Resolved struct {
 	MTime       time.Time          `json:"mtime"`
 	Format      Format             `json:"format"`
 	Compression layers.Compression `json:"compression"`
+	Base        *BaseRef           `json:"base,omitempty"`
 }
 
 // Describe computes each planned layer's descriptor without keeping its
@@ -159,7 +161,14 @@ func (s *Script) Stream(w io.Writer) error {
 			return produce(l, d, s.Settings.MTime, c), nil
 		}}
 	}
-	img, err := Assemble(blobs, s.Layers, &s.Settings)
+	var from *base.Image
+	if s.Settings.Base != nil {
+		if from, err = s.Settings.Base.open(""); err != nil {
+			return err
+		}
+		defer from.Close()
+	}
+	img, err := Assemble(blobs, s.Layers, &s.Settings, from)
 	if err != nil {
 		return err
 	}

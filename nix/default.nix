@@ -60,6 +60,7 @@ let
     , created ? "1970-01-01T00:00:01Z", mtime ? null, uid ? 0, gid ? 0, architecture ? null
     , format ? "docker-archive", compression ? null, compressor ? null
     , includeNixDB ? false, nixUid ? 0, nixGid ? 0, nixUname ? "", nixGname ? ""
+    , fromImage ? null, fromImageName ? null, fromImageTag ? null
     # Users, permissions and the customisation layer (package customize).
     , users ? null, groups ? null, perms ? [ ], symlinks ? { }, files ? { }, directories ? [ ]
     , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null), ... }:
@@ -68,6 +69,10 @@ let
     {
       inherit name tag config created mtime uid gid architecture format system;
       inherit includeNixDB nixUid nixGid nixUname nixGname;
+      # The base image is an input of the build, not part of the closure.
+      fromImage = if fromImage == null then "" else "${fromImage}";
+      fromImageName = if fromImageName == null then "" else fromImageName;
+      fromImageTag = if fromImageTag == null then "" else fromImageTag;
       inherit users groups perms symlinks directories extraCommands;
       files = builtins.mapAttrs (_: fileSpec) files;
       shell = if extraCommands == null || shell == null then null else "${shell}";
@@ -84,11 +89,11 @@ let
 
   layeredSpec = fn: args@{ maxLayers ? 100, layering ? "popularity", ... }:
     assert checkMaxLayers fn maxLayers;
-    assert refuse fn args [ "fakeRootCommands" "enableFakechroot" "fromImage" ];
+    assert refuse fn args [ "fakeRootCommands" "enableFakechroot" ];
     commonSpec args // { inherit maxLayers layering; };
 
   buildImage = args@{ name, contents ? [ ], copyToRoot ? null, format ? "docker-archive", ... }:
-    assert refuse "buildImage" args [ "runAsRoot" "fromImage" ];
+    assert refuse "buildImage" args [ "runAsRoot" ];
     let spec = commonSpec args // { layering = "none"; };
     in mkImage {
       drvName = outputName name format spec.compression;
@@ -126,6 +131,7 @@ let
 in
 {
   inherit closureInfo;
+  inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }

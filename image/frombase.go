@@ -1,0 +1,218 @@
+package image
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/nixdb"
+	"github.com/nixlayer/nixlayer/registration"
+)
+
+// BaseRef names the base image of a build (fromImage, fromImageName,
+// fromImageTag), so that a stream script can open it again.
+type BaseRef struct {
+	Path string `json:"path"`
+	Name string `json:"name,omitempty"`
+	Tag  string `json:"tag,omitempty"`
+}
+
+// open opens the base image with its safety limits.
+func (b *BaseRef) open(tempDir string) (*base.Image, error) {
+	var opts []base.Option
+	if b.Name != "" {
+		opts = append(opts, base.WithName(b.Name))
+	}
+	if b.Tag != "" {
+		opts = append(opts, base.WithTag(b.Tag))
+	}
+	if tempDir != "" {
+		opts = append(opts, base.WithTempDir(tempDir))
+	}
+	img, err := base.Open(b.Path, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening base image (fromImage) %s: %w", b.Path, err)
+	}
+	return img, nil
+}
+
+// onBase adapts our planned layers to the base image: store paths the base
+// already has identically are not written again, and root entries are
+// moved through the base's symlinks to directories (a base's bin -> usr/bin
+// stays a symlink and our bin/x lands in usr/bin/x), dropping what the base
+// has identically. A change that would replace a base directory by a file
+// is an error.
+func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
+	present := map[string]bool{}
+	out := plan[:0]
+	for _, l := range plan {
+		var keep []string
+		for _, p := range l.StorePaths {
+			has, ok := present[p]
+			if !ok {
+				var err error
+				if has, err = baseHasStorePath(x, p); err != nil {
+					return nil, err
+				}
+				present[p] = has
+			}
+			if !has {
+				keep = append(keep, p)
+			}
+		}
+		l.StorePaths = keep
+		extra, err := throughLinks(x, l.Extra)
+		if err != nil {
+			return nil, err
+		}
+		if l.Extra, err = x.Filter(extra); err != nil {
+			return nil, fmt.Errorf("putting our files over the base image: %w", err)
+		}
+		if len(l.StorePaths) > 0 || len(l.Extra) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// baseHasStorePath reports whether every file of store path p is in the
+// base image with the same content and metadata.
+func baseHasStorePath(x *base.Index, p string) (bool, error) {
+	if _, ok, err := x.Lookup("nix/store/" + filepath.Base(p)); err != nil || !ok {
+		return false, err
+	}
+	entries, err := layers.StorePath(p)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		same, err := x.Same(e)
+		if err != nil || !same {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// throughLinks renames entries whose parent directories are symlinks in
+// the base image to where those symlinks lead.
+func throughLinks(x *base.Index, entries []layers.Entry) ([]layers.Entry, error) {
+	cache := map[string]string{}
+	out := make([]layers.Entry, len(entries))
+	for i, e := range entries {
+		dir, err := resolveDir(x, path.Dir(e.Name), cache, 0)
+		if err != nil {
+			return nil, fmt.Errorf("placing /%s over the base image: %w", e.Name, err)
+		}
+		e.Name = path.Join(dir, path.Base(e.Name))
+		out[i] = e
+	}
+	return out, nil
+}
+
+// maxLinks bounds symlink resolution, as Linux's MAXSYMLINKS.
+const maxLinks = 40
+
+// resolveDir returns where directory dir of the image is once the base's
+// symlinks are followed, staying inside the image root.
+func resolveDir(x *base.Index, dir string, cache map[string]string, depth int) (string, error) {
+	if dir == "." || dir == "" || dir == "/" {
+		return ".", nil
+	}
+	if r, ok := cache[dir]; ok {
+		return r, nil
+	}
+	if depth > maxLinks {
+		return "", fmt.Errorf("too many levels of symlinks at /%s in the base image", dir)
+	}
+	parent, err := resolveDir(x, path.Dir(dir), cache, depth)
+	if err != nil {
+		return "", err
+	}
+	p := path.Join(parent, path.Base(dir))
+	f, ok, err := x.Lookup(p)
+	if err != nil {
+		return "", err
+	}
+	resolved := p
+	if ok && f.Type == tar.TypeSymlink {
+		target := f.Linkname
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(p), target)
+		}
+		target = path.Clean("/" + target)[1:] // ".." cannot climb above the root
+		if resolved, err = resolveDir(x, target, cache, depth+1); err != nil {
+			return "", err
+		}
+	}
+	cache[dir] = resolved
+	return resolved, nil
+}
+
+// baseGraph reads the Nix database of the base image, if it has one.
+func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
+	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	const dbDir = "nix/var/nix/db/"
+	found := false
+	err = img.Walk(func(_ int, hdr *tar.Header, r io.Reader) error {
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(name, dbDir) || strings.Contains(name[len(dbDir):], "/") {
+			return nil
+		}
+		f, err := os.Create(filepath.Join(dir, path.Base(name)))
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		found = found || path.Base(name) == "db.sqlite"
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image's Nix database: %w", err)
+	}
+	if !found {
+		return nil, nil
+	}
+	g, err := nixdb.ReadGraph(filepath.Join(dir, "db.sqlite"), storeDir)
+	if err != nil {
+		return nil, fmt.Errorf("base image's Nix database: %w", err)
+	}
+	return g, nil
+}
+
+// convertMediaType maps a layer media type between the Docker and OCI
+// flavours; the bytes are the same.
+func convertMediaType(mt types.MediaType, oci bool) types.MediaType {
+	docker := map[types.MediaType]types.MediaType{
+		types.OCILayer:             types.DockerLayer,
+		types.OCIUncompressedLayer: types.DockerUncompressedLayer,
+		types.OCIRestrictedLayer:   types.DockerForeignLayer,
+	}
+	if oci {
+		for o, d := range docker {
+			if mt == d {
+				return o
+			}
+		}
+		return mt
+	}
+	if d, ok := docker[mt]; ok {
+		return d
+	}
+	return mt
+}
