@@ -43,12 +43,17 @@ func registryOptions(c *cli.Context) []pull.Option {
 	return opts
 }
 
-func platformOption(c *cli.Context) (pull.Option, error) {
+// pullOptions reads --format and the registry and platform flags.
+func pullOptions(c *cli.Context) (image.Format, []pull.Option, error) {
+	format, err := image.ParseFormat(c.String("format"))
+	if err != nil {
+		return "", nil, err
+	}
 	p, err := pull.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return pull.WithPlatform(p), nil
+	return format, append(registryOptions(c), pull.WithPlatform(p)), nil
 }
 
 func pullCommand() *cli.Command {
@@ -86,16 +91,12 @@ give NAME@DIGEST and --out.`,
 			if c.NArg() != 1 || c.String("out") == "" || i < 0 {
 				return fmt.Errorf("pull: give NAME@DIGEST and --out FILE (got %q; nixlayer pin resolves a tag)", ref)
 			}
-			format, err := image.ParseFormat(c.String("format"))
-			if err != nil {
-				return err
-			}
-			plat, err := platformOption(c)
+			format, opts, err := pullOptions(c)
 			if err != nil {
 				return err
 			}
 			req := pull.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
-			return pull.Pull(c.Context, req, c.String("out"), append(registryOptions(c), plat)...)
+			return pull.Pull(c.Context, req, c.String("out"), opts...)
 		},
 	}
 }
@@ -113,15 +114,11 @@ func pinCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return errors.New("pin: give one image reference NAME[:TAG]")
 			}
-			format, err := image.ParseFormat(c.String("format"))
+			format, opts, err := pullOptions(c)
 			if err != nil {
 				return err
 			}
-			plat, err := platformOption(c)
-			if err != nil {
-				return err
-			}
-			p, err := pull.Pin(c.Context, c.Args().First(), format, append(registryOptions(c), plat)...)
+			p, err := pull.Pin(c.Context, c.Args().First(), format, opts...)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 )
 
 // WriteApp writes the directory out with one executable, out/bin/<name>,
@@ -15,7 +17,7 @@ func WriteApp(out, name, text string) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return fmt.Errorf("writing app %q: the name must be a plain file name", name)
 	}
-	return atomicDir(out, func(dir string) error {
+	return atomicfile.Dir(out, func(dir string) error {
 		bin := filepath.Join(dir, "bin")
 		if err := os.Mkdir(bin, 0o755); err != nil {
 			return err

@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 )
 
 // tarOf returns a deterministic tar holding files (name → content).
@@ -77,39 +77,14 @@ func randomImage(t testing.TB) v1.Image {
 	return img
 }
 
-// counter counts the requests an in-process registry sees.
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counter) count(method, part string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for k, v := range c.n {
-		m, p, _ := strings.Cut(k, " ")
-		if m == method && strings.Contains(p, part) {
-			n += v
-		}
-	}
-	return n
-}
-
-// newRegistry starts go-containerregistry's in-process registry and
-// returns its host and a request counter.
-func newRegistry(t testing.TB) (string, *counter) {
+// newRegistry starts go-containerregistry's in-process registry behind a
+// registrytest proxy (which counts requests) and returns the proxy.
+func newRegistry(t testing.TB) (string, *registrytest.Proxy) {
 	t.Helper()
-	c := &counter{n: map[string]int{}}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.n[r.Method+" "+r.URL.Path]++
-		c.mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), c
+	p := registrytest.NewProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+	return p.Host, p
 }
 
 // put uploads img (an image or index) to ref and returns its digest.

@@ -3,14 +3,13 @@ package pull
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 )
 
 // Request names the image Pull fetches and how it is written: the
@@ -86,58 +85,7 @@ func (f *fetched) write(out string, r Request) error {
 		return err
 	}
 	if r.Format == image.OCILayout {
-		return atomicDir(out, func(dir string) error { return writeDir(dir, es) })
+		return atomicfile.Dir(out, func(dir string) error { return writeDir(dir, es) })
 	}
-	return atomicFile(out, func(w io.Writer) error { return writeTar(w, es) })
-}
-
-// atomicFile creates a temporary file next to out, lets write fill it, and
-// renames it to out (read-only); on error the temporary file is removed.
-func atomicFile(out string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("creating output %s: %w", out, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err = f.Chmod(0o444); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err = os.Rename(f.Name(), out); err != nil {
-		return fmt.Errorf("moving output into place at %s: %w", out, err)
-	}
-	return nil
-}
-
-// atomicDir is atomicFile for a directory.
-func atomicDir(out string, write func(dir string) error) (err error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("creating output %s: %w", out, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err = os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("moving output into place at %s: %w", out, err)
-	}
-	return nil
+	return atomicfile.File(out, func(w *os.File) error { return writeTar(w, es) })
 }

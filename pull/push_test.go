@@ -109,11 +109,11 @@ func TestPush(t *testing.T) {
 				t.Errorf("want plain progress lines from 25%% to done:\n%s", progress.String())
 			}
 			// Pushing again uploads no blob.
-			before := reqs.count("PUT", "/blobs/uploads/") + reqs.count("PATCH", "/blobs/uploads/")
+			before := reqs.Count("PUT", "/blobs/uploads/") + reqs.Count("PATCH", "/blobs/uploads/")
 			if _, err := Push(context.Background(), p, dest); err != nil {
 				t.Fatal(err)
 			}
-			if after := reqs.count("PUT", "/blobs/uploads/") + reqs.count("PATCH", "/blobs/uploads/"); after != before {
+			if after := reqs.Count("PUT", "/blobs/uploads/") + reqs.Count("PATCH", "/blobs/uploads/"); after != before {
 				t.Errorf("a second push uploaded %d blobs requests", after-before)
 			}
 		})
