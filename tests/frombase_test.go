@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/nixlayer/nixlayer/internal/testutil"
+)
+
+// TestFromNixlayerImage builds an image on a base nixlayer made: the base's
+// layers are carried over with the same digests, store paths the base has
+// are not shipped again, Env is merged by name, history keeps the base's
+// entries, the Nix DB registers both, and programs of both run.
+func TestFromNixlayerImage(t *testing.T) {
+	out := testutil.NixBuild(t, `let
+	  base = nl.buildLayeredImage { name = "base"; tag = "v1"; contents = [ testPkgs.bbBin ];
+	    config = { Cmd = [ "/bin/sh" ]; Env = [ "A=1" "B=2" ]; WorkingDir = "/"; }; };
+	  top = nl.buildLayeredImage { name = "top"; tag = "v1"; fromImage = base; includeNixDB = true;
+	    contents = [ testPkgs.hello ]; config = { Cmd = [ "/bin/hello" ]; Env = [ "B=3" "C=4" ]; }; };
+	in [ base top testPkgs.hello testPkgs.bbBin ]`)
+	paths := strings.Fields(out)
+	if len(paths) != 4 {
+		t.Fatalf("nix-build printed %q", out)
+	}
+	baseArchive, topArchive, hello := paths[0], paths[1], paths[2]
+	baseImg, err := tarball.ImageFromPath(baseArchive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topImg, err := tarball.ImageFromPath(topArchive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLayers, _ := baseImg.Layers()
+	topLayers, _ := topImg.Layers()
+	if len(topLayers) <= len(baseLayers) {
+		t.Fatalf("top has %d layers, base %d", len(topLayers), len(baseLayers))
+	}
+	for i, l := range baseLayers {
+		bd, _ := l.Digest()
+		td, _ := topLayers[i].Digest()
+		if bd != td {
+			t.Errorf("layer %d: base %s, top %s: base layers must be carried over verbatim", i, bd, td)
+		}
+	}
+	cf, err := topImg.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cf.Config.Env, " "); got != "A=1 B=3 C=4" {
+		t.Errorf("Env = %q, want the base's merged with ours by name: A=1 B=3 C=4", got)
+	}
+	if cf.Config.WorkingDir != "/" || strings.Join(cf.Config.Cmd, " ") != "/bin/hello" {
+		t.Errorf("WorkingDir %q (want the base's /), Cmd %q (want ours)", cf.Config.WorkingDir, cf.Config.Cmd)
+	}
+	bcf, _ := baseImg.ConfigFile()
+	if len(cf.History) != len(topLayers) || cf.History[0] != bcf.History[0] {
+		t.Errorf("history has %d entries for %d layers, first %+v; want the base's first", len(cf.History), len(topLayers), cf.History[0])
+	}
+	for _, h := range cf.History[len(baseLayers):] {
+		if strings.Contains(h.Comment, "busybox") {
+			t.Errorf("a layer of ours holds a store path the base has: %q", h.Comment)
+		}
+	}
+
+	rootfs := testutil.Unpack(t, topArchive)
+	if got := testutil.Run(t, "", nil, "chroot", rootfs, "/bin/hello"); got != "Hello from nixlayer\n" {
+		t.Errorf("our /bin/hello printed %q", got)
+	}
+	if got := testutil.Run(t, "", nil, "chroot", rootfs, "/bin/echo", "from base"); got != "from base\n" {
+		t.Errorf("the base's /bin/echo printed %q", got)
+	}
+	if stderr, err := verifyStore(rootfs); err != nil {
+		t.Errorf("nix-store --verify in the image: %v\n%s", err, stderr)
+	}
+	reqs := lines(nixStore(t, rootfs, "-q", "--requisites", hello))
+	if len(reqs) != 3 {
+		t.Errorf("requisites of hello in the image's DB: %v", reqs)
+	}
+	assertExportMatchesUmoci(t, topArchive)
+}
+
+// TestFromForeignImage builds on an image made by umoci and skopeo whose
+// /bin is a symlink to usr/bin: our /bin/hello lands in /usr/bin, /bin stays
+// a symlink, the base's files stay, and both run.
+func TestFromForeignImage(t *testing.T) {
+	base := umociImage(t)
+	expr := `nl.buildLayeredImage { name = "onforeign"; tag = "v1"; fromImage = ` + base + `; contents = [ testPkgs.hello ]; config.Cmd = [ "/bin/hello" ]; }`
+	for _, stream := range []bool{false, true} {
+		name := map[bool]string{false: "archive", true: "stream"}[stream]
+		t.Run(name, func(t *testing.T) {
+			e := expr
+			if stream {
+				e = strings.Replace(expr, "buildLayeredImage", "streamLayeredImage", 1)
+			}
+			archive := testutil.NixBuild(t, e)
+			if stream {
+				file := filepath.Join(t.TempDir(), "img.tar")
+				testutil.Run(t, "", nil, archive, "-o", file)
+				archive = file
+			}
+			rootfs := testutil.Unpack(t, archive)
+			if target, err := os.Readlink(filepath.Join(rootfs, "bin")); err != nil || target != "usr/bin" {
+				t.Fatalf("/bin -> %q (%v): the base's symlink must stay", target, err)
+			}
+			for _, f := range []string{"usr/bin/hello", "usr/bin/busybox", "etc/passwd"} {
+				if _, err := os.Lstat(filepath.Join(rootfs, f)); err != nil {
+					t.Errorf("/%s: %v", f, err)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(rootfs, "etc/motd")); !os.IsNotExist(err) {
+				t.Errorf("/etc/motd, whited out in the base, exists: %v", err)
+			}
+			if got := testutil.Run(t, "", nil, "chroot", rootfs, "/bin/hello"); got != "Hello from nixlayer\n" {
+				t.Errorf("/bin/hello printed %q", got)
+			}
+			if got := testutil.Run(t, "", nil, "chroot", rootfs, "/bin/sh", "-c", "echo base shell"); got != "base shell\n" {
+				t.Errorf("the base's /bin/sh printed %q", got)
+			}
+			if testutil.DockerAvailable() {
+				testutil.Run(t, "", nil, "sh", "-c", "docker load < "+archive)
+				got := testutil.Run(t, "", nil, "docker", "run", "--rm", "onforeign:v1")
+				testutil.RunErr("", nil, "docker", "rmi", "onforeign:v1")
+				if got != "Hello from nixlayer\n" {
+					t.Errorf("docker run printed %q", got)
+				}
+			} else {
+				t.Log("no Docker engine answers `docker info`: docker run not checked")
+			}
+		})
+	}
+}
