@@ -131,7 +131,7 @@ func Build(ctx context.Context, r *Request) error {
 // (bounded by GOMAXPROCS), and returns them as blobs in plan order.
 func WriteLayers(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression, oci bool, dir string) ([]*Blob, error) {
 	blobs := make([]*Blob, len(plan))
-	err := forEach(ctx, len(plan), func(i int) error {
+	err := eachLayer(ctx, plan, func(i int) error {
 		path := filepath.Join(dir, fmt.Sprintf("layer-%03d", i))
 		d, err := writeLayerFile(path, &plan[i], mtime, c)
 		if err != nil {

@@ -57,7 +57,7 @@ type Resolved struct {
 // bytes, several layers at once.
 func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression) ([]layers.Descriptor, error) {
 	descs := make([]layers.Descriptor, len(plan))
-	err := forEach(ctx, len(plan), func(i int) error {
+	err := eachLayer(ctx, plan, func(i int) error {
 		entries, err := plan[i].Entries()
 		if err != nil {
 			return err

@@ -1,0 +1,66 @@
+package image
+
+import (
+	"context"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// eachLayer runs fn for every layer of plan, at most GOMAXPROCS at once,
+// heaviest layer first (by the bytes of its files), so that the largest
+// layer does not start last and leave the other cores idle at the end. It
+// returns the first error in plan order; after an error no new layer starts.
+func eachLayer(ctx context.Context, plan []Layer, fn func(i int) error) error {
+	order := make([]int, len(plan))
+	weight := make([]int64, len(plan))
+	for i := range plan {
+		order[i], weight[i] = i, layerWeight(&plan[i])
+	}
+	sort.SliceStable(order, func(a, b int) bool { return weight[order[a]] > weight[order[b]] })
+	next := make(chan int, len(order))
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
+	errs := make([]error, len(plan))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(plan)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if errs[i] = ctx.Err(); errs[i] != nil {
+					continue
+				}
+				if errs[i] = fn(i); errs[i] != nil {
+					cancel()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || first == context.Canceled) {
+			first = err
+		}
+	}
+	return first
+}
+
+// layerWeight estimates the work of writing l: the sizes of its store
+// paths' files (from the file system; metadata only) and of its extra files.
+func layerWeight(l *Layer) int64 {
+	size := pathSize(nil)
+	var n int64
+	for _, p := range l.StorePaths {
+		n += size(p)
+	}
+	for _, e := range l.Extra {
+		n += e.Size
+	}
+	return n
+}
