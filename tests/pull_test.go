@@ -136,6 +136,37 @@ func TestRegistryRoundTrip(t *testing.T) {
 		}
 	})
 
+	t.Run("push a stream script", func(t *testing.T) {
+		script := testutil.NixBuild(t, `nl.streamLayeredImage { name = "st"; tag = "v1"; contents = [ testPkgs.hello ]; }`)
+		streamed := filepath.Join(t.TempDir(), "streamed.tar")
+		testutil.Run(t, "", nil, script, "-o", streamed)
+		img, err := tarball.ImageFromPath(streamed, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dest := reg.Host + "/nixlayer/st:v1"
+		out := testutil.Run(t, "", nil, exe, "push", "--quiet", script, dest)
+		if !strings.HasPrefix(out, reg.Host+"/nixlayer/st@sha256:") {
+			t.Errorf("push printed %q", out)
+		}
+		var cfg struct {
+			RootFS struct {
+				DiffIDs []string `json:"diff_ids"`
+			} `json:"rootfs"`
+		}
+		js := testutil.Run(t, "", nil, "skopeo", "inspect", "--tls-verify=false", "--config", "docker://"+dest)
+		if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(cfg.RootFS.DiffIDs) != fmt.Sprint(cf.RootFS.DiffIDs) || len(cf.RootFS.DiffIDs) == 0 {
+			t.Errorf("registry has diff_ids %v, the stream %v", cfg.RootFS.DiffIDs, cf.RootFS.DiffIDs)
+		}
+	})
+
 	t.Run("copyToDockerDaemon", func(t *testing.T) {
 		if !testutil.DockerAvailable() {
 			t.Skip("SKIP: no Docker engine answers `docker info`")
