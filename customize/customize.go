@@ -26,6 +26,9 @@ type Image struct {
 	// User and WorkingDir are those of the image config.
 	User       string
 	WorkingDir string
+	// Base, when not nil, reads a regular file of the base image below
+	// (fromImage): the image's users may come from there.
+	Base func(name string) ([]byte, bool, error)
 }
 
 // Result is the customisation of an image.
@@ -71,11 +74,13 @@ func Customise(s *Spec, img Image) (*Result, error) {
 		}
 	}
 	v := newView(root, declared, img.StorePaths)
+	v.base = img.Base
 	if img.WorkingDir != "" {
 		name, err := layers.CleanName(img.WorkingDir)
 		if err == nil && !v.exists(name) {
 			declared = append(declared, layers.Dir(name, 0o755))
 			v = newView(root, declared, img.StorePaths)
+			v.base = img.Base
 		}
 	}
 	n, err := v.names()
@@ -293,6 +298,7 @@ func (n *names) describe(what string) string {
 type view struct {
 	root   map[string]layers.Entry
 	stores map[string]string // image name nix/store/<base> → path on disk
+	base   func(name string) ([]byte, bool, error)
 }
 
 func newView(root, custom []layers.Entry, storePaths []string) *view {
@@ -424,6 +430,9 @@ func (v *view) read(name string) ([]byte, bool, error) {
 					return nil, false, fmt.Errorf("reading the image's /%s (%s): %w", name, disk, err)
 				}
 				return data, true, nil
+			}
+			if v.base != nil {
+				return v.base(name)
 			}
 			return nil, false, nil
 		}

@@ -157,36 +157,57 @@ func resolveDir(x *base.Index, dir string, cache map[string]string, depth int) (
 	return resolved, nil
 }
 
+// baseFiles returns the content of the base image's regular files whose
+// names want accepts, as the last layer that has each leaves it.
+func baseFiles(img *base.Image, want func(name string) bool) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := img.Walk(func(_ int, hdr *tar.Header, r io.Reader) error {
+		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
+		if hdr.Typeflag != tar.TypeReg || !want(name) {
+			return nil
+		}
+		data, err := io.ReadAll(r)
+		files[name] = data
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image: %w", err)
+	}
+	return files, nil
+}
+
+// baseReader returns a function that reads /etc/passwd and /etc/group of
+// the base image, walking its layers once, on first use.
+func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
+	var files map[string][]byte
+	var err error
+	return func(name string) ([]byte, bool, error) {
+		if files == nil && err == nil {
+			files, err = baseFiles(img, func(n string) bool { return n == "etc/passwd" || n == "etc/group" })
+		}
+		data, ok := files[name]
+		return data, ok, err
+	}
+}
+
 // baseGraph reads the Nix database of the base image, if it has one.
 func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
+	const dbDir = "nix/var/nix/db/"
+	files, err := baseFiles(img, func(n string) bool {
+		return strings.HasPrefix(n, dbDir) && !strings.Contains(n[len(dbDir):], "/")
+	})
+	if err != nil || files[dbDir+"db.sqlite"] == nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	const dbDir = "nix/var/nix/db/"
-	found := false
-	err = img.Walk(func(_ int, hdr *tar.Header, r io.Reader) error {
-		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
-		if hdr.Typeflag != tar.TypeReg || !strings.HasPrefix(name, dbDir) || strings.Contains(name[len(dbDir):], "/") {
-			return nil
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, path.Base(name)), data, 0o644); err != nil {
+			return nil, err
 		}
-		f, err := os.Create(filepath.Join(dir, path.Base(name)))
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, r)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		found = found || path.Base(name) == "db.sqlite"
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the base image's Nix database: %w", err)
-	}
-	if !found {
-		return nil, nil
 	}
 	g, err := nixdb.ReadGraph(filepath.Join(dir, "db.sqlite"), storeDir)
 	if err != nil {

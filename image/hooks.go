@@ -29,6 +29,7 @@ func (r *Request) customisation() ([]layers.Entry, customize.Rules, error) {
 		StorePaths: stores,
 		User:       cfg.User,
 		WorkingDir: cfg.WorkingDir,
+		Base:       r.baseFile(),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -39,4 +40,13 @@ func (r *Request) customisation() ([]layers.Entry, customize.Rules, error) {
 // applyRules applies the spec's permission rules to a layer's entries.
 func (l *Layer) applyRules(entries []layers.Entry) error {
 	return l.Rules.Apply(entries)
+}
+
+// baseFile reads files of the base image for the customisation's checks,
+// or is nil without a base image.
+func (r *Request) baseFile() func(string) ([]byte, bool, error) {
+	if r.base == nil {
+		return nil
+	}
+	return baseReader(r.base)
 }

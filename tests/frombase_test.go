@@ -86,10 +86,11 @@ func TestFromNixlayerImage(t *testing.T) {
 
 // TestFromForeignImage builds on an image made by umoci and skopeo whose
 // /bin is a symlink to usr/bin: our /bin/hello lands in /usr/bin, /bin stays
-// a symlink, the base's files stay, and both run.
+// a symlink, the base's files stay, both run, and config.User is checked
+// against the base's /etc/passwd.
 func TestFromForeignImage(t *testing.T) {
 	base := umociImage(t)
-	expr := `nl.buildLayeredImage { name = "onforeign"; tag = "v1"; fromImage = ` + base + `; contents = [ testPkgs.hello ]; config.Cmd = [ "/bin/hello" ]; }`
+	expr := `nl.buildLayeredImage { name = "onforeign"; tag = "v1"; fromImage = ` + base + `; contents = [ testPkgs.hello ]; config = { Cmd = [ "/bin/hello" ]; User = "root"; }; }`
 	for _, stream := range []bool{false, true} {
 		name := map[bool]string{false: "archive", true: "stream"}[stream]
 		t.Run(name, func(t *testing.T) {
