@@ -39,6 +39,7 @@ func newApp() *cli.App {
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
 			exportCommand(),
+			inspectCommand(),
 		},
 	}
 }

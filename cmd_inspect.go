@@ -1,0 +1,35 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nixlayer/nixlayer/inspect"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show an image's layers (digests, sizes, store paths) and config",
+		ArgsUsage: "ARCHIVE|LAYOUT",
+		Description: `Reads a docker-archive, an oci-archive or an OCI layout directory
+(compressed archives too) and prints a table, or JSON with --json.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("usage: nixlayer inspect [--json] ARCHIVE|LAYOUT")
+			}
+			r, err := inspect.Inspect(c.Args().First())
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return r.WriteJSON(c.App.Writer)
+			}
+			return r.WriteTable(c.App.Writer)
+		},
+	}
+}

@@ -1,0 +1,5 @@
+// Package inspect describes a container image archive or layout: its
+// reference, config and layers with their digests, sizes and the Nix store
+// paths each holds. It reads images with package image/base, so it is safe
+// on foreign archives, and prints a table for people or JSON for scripts.
+package inspect

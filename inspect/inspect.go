@@ -1,0 +1,171 @@
+package inspect
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/nixlayer/nixlayer/image/base"
+)
+
+// Report is what Inspect finds in an image.
+type Report struct {
+	Source      string          `json:"source"`
+	Format      string          `json:"format"`      // docker-archive, oci-layout, oci-archive, ...
+	Compression string          `json:"compression"` // of the archive file itself
+	Ref         string          `json:"ref,omitempty"`
+	Digest      string          `json:"configDigest"`
+	Layers      []Layer         `json:"layers"`
+	Config      json.RawMessage `json:"config"`
+}
+
+// Layer is one layer of a Report, bottom first.
+type Layer struct {
+	Digest    string `json:"digest"`
+	DiffID    string `json:"diffID"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"mediaType"`
+	// StorePaths are the Nix store paths in the layer, as
+	// /nix/store/<hash>-<name>.
+	StorePaths []string `json:"storePaths"`
+	// StorePathsFrom says where StorePaths came from: "history" (the
+	// comment nixlayer writes) or "tar" (the top-level nix/store entries of
+	// the layer, for images nixlayer did not make).
+	StorePathsFrom string `json:"storePathsFrom"`
+	Comment        string `json:"comment,omitempty"`
+}
+
+// historyPrefix starts the history comment nixlayer writes for a layer of
+// store paths: "store paths: /nix/store/a /nix/store/b[; ...]".
+const historyPrefix = "store paths: "
+
+// Inspect opens the image at path (a docker-archive, an oci-archive, or an
+// OCI layout directory; see base.Open) and describes it.
+func Inspect(path string, opts ...base.Option) (*Report, error) {
+	img, err := base.Open(path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	cfg := img.ConfigFile()
+	digest, err := img.V1().ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %q: hashing its config: %w", path, err)
+	}
+	r := &Report{
+		Source: path, Format: string(img.Format()), Compression: img.Compression(), Ref: img.Ref(),
+		Digest: digest.String(), Config: json.RawMessage(img.RawConfigFile()),
+	}
+	history := layerHistory(cfg.History)
+	for i, l := range img.Layers() {
+		var h v1.History
+		if i < len(history) {
+			h = history[i]
+		}
+		layer, err := describe(l, h)
+		if err != nil {
+			return nil, fmt.Errorf("inspecting layer %d of image %q: %w", i+1, path, err)
+		}
+		r.Layers = append(r.Layers, layer)
+	}
+	return r, nil
+}
+
+// layerHistory returns the history entries that have a layer, in order.
+func layerHistory(hs []v1.History) []v1.History {
+	var out []v1.History
+	for _, h := range hs {
+		if !h.EmptyLayer {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func describe(l v1.Layer, h v1.History) (Layer, error) {
+	var out Layer
+	d, err := l.Digest()
+	if err != nil {
+		return out, err
+	}
+	diffID, err := l.DiffID()
+	if err != nil {
+		return out, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return out, err
+	}
+	mt, err := l.MediaType()
+	if err != nil {
+		return out, err
+	}
+	out = Layer{Digest: d.String(), DiffID: diffID.String(), Size: size, MediaType: string(mt), Comment: h.Comment}
+	if paths, ok := StorePathsFromComment(h); ok {
+		out.StorePaths, out.StorePathsFrom = paths, "history"
+		return out, nil
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return out, err
+	}
+	defer rc.Close()
+	if out.StorePaths, err = StorePathsInTar(rc); err != nil {
+		return out, err
+	}
+	out.StorePathsFrom = "tar"
+	return out, nil
+}
+
+// StorePathsFromComment reads the store paths from the history entry of a
+// layer nixlayer made. ok is false when h is not such an entry; a nixlayer
+// layer without store paths (the root contents, the Nix database) gives
+// no paths and ok true.
+func StorePathsFromComment(h v1.History) (paths []string, ok bool) {
+	if h.CreatedBy != "nixlayer" {
+		return nil, false
+	}
+	c, found := strings.CutPrefix(h.Comment, historyPrefix)
+	if !found {
+		return []string{}, true
+	}
+	c, _, _ = strings.Cut(c, ";")
+	return strings.Fields(c), true
+}
+
+// StorePathsInTar lists the store paths in a layer's tar stream: the
+// distinct names directly below nix/store, as /nix/store/<name>, sorted.
+func StorePathsInTar(r io.Reader) ([]string, error) {
+	seen := map[string]bool{}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading layer tar: %w", err)
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(hdr.Name, "./"), "/")
+		rest, ok := strings.CutPrefix(name, "nix/store/")
+		if !ok {
+			continue
+		}
+		top, _, _ := strings.Cut(rest, "/")
+		if top != "" && !strings.HasPrefix(top, ".wh.") {
+			seen["/nix/store/"+top] = true
+		}
+	}
+	paths := make([]string, 0, len(seen))
+	for p := range seen {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
