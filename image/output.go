@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -50,14 +51,14 @@ const refNameAnnotation = "org.opencontainers.image.ref.name"
 func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) error {
 	switch f {
 	case DockerArchive:
-		return atomicFile(out, 0o444, func(file *os.File) error {
+		return atomicfile.File(out, func(file *os.File) error {
 			if err := tarball.Write(ref, img, file); err != nil {
 				return fmt.Errorf("writing docker-archive: %w", err)
 			}
 			return nil
 		})
 	case OCILayout:
-		return atomicDir(out, func(dir string) error { return writeLayout(dir, ref, img) })
+		return atomicfile.Dir(out, func(dir string) error { return writeLayout(dir, ref, img) })
 	case OCIArchive:
 		tmp, err := os.MkdirTemp(filepath.Dir(out), ".nixlayer-oci-")
 		if err != nil {
@@ -67,7 +68,7 @@ func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) e
 		if err := writeLayout(tmp, ref, img); err != nil {
 			return err
 		}
-		return atomicFile(out, 0o444, func(file *os.File) error { return tarDir(file, tmp, mtime) })
+		return atomicfile.File(out, func(file *os.File) error { return tarDir(file, tmp, mtime) })
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
@@ -111,55 +112,4 @@ func tarDir(file *os.File, dir string, mtime time.Time) error {
 	layers.Sort(entries)
 	_, err = layers.Write(file, entries, mtime, layers.None)
 	return err
-}
-
-// atomicFile creates a temporary file next to out, lets write fill it, gives
-// it mode and renames it to out; on any error the temporary file is removed.
-func atomicFile(out string, mode os.FileMode, write func(*os.File) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("creating output %s: %w", out, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Chmod(mode); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing output %s: %w", out, err)
-	}
-	if err = os.Rename(f.Name(), out); err != nil {
-		return fmt.Errorf("moving output into place at %s: %w", out, err)
-	}
-	return nil
-}
-
-// atomicDir is atomicFile for a directory.
-func atomicDir(out string, write func(dir string) error) (err error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("creating output %s: %w", out, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("moving output into place at %s: %w", out, err)
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -108,7 +109,7 @@ func WriteScript(out, interpreter string, s *Script) error {
 	if err != nil {
 		return err
 	}
-	return atomicFile(out, 0o555, func(f *os.File) error {
+	return atomicfile.FileMode(out, 0o555, func(f *os.File) error {
 		_, err := fmt.Fprintf(f, "#!%s %s\n%s\n", interpreter, streamMagic, body)
 		return err
 	})
@@ -208,5 +209,5 @@ func StreamScript(path, out string, w io.Writer) error {
 	if out == "" {
 		return s.Stream(w)
 	}
-	return atomicFile(out, 0o444, func(f *os.File) error { return s.Stream(f) })
+	return atomicfile.File(out, func(f *os.File) error { return s.Stream(f) })
 }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 )
 
 // Flatten writes the flattened root filesystem of img to w as a tar: every
@@ -88,34 +89,14 @@ func Export(src, dst string, mtime time.Time, opts ...Option) error {
 	return writeAtomic(dst, func(w io.Writer) error { return Flatten(img, w, mtime) })
 }
 
-// writeAtomic writes dst through write, via a temporary file renamed over
-// dst on success.
-func writeAtomic(dst string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", dst, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeAtomic writes dst through write, buffered, via a temporary file
+// renamed over dst on success.
+func writeAtomic(dst string, write func(io.Writer) error) error {
+	return atomicfile.FileMode(dst, 0o644, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := write(bw); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %q: %w", dst, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %q: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("writing %q: %w", dst, err)
-	}
-	return nil
+		return bw.Flush()
+	})
 }

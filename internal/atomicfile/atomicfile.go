@@ -12,7 +12,13 @@ import (
 // File creates a temporary file next to out, lets write fill it, makes it
 // read-only (0444) and renames it to out; on any error the temporary file
 // is removed and out is untouched.
-func File(out string, write func(*os.File) error) (err error) {
+func File(out string, write func(*os.File) error) error {
+	return FileMode(out, 0o444, write)
+}
+
+// FileMode is File with the final mode of the file given (0555 for an
+// executable output).
+func FileMode(out string, mode os.FileMode, write func(*os.File) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("creating output %s: %w", out, err)
@@ -26,7 +32,7 @@ func File(out string, write func(*os.File) error) (err error) {
 	if err = write(f); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
-	if err = f.Chmod(0o444); err != nil {
+	if err = f.Chmod(mode); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err = f.Close(); err != nil {
