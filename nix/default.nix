@@ -14,6 +14,10 @@ let
     else throw "nixlayer: give `nixlayer` (a derivation or path holding bin/nixlayer) or `pkgs` (nixpkgs, to build nixlayer from source)";
   nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
 
+  toLower = s:
+    let up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; low = "abcdefghijklmnopqrstuvwxyz";
+    in builtins.replaceStrings (builtins.genList (i: builtins.substring i 1 up) 26) (builtins.genList (i: builtins.substring i 1 low) 26) s;
+
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
 
   # Arguments of dockerTools that need a VM, a shell or fakeroot: nixlayer
@@ -27,7 +31,7 @@ let
   # (the options) and `closure` (the store paths with their references)
   # from the structured attrs.
   mkImage = { drvName, command ? "build-image", roots, spec }:
-    derivation {
+    let drv = derivation {
       name = drvName;
       inherit system;
       builder = nixlayerBin;
@@ -38,6 +42,12 @@ let
       # Images are large and cheap to rebuild; do not fetch them.
       allowSubstitutes = false;
       preferLocalBuild = true;
+    };
+    # As dockerTools: the reference the image is tagged with (copyToRegistry's
+    # default destination). Not part of the derivation.
+    in drv // {
+      imageName = toLower spec.name;
+      imageTag = if spec.tag == null then builtins.substring 0 32 (baseNameOf drv.outPath) else toLower spec.tag;
     };
 
   outputName = name: format: compression:
@@ -128,9 +138,11 @@ let
   buildLayeredImageWithNixDb = args: buildLayeredImage (args // { includeNixDB = true; });
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
+  pullFns = import ./pull.nix { inherit nixlayerBin system; };
 in
 {
   inherit closureInfo;
+  inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
