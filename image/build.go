@@ -144,15 +144,11 @@ func WriteLayers(ctx context.Context, plan []Layer, mtime time.Time, c layers.Co
 }
 
 func writeLayerFile(path string, l *Layer, mtime time.Time, c layers.Compression) (layers.Descriptor, error) {
-	entries, err := l.Entries()
-	if err != nil {
-		return layers.Descriptor{}, err
-	}
 	f, err := os.Create(path)
 	if err != nil {
 		return layers.Descriptor{}, err
 	}
-	d, err := layers.Write(f, entries, mtime, c)
+	d, err := l.Write(f, mtime, c)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

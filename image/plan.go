@@ -3,9 +3,12 @@ package image
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
@@ -32,26 +35,71 @@ func storeDirs() []layers.Entry {
 	return []layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)}
 }
 
-// Entries reads the layer's store paths from disk and returns every entry
-// of the layer, sorted, parents first.
+// Entries returns every entry of the layer, sorted, parents first.
 func (l *Layer) Entries() ([]layers.Entry, error) {
-	var groups [][]layers.Entry
+	var entries []layers.Entry
+	err := l.Each(func(e layers.Entry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, err
+}
+
+// Each reads the layer's store paths from disk and gives every entry of the
+// layer to emit in write order. It holds one store path's entries at a time
+// (and the extra entries), not the whole layer: memory stays flat however
+// large the closure. An extra entry replaces a store entry of the same name.
+func (l *Layer) Each(emit func(layers.Entry) error) error {
+	var extra []layers.Entry
 	if len(l.StorePaths) > 0 {
-		groups = append(groups, storeDirs())
+		extra = storeDirs()
 	}
-	for _, p := range l.StorePaths {
-		es, err := layers.StorePath(p)
+	extra = layers.Merge(extra, l.Extra)
+	if err := l.finish(extra); err != nil {
+		return err
+	}
+	paths := append([]string(nil), l.StorePaths...)
+	sort.Strings(paths)
+	next := 0
+	for _, p := range paths {
+		batch, err := layers.StorePath(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		groups = append(groups, es)
+		if err := l.finish(batch); err != nil {
+			return err
+		}
+		for _, e := range batch {
+			for ; next < len(extra) && layers.Less(extra[next].Name, e.Name); next++ {
+				if err := emit(extra[next]); err != nil {
+					return err
+				}
+			}
+			if next < len(extra) && extra[next].Name == e.Name {
+				continue
+			}
+			if err := emit(e); err != nil {
+				return err
+			}
+		}
 	}
-	entries := layers.Merge(append(groups, l.Extra)...)
+	for ; next < len(extra); next++ {
+		if err := emit(extra[next]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Write writes the layer's tar, compressed with c, to dst.
+func (l *Layer) Write(dst io.Writer, mtime time.Time, c layers.Compression) (layers.Descriptor, error) {
+	return layers.WriteFunc(dst, l.Each, mtime, c)
+}
+
+// finish gives entries the layer's owner and permission rules.
+func (l *Layer) finish(entries []layers.Entry) error {
 	setOwner(entries, l.Uid, l.Gid)
-	if err := l.applyRules(entries); err != nil {
-		return nil, err
-	}
-	return entries, nil
+	return l.applyRules(entries)
 }
 
 // setOwner gives every entry uid and gid, as dockerTools' tar --owner and

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,11 +57,7 @@ type Resolved struct {
 func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression) ([]layers.Descriptor, error) {
 	descs := make([]layers.Descriptor, len(plan))
 	err := eachLayer(ctx, plan, func(i int) error {
-		entries, err := plan[i].Entries()
-		if err != nil {
-			return err
-		}
-		d, err := layers.Write(io.Discard, entries, mtime, c)
+		d, err := plan[i].Write(io.Discard, mtime, c)
 		if err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 		}
@@ -71,34 +65,6 @@ func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compr
 		return nil
 	})
 	return descs, err
-}
-
-// forEach runs fn for 0..n-1, at most GOMAXPROCS at once, and returns the
-// first error in index order.
-func forEach(ctx context.Context, n int, fn func(i int) error) error {
-	errs := make([]error, n)
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				return
-			}
-			errs[i] = fn(i)
-		}(i)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // WriteScript writes a stream script to out (atomically, executable),
@@ -185,12 +151,7 @@ func (s *Script) Stream(w io.Writer) error {
 func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
-		entries, err := l.Entries()
-		if err != nil {
-			pw.CloseWithError(err)
-			return
-		}
-		got, err := layers.Write(pw, entries, mtime, c)
+		got, err := l.Write(pw, mtime, c)
 		if err == nil && (got.Digest != d.Digest || got.Size != d.Size) {
 			err = fmt.Errorf("layer %s changed since the image was built (now %s, %d bytes): a store path was modified; rebuild the image", d.Digest, got.Digest, got.Size)
 		}

@@ -64,13 +64,16 @@ func CleanName(p string) (string, error) {
 // then by name compared component by component, so that a directory always
 // comes before its contents.
 func Sort(entries []Entry) {
-	sort.SliceStable(entries, func(i, j int) bool {
-		ri, rj := rank(entries[i].Name), rank(entries[j].Name)
-		if ri != rj {
-			return ri < rj
-		}
-		return lessPath(entries[i].Name, entries[j].Name)
-	})
+	sort.SliceStable(entries, func(i, j int) bool { return Less(entries[i].Name, entries[j].Name) })
+}
+
+// Less reports whether an entry named a is written before one named b: the
+// order of Sort.
+func Less(a, b string) bool {
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra < rb
+	}
+	return lessPath(a, b)
 }
 
 func rank(name string) int {

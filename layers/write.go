@@ -97,6 +97,19 @@ type Descriptor struct {
 // Write writes entries as a tar stream compressed with c to dst, computing
 // the diffID and the blob digest in the same pass.
 func Write(dst io.Writer, entries []Entry, mtime time.Time, c Compression) (Descriptor, error) {
+	return WriteFunc(dst, func(emit func(Entry) error) error {
+		for _, e := range entries {
+			if err := emit(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, mtime, c)
+}
+
+// WriteFunc is Write for entries that gen produces one by one, in write
+// order, so that a large layer need not be held in memory.
+func WriteFunc(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression) (Descriptor, error) {
 	blob := newCounter(dst)
 	zw, err := c.NewWriter(blob)
 	if err != nil {
@@ -108,10 +121,8 @@ func Write(dst io.Writer, entries []Entry, mtime time.Time, c Compression) (Desc
 		tarBytes = blob
 	}
 	tw := NewWriter(tarBytes, mtime)
-	for _, e := range entries {
-		if err := tw.WriteEntry(e); err != nil {
-			return Descriptor{}, err
-		}
+	if err := gen(tw.WriteEntry); err != nil {
+		return Descriptor{}, err
 	}
 	if err := tw.Close(); err != nil {
 		return Descriptor{}, fmt.Errorf("finishing layer tar: %w", err)
