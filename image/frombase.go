@@ -68,6 +68,9 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 				keep = append(keep, p)
 			}
 		}
+		if len(keep) != len(l.StorePaths) {
+			l.Comment = comment(keep, len(l.Extra) > 0)
+		}
 		l.StorePaths = keep
 		extra, err := throughLinks(x, l.Extra)
 		if err != nil {

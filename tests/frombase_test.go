@@ -12,21 +12,23 @@ import (
 )
 
 // TestFromNixlayerImage builds an image on a base nixlayer made: the base's
-// layers are carried over with the same digests, store paths the base has
-// are not shipped again, Env is merged by name, history keeps the base's
-// entries, the Nix DB registers both, and programs of both run.
+// layers are carried over with the same digests and count toward
+// maxLayers, store paths the base has are not shipped again, Env is merged
+// by name, history keeps the base's entries, the Nix DB registers the
+// base's paths (twins, which only the base has) and ours, and programs of
+// both run.
 func TestFromNixlayerImage(t *testing.T) {
 	out := testutil.NixBuild(t, `let
-	  base = nl.buildLayeredImage { name = "base"; tag = "v1"; contents = [ testPkgs.bbBin ];
+	  base = nl.buildLayeredImageWithNixDb { name = "base"; tag = "v1"; contents = [ testPkgs.bbBin testPkgs.twins ];
 	    config = { Cmd = [ "/bin/sh" ]; Env = [ "A=1" "B=2" ]; WorkingDir = "/"; }; };
-	  top = nl.buildLayeredImage { name = "top"; tag = "v1"; fromImage = base; includeNixDB = true;
+	  top = nl.buildLayeredImage { name = "top"; tag = "v1"; fromImage = base; includeNixDB = true; maxLayers = 9;
 	    contents = [ testPkgs.hello ]; config = { Cmd = [ "/bin/hello" ]; Env = [ "B=3" "C=4" ]; }; };
-	in [ base top testPkgs.hello testPkgs.bbBin ]`)
+	in [ base top testPkgs.hello testPkgs.twins ]`)
 	paths := strings.Fields(out)
 	if len(paths) != 4 {
 		t.Fatalf("nix-build printed %q", out)
 	}
-	baseArchive, topArchive, hello := paths[0], paths[1], paths[2]
+	baseArchive, topArchive, hello, twins := paths[0], paths[1], paths[2], paths[3]
 	baseImg, err := tarball.ImageFromPath(baseArchive, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -37,8 +39,8 @@ func TestFromNixlayerImage(t *testing.T) {
 	}
 	baseLayers, _ := baseImg.Layers()
 	topLayers, _ := topImg.Layers()
-	if len(topLayers) <= len(baseLayers) {
-		t.Fatalf("top has %d layers, base %d", len(topLayers), len(baseLayers))
+	if len(topLayers) <= len(baseLayers) || len(topLayers) > 9 {
+		t.Fatalf("top has %d layers, base %d, maxLayers 9", len(topLayers), len(baseLayers))
 	}
 	for i, l := range baseLayers {
 		bd, _ := l.Digest()
@@ -80,6 +82,9 @@ func TestFromNixlayerImage(t *testing.T) {
 	reqs := lines(nixStore(t, rootfs, "-q", "--requisites", hello))
 	if len(reqs) != 3 {
 		t.Errorf("requisites of hello in the image's DB: %v", reqs)
+	}
+	if got := lines(nixStore(t, rootfs, "-q", "--requisites", twins)); len(got) != 1 || got[0] != twins {
+		t.Errorf("the base's %s is not registered in the merged DB: %v", twins, got)
 	}
 	assertExportMatchesUmoci(t, topArchive)
 }
