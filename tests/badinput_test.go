@@ -67,6 +67,8 @@ func TestBuildImageBadInput(t *testing.T) {
 	missingOnDisk := graph(badStoreA + "\n\n0\n")
 	specUnknown := writeFixture(t, "spec.json", `{"name":"hello","confg":{}}`)
 	specCmd := writeFixture(t, "spec.json", `{"name":"hello","config":{"Cmd":"/bin/hello"}}`)
+	spec := func(s string) string { return writeFixture(t, "spec.json", s) }
+	noBase := filepath.Join(t.TempDir(), "no-such-base.tar")
 
 	tests := []struct {
 		name    string
@@ -94,6 +96,12 @@ func TestBuildImageBadInput(t *testing.T) {
 		{name: "Env without =", closure: empty, args: []string{"--name", "hello", "--config", `{"Env":["PATH"]}`}, want: []string{"config.Env[0]", `"PATH"`}},
 		{name: "spec with an unknown field", closure: empty, args: []string{"--spec", specUnknown}, want: []string{specUnknown, `"confg"`}},
 		{name: "spec with Cmd as a string", closure: empty, args: []string{"--spec", specCmd}, want: []string{"config.Cmd", "list of strings"}},
+		{name: "maxLayers 1", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"popularity","maxLayers":1}`)}, want: []string{"maxLayers", "1"}},
+		{name: "maxLayers 200", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"popularity","maxLayers":200}`)}, want: []string{"maxLayers", "200", "127"}},
+		{name: "unknown layering", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"random","maxLayers":10}`)}, want: []string{`"random"`, "popularity", "size"}},
+		{name: "base image missing", closure: empty, args: []string{"--spec", spec(`{"name":"h","fromImage":"` + noBase + `"}`)}, want: []string{noBase}},
+		{name: "fromImageTag without fromImage", closure: empty, args: []string{"--spec", spec(`{"name":"h","fromImageTag":"v1"}`)}, want: []string{"fromImageTag", "without fromImage"}},
+		{name: "stream of an OCI layout", closure: empty, args: []string{"--spec", spec(`{"name":"h","stream":true,"format":"oci-layout"}`)}, want: []string{"cannot be streamed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
