@@ -191,24 +191,31 @@ func parseRepositories(b []byte) ([]legacyRef, error) {
 		}
 		return nil
 	}
+	// key reads an object key; the decoder guarantees it is a string.
+	key := func() (string, error) {
+		t, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		k, _ := t.(string)
+		return k, nil
+	}
 	if err := delim('{'); err != nil {
 		return nil, err
 	}
 	for dec.More() {
-		t, err := dec.Token()
+		name, err := key()
 		if err != nil {
 			return nil, err
 		}
-		name, _ := t.(string)
 		if err := delim('{'); err != nil {
 			return nil, err
 		}
 		for dec.More() {
-			t, err := dec.Token()
+			tag, err := key()
 			if err != nil {
 				return nil, err
 			}
-			tag, _ := t.(string)
 			var id string
 			if err := dec.Decode(&id); err != nil {
 				return nil, err
