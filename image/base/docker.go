@@ -168,12 +168,7 @@ func (l *layer) hashUncompressed() (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	defer rc.Close()
-	h, _, err := v1.SHA256(rc)
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("hashing %s: %w", l, err)
-	}
-	return h, nil
+	return l.hash(rc)
 }
 
 // parseRepositories reads {"name": {"tag": "id", ...}, ...} keeping the

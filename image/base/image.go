@@ -219,12 +219,22 @@ func (l *layer) Digest() (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	h, err := l.hash(rc)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	l.digest, l.digestKnown = h, true
+	return h, nil
+}
+
+// hash reads rc to its end, closes it and returns its sha256, naming the
+// layer in an error.
+func (l *layer) hash(rc io.ReadCloser) (v1.Hash, error) {
 	defer rc.Close()
 	h, _, err := v1.SHA256(rc)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("hashing %s: %w", l, err)
 	}
-	l.digest, l.digestKnown = h, true
 	return h, nil
 }
 
