@@ -1,6 +1,5 @@
 # nixlayer — build, demo, tests and benchmarks.
 export CGO_ENABLED := 0
-NIX_ENV := NIX_CONFIG=$$'substituters =\nsandbox = false\nbuild-users-group ='
 
 .PHONY: all build demo test unit e2e fuzz bench setup clean
 
