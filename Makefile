@@ -1,7 +1,7 @@
 # nixlayer — build, demo, tests and benchmarks.
 export CGO_ENABLED := 0
 
-.PHONY: all build demo test unit e2e fuzz bench setup clean
+.PHONY: all build demo test fuzz bench setup clean
 
 all: build
 
