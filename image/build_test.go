@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -466,52 +467,13 @@ func TestBuildReproducible(t *testing.T) {
 	s := newTestStore(t)
 	for _, format := range allFormats {
 		t.Run(string(format), func(t *testing.T) {
-			a := snapshot(t, build(t, s, helloSpec(s, format, layers.Gzip), ""))
-			b := snapshot(t, build(t, s, helloSpec(s, format, layers.Gzip), ""))
+			a := testutil.Tree(t, build(t, s, helloSpec(s, format, layers.Gzip), ""))
+			b := testutil.Tree(t, build(t, s, helloSpec(s, format, layers.Gzip), ""))
 			if !reflect.DeepEqual(a, b) {
-				t.Errorf("two builds differ:\n%v\n%v", keys(a), keys(b))
+				t.Errorf("two builds differ in %v", testutil.TreeDiff(a, b))
 			}
 		})
 	}
-}
-
-// snapshot returns the files at p (a file or a directory tree) by relative
-// path, with their mode.
-func snapshot(t *testing.T, p string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(p, q)
-		v := fi.Mode().String()
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(q)
-			if err != nil {
-				return err
-			}
-			v += " " + string(data)
-		}
-		m[rel] = v
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func keys(m map[string]string) []string {
-	var k []string
-	for n := range m {
-		k = append(k, n)
-	}
-	return k
 }
 
 // TestBuildSettings: the spec's mtime, SOURCE_DATE_EPOCH, uid/gid,

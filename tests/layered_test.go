@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -269,9 +268,9 @@ func TestLayeredReproducibleAcrossCores(t *testing.T) {
 				testutil.Run(t, "", []string{"GOMAXPROCS=" + procs}, testutil.Exe(t), "build-image", "--spec", specFile, "--closure", reg, "--out", out)
 				outs = append(outs, out)
 			}
-			a, b := treeBytes(t, outs[0]), treeBytes(t, outs[1])
+			a, b := testutil.Tree(t, outs[0]), testutil.Tree(t, outs[1])
 			if !reflect.DeepEqual(a, b) {
-				t.Errorf("GOMAXPROCS=1 and 4 give different outputs: %v vs %v", keys(a), keys(b))
+				t.Errorf("GOMAXPROCS=1 and 4 give different outputs in %v", testutil.TreeDiff(a, b))
 			}
 			// maxLayers 3: two store path layers and the root contents.
 			if r := nixlayerInspect(t, outs[0]); len(r.Layers) != 3 {
@@ -279,42 +278,4 @@ func TestLayeredReproducibleAcrossCores(t *testing.T) {
 			}
 		})
 	}
-}
-
-// treeBytes maps every file below root (or root itself) to its bytes and
-// every directory and symlink to a marker.
-func treeBytes(t *testing.T, root string) map[string]string {
-	t.Helper()
-	tree := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		switch {
-		case d.IsDir():
-			tree[rel] = "dir"
-		case d.Type().IsRegular():
-			data, err := os.ReadFile(p)
-			tree[rel] = string(data)
-			return err
-		default:
-			target, err := os.Readlink(p)
-			tree[rel] = "-> " + target
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
-
-func keys(m map[string]string) []string {
-	var ks []string
-	for k, v := range m {
-		ks = append(ks, fmt.Sprintf("%s(%d)", k, len(v)))
-	}
-	return ks
 }
