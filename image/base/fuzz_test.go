@@ -44,6 +44,20 @@ func lessOrParent(a, b string) bool {
 	return len(as) < len(bs)
 }
 
+// checkFlatten asserts that an image whose Index succeeds has a clean
+// index (checkIndex) and flattens.
+func checkFlatten(t *testing.T, img *Image) {
+	t.Helper()
+	x, err := img.Index()
+	if err != nil {
+		return
+	}
+	checkIndex(t, x)
+	if err := Flatten(img, io.Discard, time.Unix(1, 0)); err != nil {
+		t.Fatalf("Index succeeded but Flatten failed: %v", err)
+	}
+}
+
 func fuzzFile(t *testing.T, data []byte) string {
 	p := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(p, data, 0o644); err != nil {
@@ -68,14 +82,7 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer img.Close()
-		x, err := img.Index()
-		if err != nil {
-			return
-		}
-		checkIndex(t, x)
-		if err := Flatten(img, io.Discard, time.Unix(1, 0)); err != nil {
-			t.Fatalf("Index succeeded but Flatten failed: %v", err)
-		}
+		checkFlatten(t, img)
 	})
 }
 
@@ -114,14 +121,7 @@ func FuzzWalk(f *testing.F) {
 		if err != nil {
 			return
 		}
-		x, err := img.Index()
-		if err != nil {
-			return
-		}
-		checkIndex(t, x)
-		if err := Flatten(img, io.Discard, time.Unix(1, 0)); err != nil {
-			t.Fatalf("Index succeeded but Flatten failed: %v", err)
-		}
+		checkFlatten(t, img)
 	})
 }
 
