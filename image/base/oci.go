@@ -64,25 +64,18 @@ func (img *Image) openOCI() error {
 		if depth >= maxIndexDepth {
 			return fmt.Errorf("image %q: indexes nest more than %d deep: %w", img.src, maxIndexDepth, ErrLimit)
 		}
-		raw, err := img.readBlob("index", desc)
-		if err != nil {
-			return err
-		}
 		var sub v1.IndexManifest
-		if err := json.Unmarshal(raw, &sub); err != nil {
-			return fmt.Errorf("decoding index %s of image %q: %w", desc.Digest, img.src, err)
+		if _, err := img.decodeBlob("index", desc, &sub); err != nil {
+			return err
 		}
 		if desc, err = img.pickPlatform(sub); err != nil {
 			return err
 		}
 	}
-	raw, err := img.readBlob("manifest", desc)
+	var m v1.Manifest
+	raw, err := img.decodeBlob("manifest", desc, &m)
 	if err != nil {
 		return err
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("decoding manifest %s of image %q: %w", desc.Digest, img.src, err)
 	}
 	img.rawManifest = raw
 	cfg, err := img.readBlob("config", m.Config)
@@ -122,6 +115,18 @@ func (img *Image) pickPlatform(idx v1.IndexManifest) (v1.Descriptor, error) {
 		}
 	}
 	return v1.Descriptor{}, fmt.Errorf("image %q: an index lists no image: %w", img.src, ErrFormat)
+}
+
+// decodeBlob reads a small JSON blob (readBlob) into v and returns its bytes.
+func (img *Image) decodeBlob(what string, d v1.Descriptor, v any) ([]byte, error) {
+	raw, err := img.readBlob(what, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("decoding %s %s of image %q: %w", what, d.Digest, img.src, err)
+	}
+	return raw, nil
 }
 
 // readBlob reads a small blob and checks its digest and size.
