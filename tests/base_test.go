@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,41 +119,50 @@ func umociRootfs(t *testing.T, archive string) map[string]fsEntry {
 		if err != nil {
 			return err
 		}
-		st := fi.Sys().(*syscall.Stat_t)
-		e := fsEntry{mode: int64(fi.Mode().Perm()), owner: fmt.Sprintf("%d:%d", st.Uid, st.Gid)}
-		if fi.Mode()&fs.ModeSetuid != 0 {
-			e.mode |= 0o4000
+		link := ""
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
 		}
-		if fi.Mode()&fs.ModeSetgid != 0 {
-			e.mode |= 0o2000
+		// archive/tar, not nixlayer, turns the file's mode into tar's bits.
+		h, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		if fi.Mode()&fs.ModeSticky != 0 {
-			e.mode |= 0o1000
-		}
-		switch {
-		case fi.IsDir():
-			e.typ = tar.TypeDir
-		case fi.Mode()&fs.ModeSymlink != 0:
-			e.typ, e.mode = tar.TypeSymlink, 0o777
-			e.link, _ = os.Readlink(p)
-		case fi.Mode().IsRegular():
-			e.typ = tar.TypeReg
-			b, err := os.ReadFile(p)
+		var content io.Reader
+		if h.Typeflag == tar.TypeReg {
+			f, err := os.Open(p)
 			if err != nil {
 				return err
 			}
-			s := sha256.Sum256(b)
-			e.content = hex.EncodeToString(s[:])
-		default:
-			e.typ = '?'
+			defer f.Close()
+			content = f
 		}
-		out[rel] = e
-		return nil
+		out[rel], err = entryOf(h, content)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// entryOf describes a file by its tar header and, for a regular file, its
+// content.
+func entryOf(h *tar.Header, content io.Reader) (fsEntry, error) {
+	e := fsEntry{typ: h.Typeflag, mode: h.Mode, link: h.Linkname, owner: fmt.Sprintf("%d:%d", h.Uid, h.Gid)}
+	switch h.Typeflag {
+	case tar.TypeSymlink:
+		e.mode = 0o777
+	case tar.TypeReg:
+		s := sha256.New()
+		if _, err := io.Copy(s, content); err != nil {
+			return e, fmt.Errorf("reading %s: %w", h.Name, err)
+		}
+		e.content = hex.EncodeToString(s.Sum(nil))
+	}
+	return e, nil
 }
 
 // tarRootfs lists a flattened rootfs tar the same way.
@@ -173,14 +181,9 @@ func tarRootfs(t *testing.T, r io.Reader) (map[string]fsEntry, []string) {
 		}
 		name := strings.TrimSuffix(h.Name, "/")
 		order = append(order, name)
-		e := fsEntry{typ: h.Typeflag, mode: h.Mode, link: h.Linkname, owner: fmt.Sprintf("%d:%d", h.Uid, h.Gid)}
-		if h.Typeflag == tar.TypeSymlink {
-			e.mode = 0o777
-		}
-		if h.Typeflag == tar.TypeReg {
-			s := sha256.New()
-			io.Copy(s, tr)
-			e.content = hex.EncodeToString(s.Sum(nil))
+		e, err := entryOf(h, tr)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if !h.ModTime.Equal(time.Unix(1, 0)) {
 			t.Errorf("%s: mtime %v, want 1", name, h.ModTime)
