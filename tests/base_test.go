@@ -33,7 +33,7 @@ func umociImage(t *testing.T) string {
 	testutil.Run(t, d, nil, "umoci", "init", "--layout", layout)
 	testutil.Run(t, d, nil, "umoci", "new", "--image", layout+":base")
 	bundle := filepath.Join(d, "bundle")
-	testutil.Run(t, d, nil, "umoci", unpackArgs("--image", layout+":base", bundle)...)
+	testutil.Run(t, d, nil, "umoci", testutil.UnpackArgs("--image", layout+":base", bundle)...)
 	root := filepath.Join(bundle, "rootfs")
 	bbData, err := os.ReadFile(bb)
 	if err != nil {
@@ -78,15 +78,6 @@ func umociImage(t *testing.T) string {
 	return archive
 }
 
-// unpackArgs is `umoci unpack` with --rootless when not root.
-func unpackArgs(args ...string) []string {
-	out := []string{"unpack"}
-	if os.Geteuid() != 0 {
-		out = append(out, "--rootless")
-	}
-	return append(out, args...)
-}
-
 // fsEntry describes one file of a root filesystem for comparison.
 type fsEntry struct {
 	typ     byte
@@ -103,12 +94,7 @@ func (e fsEntry) String() string {
 // umociRootfs unpacks a docker-archive with skopeo and umoci and lists it.
 func umociRootfs(t *testing.T, archive string) map[string]fsEntry {
 	t.Helper()
-	d := t.TempDir()
-	layout := filepath.Join(d, "oci")
-	testutil.Run(t, d, nil, "skopeo", "copy", "docker-archive:"+archive, "oci:"+layout+":x")
-	bundle := filepath.Join(d, "bundle")
-	testutil.Run(t, d, nil, "umoci", unpackArgs("--image", layout+":x", bundle)...)
-	root := filepath.Join(bundle, "rootfs")
+	root := testutil.Unpack(t, archive)
 	out := map[string]fsEntry{}
 	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || p == root {
