@@ -61,6 +61,29 @@ func checkText(field, s string) error {
 	return nil
 }
 
+// checkDeclared checks the name and id of entry i of the spec's list
+// ("groups" or "users") of kind ("group" or "user") whose id is called
+// idName, records the name in seen, and returns the entry's field name for
+// later messages: "<list>[<i>] (<name>)".
+func checkDeclared(list, kind, idName string, i int, name string, id *int64, seen map[string]bool) (string, error) {
+	field := fmt.Sprintf("%s[%d]", list, i)
+	if err := checkName(field+".name", name); err != nil {
+		return "", err
+	}
+	field = fmt.Sprintf("%s[%d] (%s)", list, i, name)
+	if seen[name] {
+		return "", fmt.Errorf("%s: %s name %q is defined twice", field, kind, name)
+	}
+	seen[name] = true
+	if id == nil {
+		return "", fmt.Errorf("%s: %s is required", field, idName)
+	}
+	if err := checkID(field+": "+idName, *id); err != nil {
+		return "", err
+	}
+	return field, nil
+}
+
 // Database builds the user database the spec declares, or returns nil
 // when the spec declares neither users nor groups. Root (0) and nobody
 // (65534) are always there; a user or group named root or nobody with
@@ -91,19 +114,8 @@ func (s *Spec) Database() (*Database, error) {
 		return nil
 	}
 	for i, g := range s.Groups {
-		field := fmt.Sprintf("groups[%d]", i)
-		if err := checkName(field+".name", g.Name); err != nil {
-			return nil, err
-		}
-		field = fmt.Sprintf("groups[%d] (%s)", i, g.Name)
-		if seenGroup[g.Name] {
-			return nil, fmt.Errorf("%s: group name %q is defined twice", field, g.Name)
-		}
-		seenGroup[g.Name] = true
-		if g.Gid == nil {
-			return nil, fmt.Errorf("%s: gid is required", field)
-		}
-		if err := checkID(field+": gid", *g.Gid); err != nil {
+		field, err := checkDeclared("groups", "group", "gid", i, g.Name, g.Gid, seenGroup)
+		if err != nil {
 			return nil, err
 		}
 		if err := addGroup(field, GroupEntry{Name: g.Name, Gid: *g.Gid, Members: append([]string(nil), g.Members...)}); err != nil {
@@ -116,19 +128,8 @@ func (s *Spec) Database() (*Database, error) {
 	nameOfUid := map[int64]string{0: "root", 65534: "nobody"}
 	seenUser := map[string]bool{}
 	for i, u := range s.Users {
-		field := fmt.Sprintf("users[%d]", i)
-		if err := checkName(field+".name", u.Name); err != nil {
-			return nil, err
-		}
-		field = fmt.Sprintf("users[%d] (%s)", i, u.Name)
-		if seenUser[u.Name] {
-			return nil, fmt.Errorf("%s: user name %q is defined twice", field, u.Name)
-		}
-		seenUser[u.Name] = true
-		if u.Uid == nil {
-			return nil, fmt.Errorf("%s: uid is required", field)
-		}
-		if err := checkID(field+": uid", *u.Uid); err != nil {
+		field, err := checkDeclared("users", "user", "uid", i, u.Name, u.Uid, seenUser)
+		if err != nil {
 			return nil, err
 		}
 		a := Account{Name: u.Name, Uid: *u.Uid, Gecos: u.Description, Home: u.Home, Shell: u.Shell}
