@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Nix (nix-bin), the
-# container tools the tests check images with, a registry server, a static
+# container tools the tests check images with (skopeo, umoci, podman,
+# containerd), a registry server, a static
 # busybox for test images, and pigz/zstd for the benchmarks' baselines.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
 for pair in nix-build:nix-bin skopeo:skopeo umoci:umoci docker-registry:docker-registry \
-            podman:podman pigz:pigz zstd:zstd; do
+            podman:podman pigz:pigz zstd:zstd containerd:containerd ctr:containerd; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
