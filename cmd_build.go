@@ -33,6 +33,10 @@ format) and --out, with options from --spec FILE and/or the flags.`,
 			&cli.StringFlag{Name: "format", Usage: "docker-archive, oci-layout or oci-archive"},
 			&cli.StringFlag{Name: "compression", Usage: "gzip, zstd or none"},
 			&cli.StringFlag{Name: "architecture", Usage: "OCI architecture or Nix system (default: this system)"},
+			&cli.StringFlag{Name: "layering", Usage: "none (one layer, as buildImage), popularity or size"},
+			&cli.IntFlag{Name: "max-layers", Usage: "most layers of a layered image (2 to 127, default 100)"},
+			&cli.StringFlag{Name: "from-image", Usage: "base image: docker-archive, OCI layout or oci-archive"},
+			&cli.BoolFlag{Name: "include-nix-db", Usage: "add the Nix database of the image's store paths"},
 		},
 		Action: func(c *cli.Context) error {
 			req, err := buildRequest(c)
@@ -67,7 +71,8 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	for _, s := range []struct {
 		flag string
 		dst  *string
-	}{{"name", &spec.Name}, {"format", &spec.Format}, {"compression", &spec.Compression}, {"architecture", &spec.Architecture}} {
+	}{{"name", &spec.Name}, {"format", &spec.Format}, {"compression", &spec.Compression}, {"architecture", &spec.Architecture},
+		{"layering", &spec.Layering}, {"from-image", &spec.FromImage}} {
 		if c.IsSet(s.flag) {
 			*s.dst = c.String(s.flag)
 		}
@@ -75,6 +80,12 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	if c.IsSet("tag") {
 		t := c.String("tag")
 		spec.Tag = &t
+	}
+	if c.IsSet("max-layers") {
+		spec.MaxLayers = c.Int("max-layers")
+	}
+	if c.IsSet("include-nix-db") {
+		spec.IncludeNixDB = c.Bool("include-nix-db")
 	}
 	if c.IsSet("contents") {
 		spec.Contents = c.StringSlice("contents")
