@@ -11,7 +11,8 @@ for pair in nix-build:nix-bin skopeo:skopeo umoci:umoci docker-registry:docker-r
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
-[ -x /usr/bin/busybox ] && /usr/bin/busybox --list 2>/dev/null | grep -qx chroot || need+=(busybox-static)
+# The test images need a static busybox (a dynamic one cannot run in them).
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests/setup.sh: missing packages ${need[*]}; run as root or install them" >&2
