@@ -12,6 +12,7 @@ echo "== building the example image with Nix"
 out=$(nix-build examples --arg nixlayer ./build/nixlayer -A hello-image --no-out-link)
 
 echo "== verifying $out"
+"$bin" inspect "$out" | head -8
 skopeo inspect "docker-archive:$out" | grep -E '"(Architecture|Os)"'
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 skopeo copy -q "docker-archive:$out" "oci:$work/oci:latest"
