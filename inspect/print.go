@@ -29,7 +29,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		total += l.Size
 	}
 	fmt.Fprintf(w, "%s: %s, %s (archive compression %s)\n", r.Source, ref, r.Format, r.Compression)
-	fmt.Fprintf(w, "config %s, %d layers, %s\n\n", r.Digest, len(r.Layers), humanSize(total))
+	noun := "layers"
+	if len(r.Layers) == 1 {
+		noun = "layer"
+	}
+	fmt.Fprintf(w, "config %s, %d %s, %s\n\n", r.Digest, len(r.Layers), noun, humanSize(total))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tDIGEST\tSIZE\tTYPE\tSTORE PATHS")
 	for i, l := range r.Layers {
