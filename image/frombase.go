@@ -3,11 +3,9 @@ package image
 import (
 	"archive/tar"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -27,7 +25,9 @@ type BaseRef struct {
 
 // open opens the base image with its safety limits.
 func (b *BaseRef) open(tempDir string) (*base.Image, error) {
-	var opts []base.Option
+	// The files the build reads from the base: its users and groups, and its
+	// Nix database. The index keeps them as it reads the layers, once.
+	opts := []base.Option{base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
 	if b.Name != "" {
 		opts = append(opts, base.WithName(b.Name))
 	}
@@ -160,46 +160,28 @@ func resolveDir(x *base.Index, dir string, cache map[string]string, depth int) (
 	return resolved, nil
 }
 
-// baseFiles returns the content of the base image's regular files whose
-// names want accepts, as the last layer that has each leaves it.
-func baseFiles(img *base.Image, want func(name string) bool) (map[string][]byte, error) {
-	files := map[string][]byte{}
-	err := img.Walk(func(_ int, hdr *tar.Header, r io.Reader) error {
-		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
-		if hdr.Typeflag != tar.TypeReg || !want(name) {
-			return nil
-		}
-		data, err := io.ReadAll(r)
-		files[name] = data
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the base image: %w", err)
-	}
-	return files, nil
-}
+// baseDBFiles are the files of a Nix database that nixdb.ReadDB reads.
+var baseDBFiles = []string{"nix/var/nix/db/db.sqlite", "nix/var/nix/db/db.sqlite-wal", "nix/var/nix/db/schema"}
 
 // baseReader returns a function that reads /etc/passwd and /etc/group of
-// the base image, walking its layers once, on first use.
+// the base image from its index.
 func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
-	var files map[string][]byte
-	var err error
 	return func(name string) ([]byte, bool, error) {
-		if files == nil && err == nil {
-			files, err = baseFiles(img, func(n string) bool { return n == "etc/passwd" || n == "etc/group" })
+		x, err := img.Index()
+		if err != nil {
+			return nil, false, err
 		}
-		data, ok := files[name]
-		return data, ok, err
+		return x.Content(name)
 	}
 }
 
 // baseGraph reads the Nix database of the base image, if it has one.
 func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
-	const dbDir = "nix/var/nix/db/"
-	files, err := baseFiles(img, func(n string) bool {
-		return strings.HasPrefix(n, dbDir) && !strings.Contains(n[len(dbDir):], "/")
-	})
-	if err != nil || files[dbDir+"db.sqlite"] == nil {
+	x, err := img.Index()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok, err := x.Content(baseDBFiles[0]); err != nil || !ok {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
@@ -207,7 +189,14 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	for name, data := range files {
+	for _, name := range baseDBFiles {
+		data, ok, err := x.Content(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
 		if err := os.WriteFile(filepath.Join(dir, path.Base(name)), data, 0o644); err != nil {
 			return nil, err
 		}

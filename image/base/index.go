@@ -35,6 +35,7 @@ type Index struct {
 	skipped  []string
 	spool    *os.File // Flatten's content spool, or nil
 	spoolOff int64
+	keep     map[string]bool // paths whose content is kept (WithKeep)
 }
 
 // Index reads every layer once (see Walk) and returns the flattened
@@ -47,7 +48,7 @@ func (img *Image) Index() (*Index, error) {
 // buildIndex applies the layers to a tree. With spool, the content of every
 // regular file is also appended to it and its offset kept.
 func (img *Image) buildIndex(spool *os.File) (*Index, error) {
-	x := &Index{t: newTree(img.opts.limits.MaxEntries), spool: spool}
+	x := &Index{t: newTree(img.opts.limits.MaxEntries), spool: spool, keep: img.opts.keep}
 	if err := img.Walk(x.apply); err != nil {
 		return nil, err
 	}
@@ -80,9 +81,17 @@ func (x *Index) apply(layer int, hdr *tar.Header, r io.Reader) error {
 			n.spool = x.spoolOff
 			w = io.MultiWriter(h, x.spool)
 		}
+		var kept *bytes.Buffer
+		if x.keep[hdr.Name] {
+			kept = &bytes.Buffer{}
+			w = io.MultiWriter(w, kept)
+		}
 		size, err := io.Copy(w, r)
 		if err != nil {
 			return err
+		}
+		if kept != nil {
+			n.data = kept.Bytes()
 		}
 		x.spoolOff += size
 		n.size = size
@@ -132,6 +141,27 @@ func (x *Index) Lookup(name string) (File, bool, error) {
 		return File{}, false, err
 	}
 	return n.file(resolved), true, nil
+}
+
+// Content returns the content of the regular file at name, as the image
+// leaves it, when Open was given WithKeep(name); ok is false when the image
+// has no regular file there.
+func (x *Index) Content(name string) (data []byte, ok bool, err error) {
+	c, err := layers.CleanName(name)
+	if err != nil {
+		return nil, false, err
+	}
+	if !x.keep[c] {
+		return nil, false, fmt.Errorf("the content of %q was not kept: open the image WithKeep(%q)", c, c)
+	}
+	n, _, err := x.t.lookup(c)
+	if err != nil || n == nil || n.typ != tar.TypeReg {
+		if errors.Is(err, errNotDir) {
+			err = nil
+		}
+		return nil, false, err
+	}
+	return n.data, true, nil
 }
 
 // Same reports whether the base image already has e, as e would be

@@ -42,6 +42,7 @@ type options struct {
 	name, tag string
 	limits    Limits
 	tempDir   string
+	keep      map[string]bool
 }
 
 // Option changes how Open reads an image.
@@ -59,3 +60,18 @@ func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
 // WithTempDir sets where temporary files go (default os.TempDir()).
 func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+// WithKeep makes Index keep the content of the regular files at these
+// paths ("etc/passwd"), so that (*Index).Content returns it as the image
+// leaves it (later layers and whiteouts applied) without reading the layers
+// again.
+func WithKeep(paths ...string) Option {
+	return func(o *options) {
+		if o.keep == nil {
+			o.keep = map[string]bool{}
+		}
+		for _, p := range paths {
+			o.keep[p] = true
+		}
+	}
+}

@@ -22,6 +22,7 @@ type node struct {
 	link     string   // symlink target
 	sum      [32]byte // sha256 of a regular file's content
 	spool    int64    // offset of the content in the Flatten spool
+	data     []byte   // content, for the files named by WithKeep
 	layer    int      // the layer that wrote it last
 	children map[string]*node
 }
