@@ -14,8 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func ptr[T any](v T) *T { return &v }
-
 // parseSpec decodes a spec the way image.ParseSpec does (unknown fields
 // are errors).
 func parseSpec(t *testing.T, js string) *Spec {

@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func (s *Spec) ImageConfig() (v1.Config, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		var te *json.UnmarshalTypeError
-		if ok := asTypeError(err, &te); ok {
+		if errors.As(err, &te) {
 			return c, fmt.Errorf("config.%s must be %s, not a JSON %s", te.Field, goTypeName(te.Type.String()), te.Value)
 		}
 		return c, fmt.Errorf("reading config: %w", err)
@@ -115,14 +116,6 @@ func (s *Spec) ImageConfig() (v1.Config, error) {
 		}
 	}
 	return c, nil
-}
-
-func asTypeError(err error, target **json.UnmarshalTypeError) bool {
-	te, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*target = te
-	}
-	return ok
 }
 
 func goTypeName(t string) string {
