@@ -36,18 +36,17 @@ func ParseCompression(s string) (Compression, error) {
 	return "", fmt.Errorf("unknown compression %q: use gzip, zstd or none", s)
 }
 
-// NewWriter returns a compressing writer over w. Close it to flush; it does
+// NewWriter returns a compressing writer over w. Close it to flush (also
+// after an error: a zstd writer holds shared buffers until closed); it does
 // not close w. Output depends only on the input: gzip has no name and mtime
-// 0, zstd has no dictionary. The zstd encoder encodes one block while it
-// matches the next (concurrency 2) and keeps less memory; neither changes
-// its output, which TestZstdOptionsKeepBytes checks.
+// 0, zstd is a run of frames cut at fixed offsets (see zstdFrameSize) with
+// no dictionary.
 func (c Compression) NewWriter(w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case Gzip:
 		return gzip.NewWriterLevel(w, gzipLevel)
 	case Zstd:
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstdLevel), zstd.WithEncoderConcurrency(2),
-			zstd.WithLowerEncoderMem(true), zstd.WithZeroFrames(true))
+		return newZstdWriter(w)
 	case None:
 		return nopCloser{w}, nil
 	}

@@ -115,6 +115,7 @@ func WriteFunc(dst io.Writer, gen func(emit func(Entry) error) error, mtime time
 	if err != nil {
 		return Descriptor{}, err
 	}
+	defer zw.Close() // frees the compressor's buffers when gen fails; a second Close is harmless
 	tarBytes := newCounter(zw)
 	if c == None {
 		// The blob is the tar: hash it once.
