@@ -20,13 +20,15 @@ type Blob struct {
 	Compression layers.Compression
 	Type        types.MediaType
 	Open        func() (io.ReadCloser, error)
+	// Path is the file holding the blob, when there is one.
+	Path string
 }
 
 var _ v1.Layer = (*Blob)(nil)
 
 // FileBlob returns a Blob whose bytes are in the file at path.
 func FileBlob(path string, d layers.Descriptor, c layers.Compression, mt types.MediaType) *Blob {
-	return &Blob{Desc: d, Compression: c, Type: mt, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return &Blob{Desc: d, Compression: c, Type: mt, Path: path, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
 // Digest returns the sha256 of the blob as stored.

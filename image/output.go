@@ -78,8 +78,33 @@ func writeLayout(dir string, ref name.Tag, img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
+	if err := linkBlobs(dir, img); err != nil {
+		return err
+	}
 	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: ref.TagStr()})); err != nil {
 		return fmt.Errorf("writing image into OCI layout %s: %w", dir, err)
+	}
+	return nil
+}
+
+// linkBlobs hard-links the layers of img that are files into the layout,
+// where AppendImage finds them and copies nothing. A layer that cannot be
+// linked (another file system, say) is left for AppendImage to copy.
+func linkBlobs(dir string, img v1.Image) error {
+	ls, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		b, ok := l.(*Blob)
+		if !ok || b.Path == "" {
+			continue
+		}
+		blobs := filepath.Join(dir, "blobs", b.Desc.Digest.Algorithm)
+		if err := os.MkdirAll(blobs, 0o755); err != nil {
+			return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+		}
+		_ = os.Link(b.Path, filepath.Join(blobs, b.Desc.Digest.Hex)) // on failure AppendImage copies it
 	}
 	return nil
 }

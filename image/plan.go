@@ -26,6 +26,9 @@ type Layer struct {
 	Uid     int    `json:"uid,omitempty"`
 	Gid     int    `json:"gid,omitempty"`
 	Comment string `json:"comment"`
+	// Size is the narSize sum of StorePaths when the closure graph has
+	// them, else 0; it only orders the writing of layers (eachLayer).
+	Size int64 `json:"size,omitempty"`
 	// Rules are the spec's permission rules, applied to every entry.
 	Rules customize.Rules `json:"rules,omitempty"`
 }
@@ -244,7 +247,8 @@ func (r *Request) planOwn() ([]Layer, error) {
 	}
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
-		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules})
+		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules,
+			Size: r.narSize(g)})
 	}
 	root, err := layers.Contents(s.Contents, layers.Link)
 	if err != nil {
@@ -284,6 +288,20 @@ func (r *Request) storeGroups(reserved int) ([][]string, error) {
 		return nil, err
 	}
 	return strategy(r.Graph, n, pathSize(r.Graph))
+}
+
+// narSize returns the sum of the narSizes of paths, or 0 when the graph
+// lacks one of them (exportReferencesGraph text has none).
+func (r *Request) narSize(paths []string) int64 {
+	var n int64
+	for _, p := range paths {
+		info, ok := r.Graph.Lookup(p)
+		if !ok || info.NarSize == 0 {
+			return 0
+		}
+		n += int64(info.NarSize)
+	}
+	return n
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

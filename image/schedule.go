@@ -12,12 +12,19 @@ import (
 // layer does not start last and leave the other cores idle at the end. It
 // returns the first error in plan order; after an error no new layer starts.
 func eachLayer(ctx context.Context, plan []Layer, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), len(plan))
 	order := make([]int, len(plan))
-	weight := make([]int64, len(plan))
 	for i := range plan {
-		order[i], weight[i] = i, layerWeight(&plan[i])
+		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return weight[order[a]] > weight[order[b]] })
+	if len(plan) > workers {
+		// With a worker for every layer, the order does not matter.
+		weight := make([]int64, len(plan))
+		for i := range plan {
+			weight[i] = layerWeight(&plan[i])
+		}
+		sort.SliceStable(order, func(a, b int) bool { return weight[order[a]] > weight[order[b]] })
+	}
 	next := make(chan int, len(order))
 	for _, i := range order {
 		next <- i
@@ -27,7 +34,7 @@ func eachLayer(ctx context.Context, plan []Layer, fn func(i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(plan)); w++ {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -51,13 +58,16 @@ func eachLayer(ctx context.Context, plan []Layer, fn func(i int) error) error {
 	return first
 }
 
-// layerWeight estimates the work of writing l: the sizes of its store
-// paths' files (from the file system; metadata only) and of its extra files.
+// layerWeight estimates the work of writing l: the size of its store paths
+// (the plan's narSizes, else their files' sizes from the file system,
+// metadata only) and of its extra files.
 func layerWeight(l *Layer) int64 {
-	size := pathSize(nil)
-	var n int64
-	for _, p := range l.StorePaths {
-		n += size(p)
+	n := l.Size
+	if n == 0 {
+		size := pathSize(nil)
+		for _, p := range l.StorePaths {
+			n += size(p)
+		}
 	}
 	for _, e := range l.Extra {
 		n += e.Size
