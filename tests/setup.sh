@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh Debian machine: Nix (nix-bin), the
 # container tools the tests check images with (skopeo, umoci, podman,
 # containerd), a registry server, a static
-# busybox for test images, and pigz/zstd for the benchmarks' baselines.
+# busybox for test images, pigz/zstd for the benchmarks' baselines, and the
+# reference zstd decoder to check our zstd layers with.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 need=()

@@ -43,4 +43,10 @@ let
     while [ $i -lt 2000 ]; do echo "line $i of a file that has a twin"; i=$((i+1)); done > $out/share/twins/a
     cp $out/share/twins/a $out/share/twins/b
   '' {};
-in { inherit bbDir busybox bbBin hello run twins; }
+  # big: 13 MB of text in one file, more than the 4 MiB of a zstd frame
+  # several times over, so that zstd layers holding it have many frames.
+  big = run "big-1.0" ''
+    mkdir -p $out/share/big
+    seq 1 1800000 > $out/share/big/numbers
+  '' {};
+in { inherit bbDir busybox bbBin big hello run twins; }
