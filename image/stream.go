@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"time"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
+	"github.com/nixlayer/nixlayer/internal/bufpipe"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -147,18 +150,47 @@ func (s *Script) Stream(w io.Writer) error {
 }
 
 // produce returns a reader of layer l, written on the fly by a goroutine,
-// that fails at its end unless the bytes match d.
+// that fails at its end unless the bytes match d. The reader hashes what it
+// reads while the goroutine writes what comes next.
 func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) io.ReadCloser {
-	pr, pw := io.Pipe()
+	pr, pw := bufpipe.New(4, 1<<20)
 	go func() {
-		got, err := l.Write(pw, mtime, c)
-		if err == nil && (got.Digest != d.Digest || got.Size != d.Size) {
-			err = fmt.Errorf("layer %s changed since the image was built (now %s, %d bytes): a store path was modified; rebuild the image", d.Digest, got.Digest, got.Size)
-		}
+		_, err := layers.WriteBlob(pw, l.Each, mtime, c)
 		pw.CloseWithError(err)
 	}()
-	return pr
+	return &checked{r: pr, h: sha256.New(), want: d}
 }
+
+// checked reads a layer blob and, at its end, checks it against the
+// digest and size the image was built with.
+type checked struct {
+	r    *bufpipe.Reader
+	h    hash.Hash
+	n    int64
+	want layers.Descriptor
+}
+
+func (c *checked) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n+int64(n) > c.want.Size {
+		// Before the archive's tar writer fails with a vaguer message.
+		return 0, c.changed(fmt.Sprintf("now more than %d bytes", c.want.Size))
+	}
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if got := fmt.Sprintf("%x", c.h.Sum(nil)); got != c.want.Digest.Hex || c.n != c.want.Size {
+			return n, c.changed(fmt.Sprintf("now sha256:%s, %d bytes", got, c.n))
+		}
+	}
+	return n, err
+}
+
+func (c *checked) changed(now string) error {
+	return fmt.Errorf("layer %s changed since the image was built (%s): a store path was modified; rebuild the image", c.want.Digest, now)
+}
+
+func (c *checked) Close() error { return c.r.Close() }
 
 // StreamScript reads the stream script at path and writes its image to the
 // file out (atomically) or, when out is empty, to w.

@@ -110,13 +110,23 @@ func Write(dst io.Writer, entries []Entry, mtime time.Time, c Compression) (Desc
 // WriteFunc is Write for entries that gen produces one by one, in write
 // order, so that a large layer need not be held in memory.
 func WriteFunc(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression) (Descriptor, error) {
-	blob := newCounter(dst)
+	return write(dst, gen, mtime, c, true)
+}
+
+// WriteBlob is WriteFunc without the digests, for a caller that checks the
+// blob's bytes itself: it returns only the sizes.
+func WriteBlob(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression) (Descriptor, error) {
+	return write(dst, gen, mtime, c, false)
+}
+
+func write(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression, hash bool) (Descriptor, error) {
+	blob := newCounter(dst, hash)
 	zw, err := c.NewWriter(blob)
 	if err != nil {
 		return Descriptor{}, err
 	}
 	defer zw.Close() // frees the compressor's buffers when gen fails; a second Close is harmless
-	tarBytes := newCounter(zw)
+	tarBytes := newCounter(zw, hash)
 	if c == None {
 		// The blob is the tar: hash it once.
 		tarBytes = blob
@@ -140,22 +150,35 @@ func WriteFunc(dst io.Writer, gen func(emit func(Entry) error) error, mtime time
 	return d, nil
 }
 
-// counter hashes and counts the bytes written through it.
+// counter counts the bytes written through it and, when it has a hash,
+// hashes them.
 type counter struct {
 	w io.Writer
 	h hash.Hash
 	n int64
 }
 
-func newCounter(w io.Writer) *counter { return &counter{w: w, h: sha256.New()} }
+func newCounter(w io.Writer, hashed bool) *counter {
+	c := &counter{w: w}
+	if hashed {
+		c.h = sha256.New()
+	}
+	return c
+}
 
 func (c *counter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	return n, err
 }
 
+// sum is the sha256 of the bytes, or the zero Hash without one.
 func (c *counter) sum() v1.Hash {
+	if c.h == nil {
+		return v1.Hash{}
+	}
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", c.h.Sum(nil))}
 }

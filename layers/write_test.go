@@ -482,3 +482,31 @@ func TestHeaderPAX(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteBlob checks that WriteBlob writes the bytes WriteFunc writes,
+// with the same sizes and no digests.
+func TestWriteBlob(t *testing.T) {
+	entries := goldenEntries(t, false)
+	gen := func(emit func(Entry) error) error {
+		for _, e := range entries {
+			if err := emit(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range allCompressions {
+		want, wd := writeLayer(t, entries, time.Unix(1, 0), c)
+		var got bytes.Buffer
+		d, err := WriteBlob(&got, gen, time.Unix(1, 0), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) || d.Size != wd.Size || d.UncompressedSize != wd.UncompressedSize {
+			t.Errorf("%s: WriteBlob wrote %d bytes (sizes %d/%d), WriteFunc %d (%d/%d)", c, got.Len(), d.Size, d.UncompressedSize, len(want), wd.Size, wd.UncompressedSize)
+		}
+		if d.Digest.Hex != "" || d.DiffID.Hex != "" {
+			t.Errorf("%s: WriteBlob computed digests %s %s", c, d.Digest, d.DiffID)
+		}
+	}
+}

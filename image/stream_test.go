@@ -1,0 +1,77 @@
+package image
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// TestStreamChecksLayers streams a script after a file of its store path
+// changed, in place or in size, and checks for a clear error instead of an
+// archive with a layer that does not match its digest.
+func TestStreamChecksLayers(t *testing.T) {
+	mtime := time.Unix(1, 0)
+	tests := []struct {
+		name, content, err string
+	}{
+		{"unchanged", "hello\n", ""},
+		// A compressed blob's size may change either way.
+		{"same size", "HELLO\n", "changed since the image was built (now "},
+		{"shorter", "hi\n", "changed since the image was built (now "},
+		{"longer", strings.Repeat("hello\n", 10000), "changed since the image was built (now more than"},
+	}
+	for _, c := range []layers.Compression{layers.None, layers.Gzip, layers.Zstd} {
+		for _, tt := range tests {
+			t.Run(string(c)+"/"+tt.name, func(t *testing.T) {
+				store := filepath.Join(t.TempDir(), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-hello")
+				if err := os.MkdirAll(store, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				file := filepath.Join(store, "greeting")
+				if err := os.WriteFile(file, []byte("hello\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				plan := []Layer{{StorePaths: []string{store}}}
+				descs, err := Describe(t.Context(), plan, mtime, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := &Script{Ref: "app:v1", Layers: plan, Blobs: descs,
+					Settings: Resolved{Platform: Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
+				if err := os.WriteFile(file, []byte(tt.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				var out bytes.Buffer
+				err = s.Stream(&out)
+				if tt.err == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					img, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out.Bytes())), nil }, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ls, err := img.Layers()
+					if err != nil || len(ls) != 1 {
+						t.Fatalf("streamed image has layers %v (%v)", ls, err)
+					}
+					if d, _ := ls[0].Digest(); c != layers.None && d != descs[0].Digest {
+						t.Errorf("streamed layer %s, built %s", d, descs[0].Digest)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), descs[0].Digest.String()) {
+					t.Errorf("got %v, want an error naming layer %s and %q", err, descs[0].Digest, tt.err)
+				}
+			})
+		}
+	}
+}
