@@ -192,13 +192,7 @@ func (b *bench) timeAll(c *closure, baselines bool) ([]row, error) {
 	if _, err := hashFiles(c.paths); err != nil {
 		return nil, err
 	}
-	var floor float64
-	if baselines {
-		var err error
-		if floor, err = b.best(func() error { _, err := hashFiles(c.paths); return err }); err != nil {
-			return nil, err
-		}
-	}
+	floor := func() error { _, err := hashFiles(c.paths); return err }
 	plain := filepath.Join(dir, "none.tar")
 	script := filepath.Join(dir, "stream")
 	cases := []struct {
@@ -224,24 +218,26 @@ func (b *bench) timeAll(c *closure, baselines bool) ([]row, error) {
 			return nil, err
 		}
 		var rss float64
-		secs, err := b.best(func() error {
+		fns := []func() error{func() error {
 			os.RemoveAll(cs.out)
 			r, err := b.measure(nil, b.opts.nixlayer, "build-image", "--spec", spec, "--closure", c.regFile, "--out", cs.out)
 			rss = max(rss, r)
 			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("case %s: %w", cs.name, err)
-		}
-		r := row{name: cs.name, secs: secs, rssMiB: rss, limit: cs.limit, baseName: cs.baseName}
+		}}
 		switch {
 		case !baselines || cs.stream:
 		case cs.baseline == nil:
-			r.base = floor
+			fns = append(fns, floor)
 		default:
-			if r.base, err = b.best(func() error { _, err := b.measure(&plain, cs.baseline[0], cs.baseline[1:]...); return err }); err != nil {
-				return nil, fmt.Errorf("baseline %s: %w", cs.baseName, err)
-			}
+			fns = append(fns, func() error { _, err := b.measure(&plain, cs.baseline[0], cs.baseline[1:]...); return err })
+		}
+		secs, err := b.best(fns...)
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", cs.name, err)
+		}
+		r := row{name: cs.name, secs: secs[0], rssMiB: rss, limit: cs.limit, baseName: cs.baseName}
+		if len(secs) > 1 {
+			r.base = secs[1]
 		}
 		if cs.stream {
 			fi, err := os.Stat(cs.out)
@@ -253,15 +249,23 @@ func (b *bench) timeAll(c *closure, baselines bool) ([]row, error) {
 		rows = append(rows, r)
 	}
 	var rss float64
-	secs, err := b.best(func() error {
+	fns := []func() error{func() error {
 		r, err := b.measure(nil, b.opts.nixlayer, "stream", script)
 		rss = max(rss, r)
 		return err
-	})
+	}}
+	if baselines {
+		fns = append(fns, floor)
+	}
+	secs, err := b.best(fns...)
 	if err != nil {
 		return nil, fmt.Errorf("streaming %s: %w", script, err)
 	}
-	rows = append(rows, row{name: "stream to /dev/null", secs: secs, base: floor, baseName: "sha256 of file bytes", limit: limitStream, rssMiB: rss})
+	r := row{name: "stream to /dev/null", secs: secs[0], baseName: "sha256 of file bytes", limit: limitStream, rssMiB: rss}
+	if len(secs) > 1 {
+		r.base = secs[1]
+	}
+	rows = append(rows, r)
 	for i := range rows {
 		if rows[i].base > 0 {
 			rows[i].ratio = rows[i].secs / rows[i].base
@@ -299,19 +303,23 @@ func writeSpec(path, format, compression string, stream bool) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
-// best runs fn opts.runs times and returns the fastest time in seconds.
-func (b *bench) best(fn func() error) (float64, error) {
-	bestSecs := 0.0
+// best runs fns in turn, opts.runs rounds, and returns the fastest time of
+// each in seconds. Taking turns lets a case and its baseline see the same
+// machine: a noisy neighbour slows both, not one of them.
+func (b *bench) best(fns ...func() error) ([]float64, error) {
+	best := make([]float64, len(fns))
 	for i := 0; i < b.opts.runs; i++ {
-		start := time.Now()
-		if err := fn(); err != nil {
-			return 0, err
-		}
-		if s := time.Since(start).Seconds(); i == 0 || s < bestSecs {
-			bestSecs = s
+		for j, fn := range fns {
+			start := time.Now()
+			if err := fn(); err != nil {
+				return nil, err
+			}
+			if s := time.Since(start).Seconds(); i == 0 || s < best[j] {
+				best[j] = s
+			}
 		}
 	}
-	return bestSecs, nil
+	return best, nil
 }
 
 // measure runs a command with stdout to /dev/null (and stdin from *stdin
