@@ -3,10 +3,13 @@ package layers
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
 )
 
 // Compression is how a layer blob is compressed.
@@ -25,6 +28,12 @@ const (
 	zstdLevel = zstd.SpeedDefault // zstd level 3
 )
 
+// gzipBlock is the input each goroutine of a gzip writer deflates (pgzip,
+// as pigz does: one gzip member whose blocks are deflated in parallel,
+// each with the last 32 KiB of the previous block as its dictionary). The
+// bytes depend on the block size, not on how many blocks are in flight.
+const gzipBlock = 1 << 20
+
 // ParseCompression checks a compression name; empty means gzip.
 func ParseCompression(s string) (Compression, error) {
 	switch c := Compression(s); c {
@@ -39,18 +48,56 @@ func ParseCompression(s string) (Compression, error) {
 // NewWriter returns a compressing writer over w. Close it to flush (also
 // after an error: a zstd writer holds shared buffers until closed); it does
 // not close w. Output depends only on the input: gzip has no name and mtime
-// 0, zstd is a run of frames cut at fixed offsets (see zstdFrameSize) with
-// no dictionary.
+// 0 and fixed blocks (see gzipBlock), zstd is a run of frames cut at fixed
+// offsets (see zstdFrameSize) with no dictionary.
 func (c Compression) NewWriter(w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case Gzip:
-		return gzip.NewWriterLevel(w, gzipLevel)
+		return newGzipWriter(w)
 	case Zstd:
 		return newZstdWriter(w)
 	case None:
 		return nopCloser{w}, nil
 	}
 	return nil, fmt.Errorf("unknown compression %q", c)
+}
+
+// gzipWriters keeps pgzip writers for the next layer: their block buffers
+// and deflate states are worth reusing.
+var gzipWriters sync.Pool
+
+// gzipWriter is a pooled pgzip writer that goes back to the pool on its
+// first Close.
+type gzipWriter struct {
+	*pgzip.Writer
+	closed bool
+}
+
+func newGzipWriter(w io.Writer) (io.WriteCloser, error) {
+	gw, _ := gzipWriters.Get().(*pgzip.Writer)
+	if gw == nil {
+		var err error
+		if gw, err = pgzip.NewWriterLevel(w, gzipLevel); err != nil {
+			return nil, err
+		}
+	} else {
+		gw.Reset(w)
+	}
+	gw.ModTime = time.Unix(0, 0) // pgzip writes the zero Time as a date in 2042
+	if err := gw.SetConcurrency(gzipBlock, max(2, runtime.GOMAXPROCS(0))); err != nil {
+		return nil, err
+	}
+	return &gzipWriter{Writer: gw}, nil
+}
+
+func (g *gzipWriter) Close() error {
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	err := g.Writer.Close()
+	gzipWriters.Put(g.Writer)
+	return err
 }
 
 // MediaType returns the layer media type for c, in OCI or Docker flavour.
