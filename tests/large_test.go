@@ -14,15 +14,23 @@ import (
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
-// TestZstdManyFrames checks a zstd layer that spans many frames (see
-// layers/zstd.go) with the decoders users have: the reference zstd CLI,
-// skopeo and umoci, and containerd running a command that reads the file.
-func TestZstdManyFrames(t *testing.T) {
-	testutil.RequireTool(t, "zstd")
+// TestLargeLayers checks zstd and gzip layers that span many frames or
+// blocks compressed in parallel (see layers/zstd.go and layers/compress.go)
+// with the decoders users have: the reference zstd and gzip tools, skopeo
+// and umoci, and containerd running a command that reads the file.
+func TestLargeLayers(t *testing.T) {
+	for _, compression := range []string{"zstd", "gzip"} {
+		t.Run(compression, func(t *testing.T) { testLargeLayers(t, compression) })
+	}
+}
+
+func testLargeLayers(t *testing.T, compression string) {
+	testutil.RequireTool(t, compression)
+	name := "large-" + compression
 	image := func(format string) string {
-		return fmt.Sprintf(`(nl.buildLayeredImage { name = "zstd-frames"; tag = "v1";
+		return fmt.Sprintf(`(nl.buildLayeredImage { name = %q; tag = "v1";
 		  contents = [ testPkgs.big testPkgs.bbBin ]; config.Cmd = [ "/bin/md5sum" "/share/big/numbers" ];
-		  format = %q; compression = "zstd"; })`, format)
+		  format = %q; compression = %q; })`, name, format, compression)
 	}
 	paths := strings.Fields(testutil.NixBuild(t, "[ testPkgs.big "+image("oci-layout")+" "+image("oci-archive")+" ]"))
 	if len(paths) != 3 {
@@ -42,18 +50,18 @@ func TestZstdManyFrames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command("zstd", "-d", "-c")
+		cmd := exec.Command(compression, "-d", "-c")
 		cmd.Stdin = f
 		tarBytes, err := cmd.Output()
 		f.Close()
 		if err != nil {
-			t.Fatalf("zstd -d %s: %v", blob, err)
+			t.Fatalf("%s -d %s: %v", compression, blob, err)
 		}
 		if got := fmt.Sprintf("sha256:%x", sha256.Sum256(tarBytes)); got != l.DiffID {
-			t.Errorf("zstd -d of layer %s gives a tar with %s, its diffID is %s", l.Digest, got, l.DiffID)
+			t.Errorf("%s -d of layer %s gives a tar with %s, its diffID is %s", compression, l.Digest, got, l.DiffID)
 		}
 		if l.Digest == bigLayer.Digest && len(tarBytes) < 3*4<<20 {
-			t.Errorf("the layer of %s has a %d-byte tar: too small for many frames", big, len(tarBytes))
+			t.Errorf("the layer of %s has a %d-byte tar: too small for many frames or blocks", big, len(tarBytes))
 		}
 	}
 
@@ -71,8 +79,8 @@ func TestZstdManyFrames(t *testing.T) {
 	}
 
 	ctr := startContainerd(t)
-	ctr("images", "import", "--snapshotter", "native", "--base-name", "docker.io/library/zstd-frames", ociArchive)
-	out := ctr("run", "--rm", "--snapshotter", "native", "docker.io/library/zstd-frames:v1", "nixlayer-zstd-frames")
+	ctr("images", "import", "--snapshotter", "native", "--base-name", "docker.io/library/"+name, ociArchive)
+	out := ctr("run", "--rm", "--snapshotter", "native", "docker.io/library/"+name+":v1", "nixlayer-"+name)
 	if want := fmt.Sprintf("%x  /share/big/numbers\n", md5.Sum(numbers)); out != want {
 		t.Errorf("md5sum in containerd printed %q, want %q", out, want)
 	}
