@@ -26,8 +26,9 @@ type Layer struct {
 	Uid     int    `json:"uid,omitempty"`
 	Gid     int    `json:"gid,omitempty"`
 	Comment string `json:"comment"`
-	// Size is the narSize sum of StorePaths when the closure graph has
-	// them, else 0; it only orders the writing of layers (eachLayer).
+	// Size estimates the bytes of StorePaths (see pathSize), so that the
+	// heaviest layers are written first (eachLayer); 0 where a plan has
+	// nothing to order.
 	Size int64 `json:"size,omitempty"`
 	// Rules are the spec's permission rules, applied to every entry.
 	Rules customize.Rules `json:"rules,omitempty"`
@@ -241,14 +242,18 @@ func (r *Request) planOwn() ([]Layer, error) {
 		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0), Rules: rules}}, nil
 	}
 
-	groups, err := r.storeGroups(r.topLayers())
+	size := pathSize(r.Graph)
+	groups, err := r.storeGroups(r.topLayers(), size)
 	if err != nil {
 		return nil, err
 	}
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
-		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules,
-			Size: r.narSize(g)})
+		var n int64
+		for _, p := range g {
+			n += size(p)
+		}
+		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
 	root, err := layers.Contents(s.Contents, layers.Link)
 	if err != nil {
@@ -264,7 +269,7 @@ func (r *Request) planOwn() ([]Layer, error) {
 // storeGroups splits the closure into layers of store paths with the
 // spec's strategy, leaving room for reserved other layers (a base image's,
 // the Nix database) besides the customisation layer.
-func (r *Request) storeGroups(reserved int) ([][]string, error) {
+func (r *Request) storeGroups(reserved int, size func(string) int64) ([][]string, error) {
 	s := r.Spec
 	maxLayers := s.MaxLayers
 	if maxLayers == 0 {
@@ -287,29 +292,20 @@ func (r *Request) storeGroups(reserved int) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return strategy(r.Graph, n, pathSize(r.Graph))
-}
-
-// narSize returns the sum of the narSizes of paths, or 0 when the graph
-// lacks one of them (exportReferencesGraph text has none).
-func (r *Request) narSize(paths []string) int64 {
-	var n int64
-	for _, p := range paths {
-		info, ok := r.Graph.Lookup(p)
-		if !ok || info.NarSize == 0 {
-			return 0
-		}
-		n += int64(info.NarSize)
-	}
-	return n
+	return strategy(r.Graph, n, size)
 }
 
 // pathSize returns the size of a store path: its narSize when the graph
-// has it, else the sum of its file sizes on disk.
+// has it, else the sum of its file sizes on disk (exportReferencesGraph
+// text has no narSize), walked once per path however often it is asked.
 func pathSize(g *registration.Graph) func(string) int64 {
+	walked := map[string]int64{}
 	return func(p string) int64 {
 		if info, ok := g.Lookup(p); ok && info.NarSize > 0 {
 			return int64(info.NarSize)
+		}
+		if n, ok := walked[p]; ok {
+			return n
 		}
 		var n int64
 		filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
@@ -320,6 +316,7 @@ func pathSize(g *registration.Graph) func(string) int64 {
 			}
 			return nil
 		})
+		walked[p] = n
 		return n
 	}
 }

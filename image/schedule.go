@@ -59,16 +59,9 @@ func eachLayer(ctx context.Context, plan []Layer, fn func(i int) error) error {
 }
 
 // layerWeight estimates the work of writing l: the size of its store paths
-// (the plan's narSizes, else their files' sizes from the file system,
-// metadata only) and of its extra files.
+// (from the plan) and of its extra files.
 func layerWeight(l *Layer) int64 {
 	n := l.Size
-	if n == 0 {
-		size := pathSize(nil)
-		for _, p := range l.StorePaths {
-			n += size(p)
-		}
-	}
 	for _, e := range l.Extra {
 		n += e.Size
 	}
