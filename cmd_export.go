@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -26,8 +25,8 @@ device nodes and FIFOs left out. The output is written atomically.`,
 			&cli.Int64Flag{Name: "mtime", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Value: 1, Usage: "mtime of every entry, in seconds since the epoch"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return fmt.Errorf("export: give exactly one IMAGE, not %d arguments", c.NArg())
+			if err := needArgs(c, 1); err != nil {
+				return err
 			}
 			return base.Export(c.Args().First(), c.String("out"), time.Unix(c.Int64("mtime"), 0).UTC(),
 				base.WithName(c.String("name")), base.WithTag(c.String("tag")))

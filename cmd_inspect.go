@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/inspect"
@@ -19,8 +17,8 @@ func inspectCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return errors.New("usage: nixlayer inspect [--json] ARCHIVE|LAYOUT")
+			if err := needArgs(c, 1); err != nil {
+				return err
 			}
 			r, err := inspect.Inspect(c.Args().First())
 			if err != nil {

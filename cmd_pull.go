@@ -111,8 +111,8 @@ func pinCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a Nix attribute set"},
 		),
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return errors.New("pin: give one image reference NAME[:TAG]")
+			if err := needArgs(c, 1); err != nil {
+				return err
 			}
 			format, opts, err := pullOptions(c)
 			if err != nil {
@@ -144,8 +144,8 @@ registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
 Prints the pushed image by digest.`,
 		Flags: registryFlags(),
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return errors.New("push: give SOURCE and DEST")
+			if err := needArgs(c, 2); err != nil {
+				return err
 			}
 			p, err := pull.Push(c.Context, c.Args().Get(0), c.Args().Get(1), registryOptions(c)...)
 			if err != nil {

@@ -53,3 +53,12 @@ func newApp() *cli.App {
 		},
 	}
 }
+
+// needArgs checks that a command got n arguments; its error shows the
+// command's usage.
+func needArgs(c *cli.Context, n int) error {
+	if c.NArg() == n {
+		return nil
+	}
+	return fmt.Errorf("usage: nixlayer %s %s (got %d arguments)", c.Command.Name, c.Command.ArgsUsage, c.NArg())
+}
