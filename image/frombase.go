@@ -59,7 +59,7 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 			has, ok := present[p]
 			if !ok {
 				var err error
-				if has, err = baseHasStorePath(x, p); err != nil {
+				if has, err = baseHasStorePath(x, &l, p); err != nil {
 					return nil, err
 				}
 				present[p] = has
@@ -72,6 +72,10 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 			l.Comment = comment(keep, len(l.Extra) > 0)
 		}
 		l.StorePaths = keep
+		// Compared as they will be written: with the layer's owner and rules.
+		if err := l.finish(l.Extra); err != nil {
+			return nil, err
+		}
 		extra, err := throughLinks(x, l.Extra)
 		if err != nil {
 			return nil, err
@@ -86,14 +90,18 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 	return out, nil
 }
 
-// baseHasStorePath reports whether every file of store path p is in the
-// base image with the same content and metadata.
-func baseHasStorePath(x *base.Index, p string) (bool, error) {
+// baseHasStorePath reports whether every file of store path p, as layer l
+// writes it (owner and permission rules applied), is in the base image with
+// the same content and metadata.
+func baseHasStorePath(x *base.Index, l *Layer, p string) (bool, error) {
 	if _, ok, err := x.Lookup("nix/store/" + filepath.Base(p)); err != nil || !ok {
 		return false, err
 	}
 	entries, err := layers.StorePath(p)
 	if err != nil {
+		return false, err
+	}
+	if err := l.finish(entries); err != nil {
 		return false, err
 	}
 	for _, e := range entries {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -136,6 +137,57 @@ func TestFromForeignImage(t *testing.T) {
 				}
 			} else {
 				t.Log("no Docker engine answers `docker info`: docker run not checked")
+			}
+		})
+	}
+}
+
+// TestFromImageOwners checks that a store path counts as already in the
+// base only when the base has it with the owner our layers would give it:
+// busybox's applets, root-owned in the base, are shipped again for uid
+// 1000, and when the base already has them as uid 1000 they are not.
+func TestFromImageOwners(t *testing.T) {
+	out := testutil.NixBuild(t, `let
+	  rootBase = nl.buildLayeredImage { name = "owners-root"; tag = "v1"; contents = [ testPkgs.bbBin ]; };
+	  appBase = nl.buildLayeredImage { name = "owners-app"; tag = "v1"; contents = [ testPkgs.bbBin ]; uid = 1000; gid = 1000; };
+	  top = base: nl.buildLayeredImage { name = "owners-top"; tag = "v1"; fromImage = base; contents = [ testPkgs.bbBin ]; uid = 1000; gid = 1000; };
+	in [ (top rootBase) (top appBase) testPkgs.bbBin ]`)
+	paths := strings.Fields(out)
+	if len(paths) != 3 {
+		t.Fatalf("nix-build printed %q", out)
+	}
+	bbBin := paths[2]
+	for _, c := range []struct {
+		name, archive string
+		shipped       bool
+	}{{"root-owned base", paths[0], true}, {"base owned by uid 1000", paths[1], false}} {
+		t.Run(c.name, func(t *testing.T) {
+			img, err := tarball.ImageFromPath(c.archive, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The base's layer of bbBin comes first; a second one is ours.
+			layersOf := 0
+			for _, h := range cf.History {
+				if strings.Contains(h.Comment, "store paths:") && strings.Contains(h.Comment, bbBin) {
+					layersOf++
+				}
+			}
+			shipped := layersOf > 1
+			if shipped != c.shipped {
+				t.Errorf("a layer of ours ships %s: %v, want %v (history %+v)", bbBin, shipped, c.shipped, cf.History)
+			}
+			rootfs := testutil.Unpack(t, c.archive)
+			fi, err := os.Lstat(filepath.Join(rootfs, bbBin[1:], "bin", "sh"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid != 1000 || st.Gid != 1000 {
+				t.Errorf("%s/bin/sh in the image is owned by %d:%d, want 1000:1000", bbBin, st.Uid, st.Gid)
 			}
 		})
 	}
