@@ -2,13 +2,14 @@
 # Installs what the tests need on a fresh Debian machine: Nix (nix-bin), the
 # container tools the tests check images with (skopeo, umoci, podman,
 # containerd), a registry server, a static
-# busybox for test images, pigz/zstd for the benchmarks' baselines, and the
-# reference zstd decoder to check our zstd layers with.
+# busybox for test images, pigz/zstd for the benchmarks' baselines, the
+# reference zstd decoder to check our zstd layers with, and jq to run
+# nixpkgs' closure-info pipeline beside ours.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
 for pair in nix-build:nix-bin skopeo:skopeo umoci:umoci docker-registry:docker-registry \
-            podman:podman pigz:pigz zstd:zstd containerd:containerd ctr:containerd; do
+            podman:podman pigz:pigz zstd:zstd containerd:containerd ctr:containerd jq:jq; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
