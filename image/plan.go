@@ -39,16 +39,6 @@ func storeDirs() []layers.Entry {
 	return []layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)}
 }
 
-// Entries returns every entry of the layer, sorted, parents first.
-func (l *Layer) Entries() ([]layers.Entry, error) {
-	var entries []layers.Entry
-	err := l.Each(func(e layers.Entry) error {
-		entries = append(entries, e)
-		return nil
-	})
-	return entries, err
-}
-
 // Each reads the layer's store paths from disk and gives every entry of the
 // layer to emit in write order. It holds one store path's entries at a time
 // (and the extra entries), not the whole layer: memory stays flat however

@@ -40,7 +40,7 @@ func Encode(ctx context.Context, g *registration.Graph, registrationTime int64) 
 		if p.NarHash == "" {
 			return nil, fmt.Errorf("registering store path %s: no narHash (compute it with nixdb.Complete)", p.Path)
 		}
-		h, err := dbHash(p.NarHash)
+		h, err := registration.NarHashBase16(p.NarHash)
 		if err != nil {
 			return nil, fmt.Errorf("registering store path %s: %w", p.Path, err)
 		}

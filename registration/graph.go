@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
 )
@@ -26,15 +25,6 @@ type PathInfo struct {
 	Deriver string `json:"deriver,omitempty"`
 	// References are absolute store paths, sorted; a self-reference is kept.
 	References []string `json:"references"`
-}
-
-// Name returns the part of the store path after the hash, e.g. "hello-2.12".
-func (p PathInfo) Name() string {
-	base := path.Base(p.Path)
-	if i := strings.IndexByte(base, '-'); i >= 0 {
-		return base[i+1:]
-	}
-	return base
 }
 
 // Graph is a closure: a set of store paths that is closed under references.

@@ -46,7 +46,6 @@ type Image struct {
 	indexErr  error
 }
 
-// Source returns the path Open was given.
 func (img *Image) Source() string { return img.src }
 
 // Format returns the archive format found by Open.
