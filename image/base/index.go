@@ -179,6 +179,9 @@ func (x *Index) Same(e layers.Entry) (bool, error) {
 	case tar.TypeSymlink:
 		return f.Linkname == e.Linkname, nil
 	case tar.TypeReg:
+		if e.Size != f.Size {
+			return false, nil // no need to read it
+		}
 		sum, size, err := entrySum(e)
 		if err != nil {
 			return false, err
