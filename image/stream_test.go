@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/layers"
@@ -73,5 +74,55 @@ func TestStreamChecksLayers(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestReadScriptErrors reads damaged stream scripts: each error names the
+// script and what is wrong with it.
+func TestReadScriptErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	zero, err := v1.NewHash("sha256:" + strings.Repeat("0", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Script{Ref: "app:v1", Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
+	if err := WriteScript(good, "/bin/nixlayer", s); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadScript(good); err != nil {
+		t.Fatalf("reading a good script: %v", err)
+	}
+	first, body, _ := strings.Cut(string(data), "\n")
+	tests := []struct {
+		name, content, want string
+	}{
+		{"not a script", "hello\n", "is not a nixlayer stream script"},
+		{"another interpreter", "#!/bin/sh\n" + body, "is not a nixlayer stream script"},
+		{"bad JSON", first + "\n{", "reading stream script"},
+		{"newer version", first + "\n" + strings.Replace(body, `"version":1`, `"version":2`, 1), "has version 2; this nixlayer reads version 1: rebuild it"},
+		{"descriptor missing", first + "\n" + strings.Replace(body, `"blobs":[{`, `"blobs":[],"x":[{`, 1), "is damaged: 1 layers, 0 descriptors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
+			if err := os.WriteFile(path, []byte(tt.content), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ReadScript(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("got %v, want an error naming %s and saying %q", err, path, tt.want)
+			}
+		})
+	}
+
+	bad := *s
+	bad.Ref = "Not A Reference!"
+	if err := bad.Stream(io.Discard); err == nil || !strings.Contains(err.Error(), `invalid reference "Not A Reference!"`) {
+		t.Errorf("streaming a script with a bad reference: %v", err)
 	}
 }

@@ -96,7 +96,7 @@ func TestBuildImageBadInput(t *testing.T) {
 		{name: "Env without =", closure: empty, args: []string{"--name", "hello", "--config", `{"Env":["PATH"]}`}, want: []string{"config.Env[0]", `"PATH"`}},
 		{name: "spec with an unknown field", closure: empty, args: []string{"--spec", specUnknown}, want: []string{specUnknown, `"confg"`}},
 		{name: "spec with Cmd as a string", closure: empty, args: []string{"--spec", specCmd}, want: []string{"config.Cmd", "list of strings"}},
-		{name: "maxLayers 1", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"popularity","maxLayers":1}`)}, want: []string{"maxLayers", "1"}},
+		{name: "maxLayers 1", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"popularity","maxLayers":1}`)}, want: []string{"maxLayers 1 is too small", "at least 2"}},
 		{name: "maxLayers 200", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"popularity","maxLayers":200}`)}, want: []string{"maxLayers", "200", "127"}},
 		{name: "unknown layering", closure: empty, args: []string{"--spec", spec(`{"name":"h","layering":"random","maxLayers":10}`)}, want: []string{`"random"`, "popularity", "size"}},
 		{name: "base image missing", closure: empty, args: []string{"--spec", spec(`{"name":"h","fromImage":"` + noBase + `"}`)}, want: []string{noBase}},

@@ -153,8 +153,10 @@ func TestStreamGarbageCollectedPath(t *testing.T) {
 		if err == nil {
 			t.Fatal("streaming an image whose store path is gone succeeded")
 		}
-		if !strings.Contains(errOut, victim) {
-			t.Errorf("error does not name %s:\n%s", victim, errOut)
+		for _, want := range []string{victim, "is gone (garbage-collected?)", "rebuild the image"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("error does not say %q:\n%s", want, errOut)
+			}
 		}
 		if left, _ := os.ReadDir(filepath.Dir(target)); len(left) != 0 {
 			t.Errorf("files left beside the target: %v", left)
@@ -162,8 +164,8 @@ func TestStreamGarbageCollectedPath(t *testing.T) {
 	})
 	t.Run("stdout", func(t *testing.T) {
 		out, errOut, err := testutil.RunErr("", nil, copied)
-		if err == nil || !strings.Contains(errOut, victim) {
-			t.Errorf("exit %v, stderr %q; want a failure naming %s", err, errOut, victim)
+		if err == nil || !strings.Contains(errOut, victim) || !strings.Contains(errOut, "is gone (garbage-collected?)") {
+			t.Errorf("exit %v, stderr %q; want a failure naming %s as gone", err, errOut, victim)
 		}
 		if out != "" {
 			t.Errorf("%d bytes written to stdout before the error", len(out))
