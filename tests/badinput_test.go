@@ -152,3 +152,35 @@ func TestBuildImageBadConfigNix(t *testing.T) {
 		}
 	}
 }
+
+// TestNixBadInput checks what the Nix functions refuse at evaluation time,
+// before any builder runs.
+func TestNixBadInput(t *testing.T) {
+	const digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for _, c := range []struct {
+		name, expr, want string
+	}{
+		{"maxLayers 1", `nl.buildLayeredImage { name = "x"; maxLayers = 1; }`,
+			"nixlayer.buildLayeredImage: maxLayers = 1: it must be between 2 and 127"},
+		{"maxLayers 128", `nl.streamLayeredImage { name = "x"; maxLayers = 128; }`,
+			"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"},
+		{"runAsRoot", `nl.buildImage { name = "x"; runAsRoot = "useradd app"; }`,
+			"nixlayer.buildImage: runAsRoot is not supported: nixlayer needs no VM or fakeroot"},
+		{"fakeRootCommands", `nl.buildLayeredImage { name = "x"; fakeRootCommands = "chown 1 /x"; }`,
+			"nixlayer.buildLayeredImage: fakeRootCommands is not supported"},
+		{"pullImage without a hash", pullNix(t, `rp.pullImage { imageName = "alpine"; imageDigest = "`+digest+`"; }`),
+			"nixlayer.pullImage alpine: give sha256 (or hash); `nixlayer pin alpine` prints it"},
+		{"pullImage format", pullNix(t, `rp.pullImage { imageName = "alpine"; imageDigest = "`+digest+`"; sha256 = "0000000000000000000000000000000000000000000000000000"; format = "tar"; }`),
+			`nixlayer.pullImage alpine: unknown format "tar": use docker-archive, oci-layout or oci-archive`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, stderr, err := testutil.NixBuildErr(t, c.expr)
+			if err == nil {
+				t.Fatalf("built %s", out)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr:\n%s\nwant it to contain:\n%s", stderr, c.want)
+			}
+		})
+	}
+}
