@@ -99,11 +99,13 @@ func (s *Spec) Database() (*Database, error) {
 	nameOfGid := map[int64]string{0: "root", 65534: "nobody"}
 	addGroup := func(field string, g GroupEntry) error {
 		if i, ok := gidOf[g.Name]; ok {
-			if g.Name == "root" && g.Gid == 0 && i == 0 {
-				groups[i] = g
-				return nil
+			// A name declared twice is caught by checkDeclared: this one is
+			// root's default, or a group a user's gid would make.
+			if g.Gid != groups[i].Gid {
+				return fmt.Errorf("%s: group %q has gid %d, not %d", field, g.Name, groups[i].Gid, g.Gid)
 			}
-			return fmt.Errorf("%s: group name %q is defined twice", field, g.Name)
+			groups[i] = g
+			return nil
 		}
 		if other, ok := nameOfGid[g.Gid]; ok && other != g.Name {
 			return fmt.Errorf("%s: gid %d of group %q is already the gid of group %q", field, g.Gid, g.Name, other)
@@ -153,8 +155,9 @@ func (s *Spec) Database() (*Database, error) {
 		}
 		a.Home = path.Clean(a.Home)
 		if j, ok := byName[a.Name]; ok {
-			if !(a.Name == "root" && a.Uid == 0 && j == 0) {
-				return nil, fmt.Errorf("%s: user name %q is defined twice", field, a.Name)
+			// Root's default: a name declared twice is caught by checkDeclared.
+			if a.Uid != users[j].Uid {
+				return nil, fmt.Errorf("%s: user %q has uid %d, not %d", field, a.Name, users[j].Uid, a.Uid)
 			}
 		} else if other, ok := nameOfUid[a.Uid]; ok && other != a.Name {
 			return nil, fmt.Errorf("%s: uid %d is already the uid of user %q", field, a.Uid, other)
