@@ -86,25 +86,7 @@ func Entries(g *registration.Graph, opts Options) ([]layers.Entry, error) {
 	for _, r := range opts.Roots {
 		entries = append(entries, own(layers.Symlink(state+"/gcroots/docker/"+path.Base(r), r)))
 	}
-	// The store directory may be nested (e.g. "opt/nix/store"): give each
-	// parent an entry, as every layer must.
-	for d := path.Dir(storeDir); d != "."; d = path.Dir(d) {
-		entries = append(entries, layers.Dir(d, 0o755))
-	}
-	entries = dedup(entries)
-	layers.Sort(entries)
-	return entries, nil
-}
-
-// dedup drops later entries whose name repeats an earlier one's.
-func dedup(entries []layers.Entry) []layers.Entry {
-	seen := map[string]bool{}
-	out := entries[:0]
-	for _, e := range entries {
-		if !seen[e.Name] {
-			seen[e.Name] = true
-			out = append(out, e)
-		}
-	}
-	return out
+	// Merge gives every parent an entry, as every layer must; the store
+	// directory may be nested (e.g. "opt/nix/store").
+	return layers.Merge(entries), nil
 }

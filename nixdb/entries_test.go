@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
+	"github.com/nixlayer/nixlayer/registration"
 	"strings"
 	"testing"
 
@@ -114,5 +115,29 @@ func TestEntriesErrors(t *testing.T) {
 				t.Fatalf("Entries error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestEntriesNestedStore checks that a store directory below another
+// directory gets an entry for each of its parents.
+func TestEntriesNestedStore(t *testing.T) {
+	const s = "/opt/nix/store"
+	g, err := registration.NewGraph(s, []registration.PathInfo{{Path: storePath(s, 'a', "app"),
+		NarHash: "sha256:2ca0b8ce996f865db37619bfe91023559305aad8158042fc6ddb0ef1d43c5b67", NarSize: 120}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := Entries(g, Options{RegistrationTime: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, e := range entries {
+		names[e.Name]++
+	}
+	for _, want := range []string{"opt", "opt/nix", "opt/nix/store", "nix", "nix/var/nix/db/db.sqlite"} {
+		if names[want] != 1 {
+			t.Errorf("%d entries named %s, want 1", names[want], want)
+		}
 	}
 }
