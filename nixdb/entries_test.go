@@ -4,11 +4,11 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
-	"github.com/nixlayer/nixlayer/registration"
 	"strings"
 	"testing"
 
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/registration"
 )
 
 // describe renders an entry as one line: name, type, mode, owner, target.
