@@ -4,10 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
+	"github.com/nixlayer/nixlayer/internal/verify"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -128,7 +128,7 @@ func (s *Script) Stream(w io.Writer) error {
 		l, d := &s.Layers[i], s.Blobs[i]
 		c := s.Settings.Compression
 		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
-			return produce(l, d, s.Settings.MTime, c), nil
+			return produce(l, d, s.Settings.MTime, c)
 		}}
 	}
 	var from *base.Image
@@ -144,53 +144,29 @@ func (s *Script) Stream(w io.Writer) error {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	if err := tarball.Write(ref, img, bw); err != nil {
+		if errors.Is(err, verify.ErrMismatch) {
+			return fmt.Errorf("streaming image: %w: a store path was modified since the image was built; rebuild the image", err)
+		}
 		return fmt.Errorf("streaming image: %w", err)
 	}
 	return bw.Flush()
 }
 
-// produce returns a reader of layer l, written on the fly by a goroutine,
-// that fails at its end unless the bytes match d. The reader hashes what it
-// reads while the goroutine writes what comes next.
-func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) io.ReadCloser {
+// produce returns a reader of layer l, written on the fly by a goroutine
+// while the reader hashes what came before, that fails at its end (or as
+// soon as it is too long) unless the bytes match d.
+func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) (io.ReadCloser, error) {
 	pr, pw := bufpipe.New(4, 1<<20)
+	v, err := verify.NewReader(pr, d.Digest, d.Size, "layer "+d.Digest.String())
+	if err != nil {
+		return nil, err
+	}
 	go func() {
 		_, err := layers.WriteBlob(pw, l.Each, mtime, c)
 		pw.CloseWithError(err)
 	}()
-	return &checked{r: pr, h: sha256.New(), want: d}
+	return readCloser{v, pr}, nil
 }
-
-// checked reads a layer blob and, at its end, checks it against the
-// digest and size the image was built with.
-type checked struct {
-	r    *bufpipe.Reader
-	h    hash.Hash
-	n    int64
-	want layers.Descriptor
-}
-
-func (c *checked) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.n+int64(n) > c.want.Size {
-		// Before the archive's tar writer fails with a vaguer message.
-		return 0, c.changed(fmt.Sprintf("now more than %d bytes", c.want.Size))
-	}
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	if err == io.EOF {
-		if got := fmt.Sprintf("%x", c.h.Sum(nil)); got != c.want.Digest.Hex || c.n != c.want.Size {
-			return n, c.changed(fmt.Sprintf("now sha256:%s, %d bytes", got, c.n))
-		}
-	}
-	return n, err
-}
-
-func (c *checked) changed(now string) error {
-	return fmt.Errorf("layer %s changed since the image was built (%s): a store path was modified; rebuild the image", c.want.Digest, now)
-}
-
-func (c *checked) Close() error { return c.r.Close() }
 
 // StreamScript reads the stream script at path and writes its image to the
 // file out (atomically) or, when out is empty, to w.

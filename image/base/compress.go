@@ -6,10 +6,8 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"io"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -240,44 +238,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	if terr := l.b.take(int64(n)); terr != nil {
 		return 0, terr
-	}
-	return n, err
-}
-
-// verifyReader hashes what it reads and, at the end of r, fails when the
-// digest or the size differs from what was expected (size < 0: any size).
-type verifyReader struct {
-	r    io.Reader
-	h    hash.Hash
-	want v1.Hash
-	size int64
-	n    int64
-	what string
-}
-
-func newVerifyReader(r io.Reader, want v1.Hash, size int64, what string) (*verifyReader, error) {
-	h, err := v1.Hasher(want.Algorithm)
-	if err != nil {
-		return nil, fmt.Errorf("verifying %s: %w", what, err)
-	}
-	return &verifyReader{r: r, h: h, want: want, size: size, what: what}, nil
-}
-
-func (v *verifyReader) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	if v.size >= 0 && v.n > v.size {
-		return n, fmt.Errorf("%s is larger than its %d bytes: %w", v.what, v.size, ErrDigest)
-	}
-	if err == io.EOF {
-		if v.size >= 0 && v.n != v.size {
-			return n, fmt.Errorf("%s has %d bytes, not %d: %w", v.what, v.n, v.size, ErrDigest)
-		}
-		got := v1.Hash{Algorithm: v.want.Algorithm, Hex: fmt.Sprintf("%x", v.h.Sum(nil))}
-		if got != v.want {
-			return n, fmt.Errorf("%s has digest %s, not %s: %w", v.what, got, v.want, ErrDigest)
-		}
 	}
 	return n, err
 }

@@ -1,6 +1,10 @@
 package base
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/nixlayer/nixlayer/internal/verify"
+)
 
 // Errors a caller may branch on with errors.Is; the wrapping error names the
 // archive, layer and entry.
@@ -13,7 +17,7 @@ var (
 	ErrLimit = errors.New("limit exceeded")
 	// ErrDigest marks content whose digest, diffID or size differs from
 	// what the manifest or config says.
-	ErrDigest = errors.New("digest mismatch")
+	ErrDigest = verify.ErrMismatch
 	// ErrMissing marks a file or blob that the archive names but lacks.
 	ErrMissing = errors.New("missing from archive")
 	// ErrFormat marks an archive that is not an image this package reads.

@@ -11,6 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/internal/verify"
 )
 
 // Format is the kind of archive an image was read from.
@@ -269,7 +271,7 @@ func (l *layer) Compressed() (io.ReadCloser, error) {
 	if !known {
 		return rc, nil
 	}
-	v, err := newVerifyReader(rc, d, l.size, l.String())
+	v, err := verify.NewReader(rc, d, l.size, l.String())
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -282,8 +284,8 @@ func (l *layer) Compressed() (io.ReadCloser, error) {
 func (l *layer) Uncompressed() (io.ReadCloser, error) { return l.tarStream(true) }
 
 // tarStream decompresses the blob within MaxBytes, checking the diffID
-// when verify is set.
-func (l *layer) tarStream(verify bool) (io.ReadCloser, error) {
+// when check is set.
+func (l *layer) tarStream(check bool) (io.ReadCloser, error) {
 	rc, err := l.Compressed()
 	if err != nil {
 		return nil, err
@@ -293,8 +295,8 @@ func (l *layer) tarStream(verify bool) (io.ReadCloser, error) {
 		var d io.ReadCloser
 		if d, err = decompress(r, c); err == nil {
 			var s io.Reader = &limitReader{d, newBudget(l.img.opts.limits.MaxBytes, l.String())}
-			if verify {
-				s, err = newVerifyReader(s, l.diffID, -1, l.String()+" (uncompressed)")
+			if check {
+				s, err = verify.NewReader(s, l.diffID, -1, l.String()+" (uncompressed)")
 			}
 			if err == nil {
 				return readCloser{s, multiCloser{d, rc}}, nil
