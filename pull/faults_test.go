@@ -33,7 +33,7 @@ func TestPullFaults(t *testing.T) {
 		rules []registrytest.Rule
 		err   string // empty: the pull succeeds
 	}{
-		{"blob corrupted", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Corrupt}}, "downloading blob sha256:"},
+		{"blob corrupted", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Corrupt}}, "error verifying sha256 checksum"},
 		{"connection cut once", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Cut, Times: 1}}, ""},
 		{"connection always cut", []registrytest.Rule{{Match: registrytest.BlobGet, Fault: registrytest.Cut}}, "unexpected EOF"},
 		{"503 twice", []registrytest.Rule{{Match: registrytest.ManifestGet, Fault: registrytest.Status, Code: http.StatusServiceUnavailable, Times: 2}}, ""},
@@ -70,7 +70,9 @@ func TestPullFaults(t *testing.T) {
 		p, req := realRegistry(t)
 		p.Inject(registrytest.Rule{Match: registrytest.BlobGet, Fault: registrytest.Corrupt})
 		p.ResetCounts()
-		_ = Pull(context.Background(), req, filepath.Join(t.TempDir(), "x"), fast, WithJobs(1))
+		if err := Pull(context.Background(), req, filepath.Join(t.TempDir(), "x"), fast, WithJobs(1)); err == nil {
+			t.Fatal("a corrupt blob was pulled")
+		}
 		if n := p.Count("GET", "/blobs/"); n != 1 {
 			t.Errorf("%d blob requests, want 1: a digest mismatch is final", n)
 		}

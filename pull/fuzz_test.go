@@ -19,7 +19,9 @@ func FuzzParseSpec(f *testing.F) {
 			return
 		}
 		r := s.Request()
-		_, _ = r.reference(makeOptions(s.Options()))
+		if _, err := r.reference(makeOptions(s.Options())); err != nil {
+			t.Errorf("ParseSpec accepted %q, but its request has no valid reference: %v", data, err)
+		}
 	})
 }
 
