@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 )
 
 // ClosureInfo holds the three files nixpkgs' closureInfo writes, as bytes.
@@ -53,8 +55,8 @@ func MakeClosureInfo(g *Graph) (*ClosureInfo, error) {
 // WriteClosureInfo writes the files `registration`, `store-paths` and
 // `total-nar-size` of g into dir (created if missing), byte for byte as
 // nixpkgs' closureInfo does; see MakeClosureInfo. Each file is written to a
-// temporary name in dir and renamed into place, so a failure leaves no
-// partial file.
+// temporary name in dir and renamed into place (internal/atomicfile), so a
+// failure leaves no partial file.
 func WriteClosureInfo(dir string, g *Graph) error {
 	ci, err := MakeClosureInfo(g)
 	if err != nil {
@@ -71,46 +73,15 @@ func WriteClosureInfo(dir string, g *Graph) error {
 		{"store-paths", ci.StorePaths},
 		{"total-nar-size", ci.TotalNarSize},
 	}
-	tmps := make([]string, 0, len(files))
-	defer func() {
-		for _, t := range tmps {
-			os.Remove(t) // no-op once renamed
-		}
-	}()
 	for _, f := range files {
-		t, err := writeTemp(dir, f.name, f.data)
+		out := filepath.Join(dir, f.name)
+		err := atomicfile.FileMode(out, 0o644, func(w *os.File) error {
+			_, err := w.Write(f.data)
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("writing closure info %q: %w", filepath.Join(dir, f.name), err)
-		}
-		tmps = append(tmps, t)
-	}
-	for i, f := range files {
-		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
-			return fmt.Errorf("writing closure info %q: %w", filepath.Join(dir, f.name), err)
+			return fmt.Errorf("writing closure info %q: %w", out, err)
 		}
 	}
 	return nil
-}
-
-// writeTemp writes data to a new temporary file in dir and returns its name.
-func writeTemp(dir, name string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }
