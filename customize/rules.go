@@ -58,8 +58,12 @@ func (m matcher) match(name string) bool {
 	return m.re.MatchString("/" + name)
 }
 
-func (rs Rules) matchers() ([]matcher, error) {
-	ms := make([]matcher, len(rs))
+// Matchers are Rules compiled once, to apply to many batches of entries.
+type Matchers []matcher
+
+// Compile compiles the rules' regexes.
+func (rs Rules) Compile() (Matchers, error) {
+	ms := make(Matchers, len(rs))
 	for i := range rs {
 		re, err := rs[i].compile()
 		if err != nil {
@@ -74,13 +78,16 @@ func (rs Rules) matchers() ([]matcher, error) {
 // in rule order. A symlink keeps its mode (Linux ignores it) but takes an
 // owner.
 func (rs Rules) Apply(entries []layers.Entry) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	ms, err := rs.matchers()
+	ms, err := rs.Compile()
 	if err != nil {
 		return err
 	}
+	ms.Apply(entries)
+	return nil
+}
+
+// Apply is Rules.Apply with the regexes compiled.
+func (ms Matchers) Apply(entries []layers.Entry) {
 	for i := range entries {
 		e := &entries[i]
 		for _, m := range ms {
@@ -89,7 +96,6 @@ func (rs Rules) Apply(entries []layers.Entry) error {
 			}
 		}
 	}
-	return nil
 }
 
 func (r *Rule) set(e *layers.Entry) {

@@ -54,12 +54,16 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 	present := map[string]bool{}
 	out := plan[:0]
 	for _, l := range plan {
+		finish, err := l.finisher()
+		if err != nil {
+			return nil, err
+		}
 		var keep []string
 		for _, p := range l.StorePaths {
 			has, ok := present[p]
 			if !ok {
 				var err error
-				if has, err = baseHasStorePath(x, &l, p); err != nil {
+				if has, err = baseHasStorePath(x, finish, p); err != nil {
 					return nil, err
 				}
 				present[p] = has
@@ -73,9 +77,7 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 		}
 		l.StorePaths = keep
 		// Compared as they will be written: with the layer's owner and rules.
-		if err := l.finish(l.Extra); err != nil {
-			return nil, err
-		}
+		finish(l.Extra)
 		extra, err := throughLinks(x, l.Extra)
 		if err != nil {
 			return nil, err
@@ -90,10 +92,10 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 	return out, nil
 }
 
-// baseHasStorePath reports whether every file of store path p, as layer l
-// writes it (owner and permission rules applied), is in the base image with
-// the same content and metadata.
-func baseHasStorePath(x *base.Index, l *Layer, p string) (bool, error) {
+// baseHasStorePath reports whether every file of store path p, as a layer
+// writes it (finish gives the owner and permission rules), is in the base
+// image with the same content and metadata.
+func baseHasStorePath(x *base.Index, finish func([]layers.Entry), p string) (bool, error) {
 	if _, ok, err := x.Lookup("nix/store/" + filepath.Base(p)); err != nil || !ok {
 		return false, err
 	}
@@ -101,9 +103,7 @@ func baseHasStorePath(x *base.Index, l *Layer, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := l.finish(entries); err != nil {
-		return false, err
-	}
+	finish(entries)
 	for _, e := range entries {
 		same, err := x.Same(e)
 		if err != nil || !same {

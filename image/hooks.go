@@ -37,11 +37,6 @@ func (r *Request) customisation() ([]layers.Entry, customize.Rules, error) {
 	return res.Entries, res.Rules, nil
 }
 
-// applyRules applies the spec's permission rules to a layer's entries.
-func (l *Layer) applyRules(entries []layers.Entry) error {
-	return l.Rules.Apply(entries)
-}
-
 // baseFile reads files of the base image for the customisation's checks,
 // or is nil without a base image.
 func (r *Request) baseFile() func(string) ([]byte, bool, error) {

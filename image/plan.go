@@ -49,9 +49,11 @@ func (l *Layer) Each(emit func(layers.Entry) error) error {
 		extra = storeDirs()
 	}
 	extra = layers.Merge(extra, l.Extra)
-	if err := l.finish(extra); err != nil {
+	finish, err := l.finisher()
+	if err != nil {
 		return err
 	}
+	finish(extra)
 	paths := append([]string(nil), l.StorePaths...)
 	sort.Strings(paths)
 	next := 0
@@ -60,9 +62,7 @@ func (l *Layer) Each(emit func(layers.Entry) error) error {
 		if err != nil {
 			return err
 		}
-		if err := l.finish(batch); err != nil {
-			return err
-		}
+		finish(batch)
 		for _, e := range batch {
 			for ; next < len(extra) && layers.Less(extra[next].Name, e.Name); next++ {
 				if err := emit(extra[next]); err != nil {
@@ -90,10 +90,17 @@ func (l *Layer) Write(dst io.Writer, mtime time.Time, c layers.Compression) (lay
 	return layers.WriteFunc(dst, l.Each, mtime, c)
 }
 
-// finish gives entries the layer's owner and permission rules.
-func (l *Layer) finish(entries []layers.Entry) error {
-	setOwner(entries, l.Uid, l.Gid)
-	return l.applyRules(entries)
+// finisher returns what gives entries the layer's owner and permission
+// rules, with the rules compiled once for all the batches of a layer.
+func (l *Layer) finisher() (func([]layers.Entry), error) {
+	ms, err := l.Rules.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return func(entries []layers.Entry) {
+		setOwner(entries, l.Uid, l.Gid)
+		ms.Apply(entries)
+	}, nil
 }
 
 // setOwner gives every entry uid and gid, as dockerTools' tar --owner and
