@@ -188,6 +188,9 @@ func TestCustomiseErrors(t *testing.T) {
 		{"file mode not octal", `{"files": {"/etc/motd": {"text": "hi", "mode": "abc"}}}`, "", `files."/etc/motd".mode = "abc" is not an octal mode`},
 		{"file with text and source", `{"files": {"/etc/motd": {"text": "hi", "source": "/etc/hostname"}}}`, "", `give exactly one of text and source`},
 		{"file source missing", `{"files": {"/etc/motd": {"source": "/nonexistent/motd"}}}`, "", `files."/etc/motd": reading source`},
+		{"file source a directory", `{"files": {"/etc/motd": {"source": "/tmp"}}}`, "", `files."/etc/motd": source /tmp is not a regular file`},
+		{"symlink without a target", `{"symlinks": {"/bin/x": ""}}`, "", `symlinks."/bin/x": the target is empty`},
+		{"empty regex", `{"perms": [{"path": "/etc", "regex": "", "mode": "0755"}]}`, "", `regex is empty (leave it out to match the path alone)`},
 		{"path leaves root", `{"symlinks": {"/../x": "/y"}}`, "", `leaves the image root`},
 		{"declared twice", `{"files": {"/bin/sh": "x"}, "symlinks": {"/bin/sh": "/nix/store/x/bin/sh"}}`, "", `/bin/sh is declared twice: by files."/bin/sh" and by symlinks."/bin/sh"`},
 		{"extraCommands fails", `{"extraCommands": "echo making things; echo broken >&2; exit 3", "shell": "%SH%"}`, "", "exit status 3; its output:\nmaking things\nbroken"},
@@ -365,6 +368,32 @@ func TestParseMode(t *testing.T) {
 			got, err := parseMode("mode", c.in)
 			if (err == nil) != c.ok || got != c.want {
 				t.Errorf("parseMode(%q) = %o, %v; want %o, ok %v", c.in, got, err, c.want, c.ok)
+			}
+		})
+	}
+}
+
+// TestParsePasswdGroupErrors reads damaged /etc/passwd and /etc/group files
+// (from a base image or contents): each error names the line.
+func TestParsePasswdGroupErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, passwd, group, want string
+	}{
+		{"passwd fields", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000\n", "", "line 2: 4 fields, not 7"},
+		{"passwd empty name", "# users\n:x:0:0::/:/bin/sh\n", "", "line 2: empty name"},
+		{"passwd uid", "app:x:one:1000::/home/app:/bin/sh\n", "", `line 1: uid "one" or gid "1000" is not a number`},
+		{"group fields", "", "root:x:0\n", "line 1: 3 fields, not 4"},
+		{"group gid", "", "\nwheel:x:ten:\n", `line 2: gid "ten" is not a number`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			if tt.passwd != "" {
+				_, err = ParsePasswd([]byte(tt.passwd))
+			} else {
+				_, err = ParseGroup([]byte(tt.group))
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
 			}
 		})
 	}
