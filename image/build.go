@@ -94,7 +94,7 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		defer r.base.Close()
 	}
-	plan, err := r.plan(ctx)
+	plan, err := r.plan(ctx, set)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nixlayer/nixlayer/customize"
@@ -128,8 +129,8 @@ const (
 )
 
 // plan decides the layers of the image.
-func (r *Request) plan(ctx context.Context) ([]Layer, error) {
-	plan, err := r.planOwn()
+func (r *Request) plan(ctx context.Context, set *Resolved) ([]Layer, error) {
+	plan, err := r.planOwn(set)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func (r *Request) plan(ctx context.Context) ([]Layer, error) {
 		}
 	}
 	if r.Spec.IncludeNixDB {
-		db, err := r.nixDBLayer(ctx)
+		db, err := r.nixDBLayer(ctx, set.MTime)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +176,7 @@ func (r *Request) topLayers() int {
 
 // nixDBLayer makes the layer holding the Nix database that registers every
 // store path of the image, with hashes computed where the closure lacks them.
-func (r *Request) nixDBLayer(ctx context.Context) (Layer, error) {
+func (r *Request) nixDBLayer(ctx context.Context, mtime time.Time) (Layer, error) {
 	s := r.Spec
 	g, err := nixdb.Complete(ctx, r.Graph, false)
 	if err != nil {
@@ -191,10 +192,6 @@ func (r *Request) nixDBLayer(ctx context.Context) (Layer, error) {
 				return Layer{}, fmt.Errorf("merging the base image's Nix database: %w", err)
 			}
 		}
-	}
-	mtime, err := s.LayerTime(r.SourceDateEpoch)
-	if err != nil {
-		return Layer{}, err
 	}
 	uname := s.NixUname
 	if uname == "" && s.NixUid != 0 {
@@ -215,7 +212,7 @@ func (r *Request) nixDBLayer(ctx context.Context) (Layer, error) {
 }
 
 // planOwn decides the layers of the closure and the customisation layer.
-func (r *Request) planOwn() ([]Layer, error) {
+func (r *Request) planOwn(set *Resolved) ([]Layer, error) {
 	s := r.Spec
 	for _, c := range s.Contents {
 		if _, ok := r.Graph.Lookup(c); !ok {
@@ -226,7 +223,10 @@ func (r *Request) planOwn() ([]Layer, error) {
 	for _, p := range r.Graph.Paths() {
 		all = append(all, p.Path)
 	}
-	custom, rules, err := r.customisation()
+	// The names at the root are the same whether contents are copied or
+	// linked: the layered plan and the customisation's checks share one walk.
+	linked := sync.OnceValues(func() ([]layers.Entry, error) { return layers.Contents(s.Contents, layers.Link) })
+	custom, rules, err := r.customisation(set.Config, linked, all)
 	if err != nil {
 		return nil, err
 	}
@@ -252,11 +252,11 @@ func (r *Request) planOwn() ([]Layer, error) {
 		}
 		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
-	root, err := layers.Contents(s.Contents, layers.Link)
+	linkedRoot, err := linked()
 	if err != nil {
 		return nil, err
 	}
-	root = append(root, custom...)
+	root := append(append([]layers.Entry(nil), linkedRoot...), custom...)
 	if len(root) > 0 {
 		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true), Rules: rules})
 	}
