@@ -53,6 +53,11 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	if _, err := Platform(s.OS, s.Arch, s.Variant, s.System); err != nil {
 		return nil, fmt.Errorf("reading platform in %s: %w", file, err)
 	}
+	// The image names, checked as Pull will check them.
+	r := s.Request()
+	if _, err := r.reference(makeOptions(s.Options())); err != nil {
+		return nil, fmt.Errorf("reading pullImage arguments in %s: %w", file, err)
+	}
 	return &s, nil
 }
 

@@ -23,6 +23,8 @@ func TestParseSpec(t *testing.T) {
 		{"unknown field", `{"imageName":"a","imageDigest":` + d + `,"imageTag":"x"}`, v1.Platform{}, false, `unknown field "imageTag"`},
 		{"bad format", `{"imageName":"a","imageDigest":` + d + `,"format":"zip"}`, v1.Platform{}, false, "reading format in attrs.json"},
 		{"bad arch", `{"imageName":"a","imageDigest":` + d + `,"arch":"z80"}`, v1.Platform{}, false, `unknown architecture "z80"`},
+		{"bad image name", `{"imageName":"Not/A Name","imageDigest":` + d + `}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading image reference "Not/A Name@sha256:`},
+		{"bad final tag", `{"imageName":"a","imageDigest":` + d + `,"finalImageTag":"no spaces"}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading finalImageName:finalImageTag "a:no spaces"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
