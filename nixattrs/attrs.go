@@ -1,6 +1,3 @@
-// Package nixattrs reads the structured attributes Nix hands to a builder
-// (__structuredAttrs = true): $NIX_ATTRS_JSON_FILE, or ./.attrs.json in the
-// build directory as older Nix versions leave it.
 package nixattrs
 
 import (
@@ -9,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // Attrs is the decoded .attrs.json of a derivation.
@@ -19,20 +19,55 @@ type Attrs struct {
 	raw     map[string]json.RawMessage
 }
 
-// ErrNotBuilder is returned by Load when no structured attributes are
-// found: the command is not running as a Nix builder.
-var ErrNotBuilder = errors.New("no structured attrs: not running as a Nix builder (no $NIX_ATTRS_JSON_FILE, no ./.attrs.json)")
+// ErrNotBuilder is returned, wrapped with the paths tried, by Load when
+// no structured attributes are found and $NIX_ATTRS_JSON_FILE is unset: the
+// command is not running as a Nix builder.
+var ErrNotBuilder = errors.New("no structured attrs: not running as a Nix builder")
 
-// Load finds and reads the structured attributes of the running build.
+// Load finds and reads the structured attributes of the running build. It
+// tries, in order:
+//
+//   - $NIX_ATTRS_JSON_FILE, when set and the file exists;
+//   - the same file name under $NIX_BUILD_TOP: Nix 2.8 sets
+//     NIX_ATTRS_JSON_FILE to the build directory's path on the host, which
+//     inside the sandbox is mounted at $NIX_BUILD_TOP (/build);
+//   - ./.attrs.json, where older Nix versions leave it.
+//
+// When none exists the error names every path tried; it is ErrNotBuilder
+// only when $NIX_ATTRS_JSON_FILE is unset.
 func Load() (*Attrs, error) {
-	file := os.Getenv("NIX_ATTRS_JSON_FILE")
-	if file == "" {
-		if _, err := os.Stat(".attrs.json"); err != nil {
-			return nil, ErrNotBuilder
+	env := os.Getenv("NIX_ATTRS_JSON_FILE")
+	tried := candidates(env, os.Getenv("NIX_BUILD_TOP"))
+	for _, file := range tried {
+		if _, err := os.Stat(file); err == nil {
+			return Read(file)
 		}
-		file = ".attrs.json"
 	}
-	return Read(file)
+	list := strings.Join(tried, ", ")
+	if env == "" {
+		return nil, fmt.Errorf("%w (tried %s)", ErrNotBuilder, list)
+	}
+	return nil, fmt.Errorf("reading structured attrs: none of %s exists ($NIX_ATTRS_JSON_FILE is %s)", list, env)
+}
+
+// candidates lists the files Load tries, in order and without repeats.
+func candidates(env, buildTop string) []string {
+	var files []string
+	add := func(f string) {
+		if f != "" && !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	add(env)
+	if buildTop != "" {
+		name := ".attrs.json"
+		if env != "" {
+			name = filepath.Base(env)
+		}
+		add(filepath.Join(buildTop, name))
+	}
+	add(".attrs.json")
+	return files
 }
 
 // Read reads structured attributes from file.
