@@ -11,9 +11,11 @@ import (
 	"testing"
 )
 
-// NixConfig is what Nix needs to build offline, as root, without a sandbox
-// on these machines.
-const NixConfig = "substituters =\nsandbox = false\nbuild-users-group ="
+// NixConfig is what Nix needs to build offline as root on these machines:
+// no substituters, and no build users (root builds). The sandbox stays on,
+// as on every Linux install, so that every end-to-end build proves that
+// nixlayer needs nothing outside the store; TestSandboxIsOn checks it.
+const NixConfig = "substituters =\nsandbox = true\nbuild-users-group ="
 
 // RepoRoot returns the root of the nixlayer source tree.
 func RepoRoot(t testing.TB) string {
