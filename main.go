@@ -30,7 +30,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newApp().RunContext(ctx, os.Args); err != nil {
+	app := newApp()
+	if err := app.RunContext(ctx, reorderArgs(app, os.Args)); err != nil {
 		fmt.Fprintf(os.Stderr, "nixlayer: %v\n", err)
 		os.Exit(1)
 	}
