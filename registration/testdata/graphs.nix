@@ -13,7 +13,8 @@ in
   # exportReferencesGraph as a plain-text file, copied to $out.
   plain = run "graph-plain" "cp closure $out" { exportReferencesGraph = [ "closure" app ]; };
   # With structured attrs: .attrs.json copied to $out (PATH is unset and
-  # $out comes from the JSON's outputs).
+  # $out comes from the JSON's outputs). In the sandbox Nix 2.8 names the
+  # file by its path outside, so it is looked for in $NIX_BUILD_TOP too.
   structured = derivation {
     name = "graph-structured";
     system = builtins.currentSystem;
@@ -21,8 +22,9 @@ in
     __structuredAttrs = true;
     exportReferencesGraph.closure = [ app ];
     args = [ "sh" "-c" ''
-      out=$(${bbBin}/bin/sed -n 's/.*"outputs":{"out":"\([^"]*\)".*/\1/p' "$NIX_ATTRS_JSON_FILE")
-      ${bbBin}/bin/cp "$NIX_ATTRS_JSON_FILE" "$out"
+      f=$NIX_ATTRS_JSON_FILE; [ -e "$f" ] || f=$NIX_BUILD_TOP/.attrs.json
+      out=$(${bbBin}/bin/sed -n 's/.*"outputs":{"out":"\([^"]*\)".*/\1/p' "$f")
+      ${bbBin}/bin/cp "$f" "$out"
     '' ];
   };
 }
