@@ -14,7 +14,16 @@ if [ ! -f "$closure_nix" ]; then
   exit 1
 fi
 closure_nix=$(cd "$(dirname "$closure_nix")" && pwd)/$(basename "$closure_nix")
-export NIX_CONFIG=$'substituters =\nsandbox = false\nbuild-users-group ='
+# Offline, as root, in the Nix sandbox. The benchmark closures are built by
+# /bin/sh running /bin/mkdir and /bin/ln (shared/bench/closure.nix,
+# bench/scaled.nix); in the sandbox those are Debian's static busybox, bound
+# in (tests/setup.sh installs busybox-static). nixlayer needs nothing bound.
+bb=$(command -v busybox || true)
+if [ -z "$bb" ] || ldd "$bb" >/dev/null 2>&1; then # ldd fails on a static binary
+  echo "bench: the sandboxed closure builds need a static busybox (apt-get install busybox-static)" >&2
+  exit 1
+fi
+export NIX_CONFIG=$'substituters =\nsandbox = true\nbuild-users-group =\n'"extra-sandbox-paths = /bin/sh=$bb /bin/mkdir=$bb /bin/ln=$bb"
 top=$(nix-build "$closure_nix" --no-out-link)
 args=(-nixlayer "$repo/build/nixlayer/bin/nixlayer" -closure "$top" -runs "$runs")
 if [ "$scale" -gt 1 ]; then

@@ -4,7 +4,9 @@
 # it is and how to load it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export NIX_CONFIG=$'substituters =\nsandbox = false\nbuild-users-group ='
+# Offline, as root, in the Nix sandbox (the default of Nix on Linux): the
+# builds see the store and nothing else of this machine.
+export NIX_CONFIG=$'substituters =\nsandbox = true\nbuild-users-group ='
 bin=build/nixlayer/bin/nixlayer
 [ -x "$bin" ] || go build -trimpath -o "$bin" .
 
