@@ -1,0 +1,100 @@
+package sbom
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nixlayer/nixlayer/internal/testutil"
+)
+
+// syft returns the syft that tests/setup.sh builds, or one on PATH. Its
+// absence skips the test on a developer's machine and fails it in CI,
+// where tests/setup.sh has run.
+func syft(t *testing.T) string {
+	t.Helper()
+	if dir, err := os.UserCacheDir(); err == nil {
+		if p := filepath.Join(dir, "nixlayer-tools", "bin", "syft"); isExecutable(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("syft"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("syft is not installed: tests/setup.sh builds it into ~/.cache/nixlayer-tools/bin")
+	}
+	t.Skip("SKIP: syft is not installed (tests/setup.sh builds it into ~/.cache/nixlayer-tools/bin)")
+	return ""
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// TestSyftReads converts each document with `syft convert` to both
+// formats and checks that every store path of the closure is still there
+// with its narHash (syft keeps a package's URL, which names both).
+func TestSyftReads(t *testing.T) {
+	bin := syft(t)
+	in := testInput(t)
+	docs, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, from := range Formats {
+		src := filepath.Join(dir, filepath.Base(from.Path()))
+		if err := os.WriteFile(src, docs.Get(from), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range Formats {
+			t.Run(string(from)+"-to-"+string(to), func(t *testing.T) {
+				out := testutil.Run(t, dir, []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}, bin, "convert", src, "-o", string(to))
+				purls := convertedPURLs(t, to, []byte(out))
+				for _, p := range in.Graph.Paths() {
+					hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
+					if !containsBoth(purls, "outputhash="+hashPart, "checksum=sha256:"+narHex(t, p)) {
+						t.Errorf("syft's %s output has no package for %s with its narHash; its package URLs:\n%s", to, p.Path, strings.Join(purls, "\n"))
+					}
+				}
+			})
+		}
+	}
+}
+
+// convertedPURLs reads a document with the format's own library and
+// returns its packages' URLs.
+func convertedPURLs(t *testing.T, f Format, doc []byte) []string {
+	var out []string
+	if f == SPDXJSON {
+		for _, p := range readSPDX(t, doc).Packages {
+			for _, r := range p.PackageExternalReferences {
+				if r.RefType == "purl" {
+					out = append(out, r.Locator)
+				}
+			}
+		}
+		return out
+	}
+	bom := readCDX(t, bytes.Clone(doc))
+	if bom.Components != nil {
+		for _, c := range *bom.Components {
+			out = append(out, c.PackageURL)
+		}
+	}
+	return out
+}
+
+func containsBoth(list []string, a, b string) bool {
+	for _, s := range list {
+		if strings.Contains(s, a) && strings.Contains(s, b) {
+			return true
+		}
+	}
+	return false
+}
