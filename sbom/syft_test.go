@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/package-url/packageurl-go"
+
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
@@ -58,7 +60,7 @@ func TestSyftReads(t *testing.T) {
 				purls := convertedPURLs(t, to, []byte(out))
 				for _, p := range in.Graph.Paths() {
 					hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
-					if !containsBoth(purls, "outputhash="+hashPart, "checksum=sha256:"+narHex(t, p)) {
+					if !hasStorePath(purls, hashPart, "sha256:"+narHex(t, p)) {
 						t.Errorf("syft's %s output has no package for %s with its narHash; its package URLs:\n%s", to, p.Path, strings.Join(purls, "\n"))
 					}
 				}
@@ -90,9 +92,17 @@ func convertedPURLs(t *testing.T, f Format, doc []byte) []string {
 	return out
 }
 
-func containsBoth(list []string, a, b string) bool {
+// hasStorePath reports whether a package URL of list names the store path
+// of hash part hashPart and its narHash (syft writes them in canonical
+// form, "sha256%3A…", where packageurl-go keeps the colon).
+func hasStorePath(list []string, hashPart, narHash string) bool {
 	for _, s := range list {
-		if strings.Contains(s, a) && strings.Contains(s, b) {
+		u, err := packageurl.FromString(s)
+		if err != nil {
+			continue
+		}
+		q := u.Qualifiers.Map()
+		if u.Type == "nix" && q["outputhash"] == hashPart && q["checksum"] == narHash {
 			return true
 		}
 	}
