@@ -5,12 +5,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/package-url/packageurl-go"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/layers"
 )
 
 // syft returns the syft that tests/setup.sh builds, or one on PATH. Its
@@ -107,4 +115,46 @@ func hasStorePath(list []string, hashPart, narHash string) bool {
 		}
 	}
 	return false
+}
+
+// TestSyftFindsInImage scans an image whose one layer holds Entries with
+// syft's sbom-cataloger (not a default one for images) and checks that it
+// finds every store path there, from both documents.
+func TestSyftFindsInImage(t *testing.T) {
+	bin := syft(t)
+	in := testInput(t)
+	docs, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layer bytes.Buffer
+	if _, err := layers.Write(&layer, Entries(docs), time.Unix(1, 0), layers.None); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromReader(bytes.NewReader(layer.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(archive, name.MustParseReference("app:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	out := testutil.Run(t, "", []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}, bin, "scan", "docker-archive:"+archive,
+		"-q", "--select-catalogers", "+sbom-cataloger", "-o", "cyclonedx-json")
+	purls := convertedPURLs(t, CycloneDXJSON, []byte(out))
+	for _, p := range in.Graph.Paths() {
+		hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
+		if !hasStorePath(purls, hashPart, "sha256:"+narHex(t, p)) {
+			t.Errorf("syft found no package for %s in the image; its package URLs:\n%s", p.Path, strings.Join(purls, "\n"))
+		}
+	}
+	// Syft lists the two document files too, as components without a URL.
+	purls = slices.DeleteFunc(purls, func(s string) bool { return s == "" })
+	if n := len(purls); n != 2*(in.Graph.Len()+len(in.Extra)) {
+		t.Errorf("syft found %d packages, want each of %d twice (once per document):\n%s", n, in.Graph.Len()+len(in.Extra), strings.Join(purls, "\n"))
+	}
 }
