@@ -19,6 +19,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/registration"
 )
 
 // syft returns the syft that tests/setup.sh builds, or one on PATH. Its
@@ -66,11 +67,8 @@ func TestSyftReads(t *testing.T) {
 			t.Run(string(from)+"-to-"+string(to), func(t *testing.T) {
 				out := testutil.Run(t, dir, []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}, bin, "convert", src, "-o", string(to))
 				purls := convertedPURLs(t, to, []byte(out))
-				for _, p := range in.Graph.Paths() {
-					hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
-					if !hasStorePath(purls, hashPart, "sha256:"+narHex(t, p)) {
-						t.Errorf("syft's %s output has no package for %s with its narHash; its package URLs:\n%s", to, p.Path, strings.Join(purls, "\n"))
-					}
+				for _, p := range missingStorePaths(t, in.Graph, purls) {
+					t.Errorf("syft's %s output has no package for %s with its narHash; its package URLs:\n%s", to, p, strings.Join(purls, "\n"))
 				}
 			})
 		}
@@ -95,6 +93,19 @@ func convertedPURLs(t *testing.T, f Format, doc []byte) []string {
 	if bom.Components != nil {
 		for _, c := range *bom.Components {
 			out = append(out, c.PackageURL)
+		}
+	}
+	return out
+}
+
+// missingStorePaths returns the store paths of g that no package URL of
+// purls names with its narHash.
+func missingStorePaths(t *testing.T, g *registration.Graph, purls []string) []string {
+	var out []string
+	for _, p := range g.Paths() {
+		hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
+		if !hasStorePath(purls, hashPart, "sha256:"+narHex(t, p)) {
+			out = append(out, p.Path)
 		}
 	}
 	return out
@@ -146,11 +157,8 @@ func TestSyftFindsInImage(t *testing.T) {
 	out := testutil.Run(t, "", []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}, bin, "scan", "docker-archive:"+archive,
 		"-q", "--select-catalogers", "+sbom-cataloger", "-o", "cyclonedx-json")
 	purls := convertedPURLs(t, CycloneDXJSON, []byte(out))
-	for _, p := range in.Graph.Paths() {
-		hashPart, _, _ := strings.Cut(filepath.Base(p.Path), "-")
-		if !hasStorePath(purls, hashPart, "sha256:"+narHex(t, p)) {
-			t.Errorf("syft found no package for %s in the image; its package URLs:\n%s", p.Path, strings.Join(purls, "\n"))
-		}
+	for _, p := range missingStorePaths(t, in.Graph, purls) {
+		t.Errorf("syft found no package for %s in the image; its package URLs:\n%s", p, strings.Join(purls, "\n"))
 	}
 	// Syft lists the two document files too, as components without a URL.
 	purls = slices.DeleteFunc(purls, func(s string) bool { return s == "" })
