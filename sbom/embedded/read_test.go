@@ -106,3 +106,28 @@ func TestReadNone(t *testing.T) {
 		t.Error("reading a missing file succeeded")
 	}
 }
+
+// TestReadScriptSource reads a document that a stream script's recipe
+// names by its file on disk (Entry.Source) rather than holding it.
+func TestReadScriptSource(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "doc.json")
+	if err := os.WriteFile(src, testDocs.SPDX, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := layers.File(sbom.SPDXJSON.Path(), 0o644, nil)
+	e.Source, e.Size = src, int64(len(testDocs.SPDX))
+	plan := []image.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
+	descs, err := image.Describe(t.Context(), plan, time.Unix(1, 0), layers.None)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "stream")
+	s := &image.Script{Ref: "app:v1", Layers: plan, Blobs: descs}
+	if err := image.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(p, sbom.SPDXJSON)
+	if err != nil || !bytes.Equal(got, testDocs.SPDX) {
+		t.Errorf("got %q, %v; want %q", got, err, testDocs.SPDX)
+	}
+}
