@@ -50,7 +50,7 @@ func newApp() *cli.App {
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
 			exportCommand(),
-			inspectCommand(),
+			inspectCommand(), sbomCommand(),
 		},
 	}
 }

@@ -14,7 +14,7 @@ buildGoModule {
          || rel == "go.mod" || rel == "go.sum";
   };
   # nix/vendor-hash.sh prints it; update it whenever go.mod changes.
-  vendorHash = "sha256-Wsjq8O6tvP7V28zq0YuZjrr26EN/oTik6Lk6NV7KlV0=";
+  vendorHash = "sha256-HZdtQUFFBU2DAzhawBeKuCSCDtKgM+HuEn5b0YiVNEE=";
   subPackages = [ "." ];
   env.CGO_ENABLED = 0;
   ldflags = [ "-s" "-w" "-X main.version=0.1.0" ];

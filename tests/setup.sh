@@ -4,7 +4,8 @@
 # containerd), a registry server, a static
 # busybox for test images, pigz/zstd for the benchmarks' baselines, the
 # reference zstd decoder to check our zstd layers with, and jq to run
-# nixpkgs' closure-info pipeline beside ours.
+# nixpkgs' closure-info pipeline beside ours; syft, built with Go, to read
+# the SBOM documents back.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
@@ -28,5 +29,14 @@ fi
 # The registry server package starts a system service on :5000; the tests
 # start their own on a free loopback port, so stop that one if it runs.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
+# syft reads the SBOM documents back in the sbom tests. It has no Debian
+# package, so it is built from the Go module proxy (about 10 minutes) into
+# a cache directory, once; the tests look there and on PATH.
+syft_bin=${XDG_CACHE_HOME:-$HOME/.cache}/nixlayer-tools/bin
+if ! command -v syft >/dev/null 2>&1 && [ ! -x "$syft_bin/syft" ]; then
+  command -v go >/dev/null 2>&1 || { echo "tests/setup.sh: go is not on PATH (needed to build syft)" >&2; exit 1; }
+  echo "tests/setup.sh: building syft v1.57.1 into $syft_bin (about 10 minutes)"
+  (cd / && GOBIN=$syft_bin CGO_ENABLED=0 nice go install github.com/anchore/syft/cmd/syft@v1.57.1)
+fi
 mkdir -p /nix/var/nix/gcroots /nix/var/nix/profiles 2>/dev/null || true
 echo "tests/setup.sh: ready ($(nix-build --version))"
