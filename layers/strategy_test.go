@@ -3,6 +3,7 @@ package layers
 import (
 	"crypto/sha256"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func TestChooseLayers(t *testing.T) {
 		{name: "two layers", maxLayers: 2, want: [][]string{{"glibc", "libffi", "libx", "liby", "python", "app"}}},
 		{name: "default maxLayers", maxLayers: DefaultMaxLayers, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
 		{name: "127 layers", strategy: "size", maxLayers: 127, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
-		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: popularity, size)`},
+		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: none, popularity, size)`},
 		{name: "too many", maxLayers: 128, err: "choosing layers: maxLayers 128 is too large: Docker and containerd refuse images with more than 127 layers"},
 		{name: "too few", maxLayers: 1, err: "choosing layers: maxLayers 1 is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2"},
 		{name: "zero", strategy: "size", maxLayers: 0, err: "maxLayers 0 is too small"},
@@ -133,16 +134,18 @@ func TestAvailableLayers(t *testing.T) {
 }
 
 func TestLookupStrategy(t *testing.T) {
-	if got := StrategyNames(); !reflect.DeepEqual(got, []string{"popularity", "size"}) {
-		t.Errorf("StrategyNames() = %v", got)
+	for _, want := range []string{"none", "popularity", "size"} {
+		if !slices.Contains(Names(), want) {
+			t.Errorf("Names() = %v, want it to hold %q", Names(), want)
+		}
 	}
 	g := layerTestGraph(t, pythonApp, pythonSizes)
-	for _, name := range StrategyNames() {
-		s, err := LookupStrategy(name)
+	for _, name := range Names() {
+		s, err := Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s(g, 3, nil)
+		got, err := s(Input{Graph: g, Budget: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
