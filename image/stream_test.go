@@ -1,10 +1,12 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -145,5 +148,42 @@ func TestReadScriptErrors(t *testing.T) {
 
 	if !strings.Contains(body, `"ref":"app:v1"`) {
 		t.Errorf("script body %s: want the reference app:v1", body)
+	}
+}
+
+// TestScriptRoundTrip: a script with every kind of entry, owners, rules,
+// a base and a config is read back as it was written (the conversions to
+// and from package wire lose nothing).
+func TestScriptRoundTrip(t *testing.T) {
+	zero, err := v1.NewHash("sha256:" + strings.Repeat("0", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode, uid, uname := int64(0o4755), 1000, "app"
+	s := &Script{
+		Settings: &Settings{Ref: mustTag(t, "app:v1"), Format: DockerArchive, Stream: true, Compression: layers.Zstd,
+			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
+			Platform: Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
+			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),
+			Base:     &BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
+		Layers: []Layer{
+			{StorePaths: []string{"/nix/store/a", "/nix/store/b"}, Uid: 1, Gid: 2, Comment: "store paths: /nix/store/a /nix/store/b", Size: 99,
+				Rules: customize.Rules{{Path: "nix/store/a/bin/x", Mode: &mode, Uid: &uid, Uname: &uname, Source: "perms[0]"}}},
+			{Extra: []layers.Entry{layers.Dir("etc", 0o755), layers.File("etc/motd", 0o644, []byte("hi\n")), layers.Symlink("bin", "/nix/store/a/bin"),
+				{Name: "etc/big", Type: tar.TypeReg, Mode: 0o600, Size: 5, Source: "/nix/store/c/big", Uid: 3}}, Comment: "contents at the image root",
+				Rules: customize.Rules{{Path: "var", Regex: ".*", Source: "perms[1]"}}},
+		},
+		Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 10, UncompressedSize: 20}, {DiffID: zero, Digest: zero, Size: 30, UncompressedSize: 40}},
+	}
+	path := filepath.Join(t.TempDir(), "script")
+	if err := WriteScript(path, "/bin/nixlayer", s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadScript(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, s) {
+		t.Errorf("read back\n%+v\n%+v\nwant\n%+v\n%+v", back.Settings, back.Layers, s.Settings, s.Layers)
 	}
 }
