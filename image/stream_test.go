@@ -165,7 +165,7 @@ func TestScriptRoundTrip(t *testing.T) {
 			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
 			Platform: Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
 			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),
-			Base:     &BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
+			Base: &BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
 		Layers: []Layer{
 			{StorePaths: []string{"/nix/store/a", "/nix/store/b"}, Uid: 1, Gid: 2, Comment: "store paths: /nix/store/a /nix/store/b", Size: 99,
 				Rules: customize.Rules{{Path: "nix/store/a/bin/x", Mode: &mode, Uid: &uid, Uname: &uname, Source: "perms[0]"}}},
