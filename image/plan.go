@@ -35,11 +35,6 @@ type Layer struct {
 	Rules customize.Rules `json:"rules,omitempty"`
 }
 
-// storeDirs are the directory entries every layer with store paths starts with.
-func storeDirs() []layers.Entry {
-	return []layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)}
-}
-
 // Each reads the layer's store paths from disk and gives every entry of the
 // layer to emit in write order. It holds one store path's entries at a time
 // (and the extra entries), not the whole layer: memory stays flat however
@@ -47,7 +42,7 @@ func storeDirs() []layers.Entry {
 func (l *Layer) Each(emit func(layers.Entry) error) error {
 	var extra []layers.Entry
 	if len(l.StorePaths) > 0 {
-		extra = storeDirs()
+		extra = layers.StoreDirs()
 	}
 	extra = layers.Merge(extra, l.Extra)
 	finish, err := l.finisher()
