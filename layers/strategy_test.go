@@ -152,3 +152,40 @@ func TestLookupStrategy(t *testing.T) {
 		assertPartition(t, g, got, 3)
 	}
 }
+
+// TestRegisteredStrategies: "none" is the whole closure in one group,
+// "popularity" ranks with the contents as roots (as buildLayeredImage does)
+// and splits the order, "size" is SizeAware; an unknown name is an error
+// naming the registered ones.
+func TestRegisteredStrategies(t *testing.T) {
+	g := layerTestGraph(t, pythonApp, pythonSizes)
+	roots := []string{layerTestPath("app"), layerTestPath("libffi")}
+	in := Input{Graph: g, Roots: roots, Budget: 3}
+	none := must(must(Lookup("none"))(t)(in))(t)
+	if len(none) != 1 || len(none[0]) != g.Len() {
+		t.Errorf("none: %v, want one group of %d paths", groupNames(none), g.Len())
+	}
+	if got := must(must(Lookup("none"))(t)(Input{Graph: must(registration.NewGraph("", nil))(t), Budget: 3}))(t); len(got) != 0 {
+		t.Errorf("none of an empty closure: %v, want no group", got)
+	}
+	order := must(PopularityOrder(g, roots))(t)
+	want := must(SplitOrder(order, 3))(t)
+	if got := must(must(Lookup("popularity"))(t)(in))(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("popularity: %v, want %v", groupNames(got), groupNames(want))
+	}
+	if got, def := must(must(Lookup(""))(t)(in))(t), want; !reflect.DeepEqual(got, def) {
+		t.Errorf("default strategy: %v, want popularity's %v", groupNames(got), groupNames(def))
+	}
+	if got, want := must(must(Lookup("size"))(t)(in))(t), must(SizeAware(g, 3, nil))(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("size: %v, want %v", groupNames(got), groupNames(want))
+	}
+	if _, err := Lookup("random"); err == nil || !strings.Contains(err.Error(), `unknown layering strategy "random"`) {
+		t.Errorf("Lookup(random): %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering popularity twice did not panic")
+		}
+	}()
+	Register("popularity", oneLayer)
+}
