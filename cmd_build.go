@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,22 +23,7 @@ func buildImageCommand() *cli.Command {
 attribute and the closure from the "closure" exportReferencesGraph; the
 image is written to $out. Outside Nix, give --closure (any closure graph
 format) and --out, with options from --spec FILE and/or the flags.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "spec", Usage: "JSON file with the image options (the nixlayer attribute of nix/default.nix)"},
-			&cli.StringFlag{Name: "closure", Usage: "closure graph: exportReferencesGraph text, structured JSON list, or closureInfo registration"},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "where to write the image"},
-			&cli.StringFlag{Name: "name", Usage: "image name"},
-			&cli.StringFlag{Name: "tag", Usage: "image tag (default: latest)"},
-			&cli.StringSliceFlag{Name: "contents", Usage: "store path whose files go at the image root (repeatable)"},
-			&cli.StringFlag{Name: "config", Usage: "image config as a JSON object"},
-			&cli.StringFlag{Name: "format", Usage: "docker-archive, oci-layout or oci-archive"},
-			&cli.StringFlag{Name: "compression", Usage: "gzip, zstd or none"},
-			&cli.StringFlag{Name: "architecture", Usage: "OCI architecture or Nix system (default: this system)"},
-			&cli.StringFlag{Name: "layering", Usage: "none (one layer, as buildImage), popularity or size"},
-			&cli.IntFlag{Name: "max-layers", Usage: "most layers of a layered image (2 to 127, default 100)"},
-			&cli.StringFlag{Name: "from-image", Usage: "base image: docker-archive, OCI layout or oci-archive"},
-			&cli.BoolFlag{Name: "include-nix-db", Usage: "add the Nix database of the image's store paths"},
-		},
+		Flags: buildImageFlags(),
 		Action: func(c *cli.Context) error {
 			req, err := buildRequest(c)
 			if err != nil {
@@ -58,40 +44,9 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	case !errors.Is(err, nixattrs.ErrNotBuilder):
 		return nil, err
 	}
-	spec := &image.Spec{}
-	if f := c.String("spec"); f != "" {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading image spec: %w", err)
-		}
-		if spec, err = image.ParseSpec(data, f); err != nil {
-			return nil, err
-		}
-	}
-	for _, s := range []struct {
-		flag string
-		dst  *string
-	}{{"name", &spec.Name}, {"format", &spec.Format}, {"compression", &spec.Compression}, {"architecture", &spec.Architecture},
-		{"layering", &spec.Layering}, {"from-image", &spec.FromImage}} {
-		if c.IsSet(s.flag) {
-			*s.dst = c.String(s.flag)
-		}
-	}
-	if c.IsSet("tag") {
-		t := c.String("tag")
-		spec.Tag = &t
-	}
-	if c.IsSet("max-layers") {
-		spec.MaxLayers = c.Int("max-layers")
-	}
-	if c.IsSet("include-nix-db") {
-		spec.IncludeNixDB = c.Bool("include-nix-db")
-	}
-	if c.IsSet("contents") {
-		spec.Contents = c.StringSlice("contents")
-	}
-	if c.IsSet("config") {
-		spec.Config = json.RawMessage(c.String("config"))
+	spec, err := specFromFlags(c)
+	if err != nil {
+		return nil, err
 	}
 	if c.String("closure") == "" || c.String("out") == "" {
 		return nil, errors.New("outside a Nix build, --closure and --out are required")
@@ -104,7 +59,7 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &image.Request{Spec: spec, Graph: graph, Out: out, DefaultTag: "latest", SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), TempDir: os.TempDir()}, nil
+	return &image.Request{Spec: spec, Graph: graph, Out: out, Env: buildEnv("latest")}, nil
 }
 
 func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
@@ -128,7 +83,89 @@ func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &image.Request{Spec: spec, Graph: graph, Out: out, DefaultTag: outputHash(out), SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), TempDir: os.TempDir()}, nil
+	return &image.Request{Spec: spec, Graph: graph, Out: out, Env: buildEnv(outputHash(out))}, nil
+}
+
+// buildEnv is what a build takes from the environment.
+func buildEnv(defaultTag string) image.Env {
+	return image.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir()}
+}
+
+// flagUsage describes the flags whose spec field needs more than its name.
+var flagUsage = map[string]string{
+	"name":           "image name",
+	"tag":            "image tag (default: latest)",
+	"contents":       "store path whose files go at the image root (repeatable)",
+	"config":         "image config as a JSON object",
+	"format":         "docker-archive, oci-layout or oci-archive",
+	"compression":    "gzip, zstd or none",
+	"architecture":   "OCI architecture or Nix system (default: this system)",
+	"layering":       "none (one layer, as buildImage, the default here), popularity or size",
+	"max-layers":     "most layers of a layered image (2 to 127, default 100)",
+	"from-image":     "base image: docker-archive, OCI layout or oci-archive",
+	"include-nix-db": "add the Nix database of the image's store paths",
+}
+
+// buildImageFlags are --spec, --closure, --out and one flag per field of
+// image.Spec, named after its JSON name ("maxLayers" → --max-layers).
+func buildImageFlags() []cli.Flag {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "spec", Usage: "JSON file with the image options (the nixlayer attribute of nix/default.nix); the other flags override its fields"},
+		&cli.StringFlag{Name: "closure", Usage: "closure graph: exportReferencesGraph text, structured JSON list, or closureInfo registration"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "where to write the image"},
+	}
+	for _, f := range image.SpecFields() {
+		usage := flagUsage[f.Flag]
+		switch f.Kind {
+		case image.StringField:
+			if usage == "" {
+				usage = fmt.Sprintf("the spec's %s field", f.JSON)
+			}
+			flags = append(flags, &cli.StringFlag{Name: f.Flag, Usage: usage})
+		case image.BoolField:
+			if usage == "" {
+				usage = fmt.Sprintf("the spec's %s field", f.JSON)
+			}
+			flags = append(flags, &cli.BoolFlag{Name: f.Flag, Usage: usage})
+		case image.StringsField:
+			if usage == "" {
+				usage = fmt.Sprintf("one string of the spec's %s field (repeatable)", f.JSON)
+			}
+			flags = append(flags, &cli.StringSliceFlag{Name: f.Flag, Usage: usage})
+		default:
+			if usage == "" {
+				usage = fmt.Sprintf("the spec's %s field, as JSON", f.JSON)
+			}
+			flags = append(flags, &cli.StringFlag{Name: f.Flag, Usage: usage})
+		}
+	}
+	return flags
+}
+
+// specFromFlags reads --spec (if given) with every set flag overlaid on it
+// as the JSON value of its field, in one strict decoding step.
+func specFromFlags(c *cli.Context) (*image.Spec, error) {
+	var data []byte
+	source := "from flags"
+	if f := c.String("spec"); f != "" {
+		var err error
+		if data, err = os.ReadFile(f); err != nil {
+			return nil, fmt.Errorf("reading image spec: %w", err)
+		}
+		source = f
+	}
+	values := map[string]json.RawMessage{}
+	for _, f := range image.SpecFields() {
+		if !c.IsSet(f.Flag) {
+			continue
+		}
+		v, err := f.FlagValue(c.String(f.Flag), c.StringSlice(f.Flag), c.Bool(f.Flag))
+		if err != nil {
+			return nil, err
+		}
+		values[f.JSON] = v
+	}
+	return image.OverlaySpec(data, source, values)
 }
 
 // outputHash returns the hash part of a store path, dockerTools' default tag.

@@ -32,7 +32,7 @@ works. With -o the archive goes to a file, written atomically.`,
 			case len(args) != 1:
 				return errors.New("usage: nixlayer stream SCRIPT [-o FILE]")
 			}
-			return image.StreamScript(args[0], out, c.App.Writer)
+			return image.StreamScript(c.Context, args[0], out, c.App.Writer)
 		},
 	}
 }

@@ -92,143 +92,189 @@ func (s *Spec) Database() (*Database, error) {
 	if s.Users == nil && s.Groups == nil {
 		return nil, nil
 	}
-	db := &Database{}
-	groups := []GroupEntry{rootGroup}
-	gidOf := map[string]int{"root": 0}
-	seenGroup := map[string]bool{}
-	nameOfGid := map[int64]string{0: "root", 65534: "nobody"}
-	addGroup := func(field string, g GroupEntry) error {
-		if i, ok := gidOf[g.Name]; ok {
-			// A name declared twice is caught by checkDeclared: this one is
-			// root's default, or a group a user's gid would make.
-			if g.Gid != groups[i].Gid {
-				return fmt.Errorf("%s: group %q has gid %d, not %d", field, g.Name, groups[i].Gid, g.Gid)
-			}
-			groups[i] = g
-			return nil
-		}
-		if other, ok := nameOfGid[g.Gid]; ok && other != g.Name {
-			return fmt.Errorf("%s: gid %d of group %q is already the gid of group %q", field, g.Gid, g.Name, other)
-		}
-		gidOf[g.Name] = len(groups)
-		nameOfGid[g.Gid] = g.Name
-		groups = append(groups, g)
-		return nil
+	b := &dbBuilder{
+		groups:    []GroupEntry{rootGroup},
+		gidOf:     map[string]int{"root": 0},
+		nameOfGid: map[int64]string{0: "root", 65534: "nobody"},
+		users:     []Account{rootAccount},
+		byName:    map[string]int{"root": 0},
+		nameOfUid: map[int64]string{0: "root", 65534: "nobody"},
 	}
+	seenGroup := map[string]bool{}
 	for i, g := range s.Groups {
 		field, err := checkDeclared("groups", "group", "gid", i, g.Name, g.Gid, seenGroup)
 		if err != nil {
 			return nil, err
 		}
-		if err := addGroup(field, GroupEntry{Name: g.Name, Gid: *g.Gid, Members: append([]string(nil), g.Members...)}); err != nil {
+		if err := b.addGroup(field, GroupEntry{Name: g.Name, Gid: *g.Gid, Members: append([]string(nil), g.Members...)}); err != nil {
 			return nil, err
 		}
 	}
-
-	users := []Account{rootAccount}
-	byName := map[string]int{"root": 0}
-	nameOfUid := map[int64]string{0: "root", 65534: "nobody"}
 	seenUser := map[string]bool{}
 	for i, u := range s.Users {
 		field, err := checkDeclared("users", "user", "uid", i, u.Name, u.Uid, seenUser)
 		if err != nil {
 			return nil, err
 		}
-		a := Account{Name: u.Name, Uid: *u.Uid, Gecos: u.Description, Home: u.Home, Shell: u.Shell}
-		switch {
-		case a.Home != "":
-		case a.Name == "root" || a.Name == "nobody":
-			a.Home = "/var/empty"
-		default:
-			a.Home = "/home/" + u.Name
-		}
-		if a.Shell == "" {
-			a.Shell = "/bin/sh"
-		}
-		for _, t := range []struct{ f, v string }{{"description", a.Gecos}, {"home", a.Home}, {"shell", a.Shell}} {
-			if err := checkText(field+": "+t.f, t.v); err != nil {
-				return nil, err
-			}
-		}
-		if !path.IsAbs(a.Home) {
-			return nil, fmt.Errorf("%s: home = %q is not an absolute path", field, a.Home)
-		}
-		a.Home = path.Clean(a.Home)
-		if j, ok := byName[a.Name]; ok {
-			// Root's default: a name declared twice is caught by checkDeclared.
-			if a.Uid != users[j].Uid {
-				return nil, fmt.Errorf("%s: user %q has uid %d, not %d", field, a.Name, users[j].Uid, a.Uid)
-			}
-		} else if other, ok := nameOfUid[a.Uid]; ok && other != a.Name {
-			return nil, fmt.Errorf("%s: uid %d is already the uid of user %q", field, a.Uid, other)
-		}
-		// The primary group.
-		switch {
-		case u.Gid != nil:
-			if err := checkID(field+": gid", *u.Gid); err != nil {
-				return nil, err
-			}
-			a.Gid = *u.Gid
-		case a.Name == "root":
-			a.Gid = 0
-		default:
-			if j, ok := gidOf[a.Name]; ok {
-				a.Gid = groups[j].Gid
-			} else {
-				a.Gid = a.Uid
-			}
-		}
-		if _, ok := nameOfGid[a.Gid]; !ok {
-			if err := addGroup(field, GroupEntry{Name: a.Name, Gid: a.Gid}); err != nil {
-				return nil, fmt.Errorf("%s: making the user's group (gid %d): %w", field, a.Gid, err)
-			}
-		}
-		for _, g := range u.Groups {
-			j, ok := gidOf[g]
-			if !ok && g == "nobody" {
-				continue // added below with its member
-			}
-			if !ok {
-				return nil, fmt.Errorf("%s: group %q is not defined in groups", field, g)
-			}
-			groups[j].Members = appendNew(groups[j].Members, a.Name)
-		}
-		if j, ok := byName[a.Name]; ok {
-			users[j] = a
-		} else {
-			byName[a.Name] = len(users)
-			nameOfUid[a.Uid] = a.Name
-			users = append(users, a)
-		}
-		if home, err := homeEntry(field, u, a, groups, nameOfGid); err != nil {
+		if err := b.addUser(field, u); err != nil {
 			return nil, err
-		} else if home != nil {
-			db.homes = append(db.homes, *home)
 		}
 	}
-	if _, ok := byName["nobody"]; !ok {
-		users = append(users, nobodyAccount)
+	return b.finish(s.Users)
+}
+
+// dbBuilder collects the accounts and groups of a Database as the spec
+// declares them, with the indexes that catch clashes.
+type dbBuilder struct {
+	db        Database
+	groups    []GroupEntry
+	gidOf     map[string]int // group name → index in groups
+	nameOfGid map[int64]string
+	users     []Account
+	byName    map[string]int // user name → index in users
+	nameOfUid map[int64]string
+}
+
+// addGroup adds g, or replaces a default group (root's, a user's own) of
+// the same name and gid.
+func (b *dbBuilder) addGroup(field string, g GroupEntry) error {
+	if i, ok := b.gidOf[g.Name]; ok {
+		// A name declared twice is caught by checkDeclared: this one is
+		// root's default, or a group a user's gid would make.
+		if g.Gid != b.groups[i].Gid {
+			return fmt.Errorf("%s: group %q has gid %d, not %d", field, g.Name, b.groups[i].Gid, g.Gid)
+		}
+		b.groups[i] = g
+		return nil
 	}
-	if _, ok := gidOf["nobody"]; !ok {
+	if other, ok := b.nameOfGid[g.Gid]; ok && other != g.Name {
+		return fmt.Errorf("%s: gid %d of group %q is already the gid of group %q", field, g.Gid, g.Name, other)
+	}
+	b.gidOf[g.Name] = len(b.groups)
+	b.nameOfGid[g.Gid] = g.Name
+	b.groups = append(b.groups, g)
+	return nil
+}
+
+// addUser adds the account of u, its primary group when none has its gid,
+// its memberships and its home.
+func (b *dbBuilder) addUser(field string, u User) error {
+	a, err := account(field, u)
+	if err != nil {
+		return err
+	}
+	if j, ok := b.byName[a.Name]; ok {
+		// Root's default: a name declared twice is caught by checkDeclared.
+		if a.Uid != b.users[j].Uid {
+			return fmt.Errorf("%s: user %q has uid %d, not %d", field, a.Name, b.users[j].Uid, a.Uid)
+		}
+	} else if other, ok := b.nameOfUid[a.Uid]; ok && other != a.Name {
+		return fmt.Errorf("%s: uid %d is already the uid of user %q", field, a.Uid, other)
+	}
+	if a.Gid, err = b.primaryGid(field, u, a); err != nil {
+		return err
+	}
+	if _, ok := b.nameOfGid[a.Gid]; !ok {
+		if err := b.addGroup(field, GroupEntry{Name: a.Name, Gid: a.Gid}); err != nil {
+			return fmt.Errorf("%s: making the user's group (gid %d): %w", field, a.Gid, err)
+		}
+	}
+	for _, g := range u.Groups {
+		j, ok := b.gidOf[g]
+		if !ok && g == "nobody" {
+			continue // added by finish with its member
+		}
+		if !ok {
+			return fmt.Errorf("%s: group %q is not defined in groups", field, g)
+		}
+		b.groups[j].Members = appendNew(b.groups[j].Members, a.Name)
+	}
+	if j, ok := b.byName[a.Name]; ok {
+		b.users[j] = a
+	} else {
+		b.byName[a.Name] = len(b.users)
+		b.nameOfUid[a.Uid] = a.Name
+		b.users = append(b.users, a)
+	}
+	home, err := homeEntry(field, u, a, b.groups, b.nameOfGid)
+	if err != nil {
+		return err
+	}
+	if home != nil {
+		b.db.homes = append(b.db.homes, *home)
+	}
+	return nil
+}
+
+// account returns u's account with its defaults (home, shell), checked.
+func account(field string, u User) (Account, error) {
+	a := Account{Name: u.Name, Uid: *u.Uid, Gecos: u.Description, Home: u.Home, Shell: u.Shell}
+	switch {
+	case a.Home != "":
+	case a.Name == "root" || a.Name == "nobody":
+		a.Home = "/var/empty"
+	default:
+		a.Home = "/home/" + u.Name
+	}
+	if a.Shell == "" {
+		a.Shell = "/bin/sh"
+	}
+	for _, t := range []struct{ f, v string }{{"description", a.Gecos}, {"home", a.Home}, {"shell", a.Shell}} {
+		if err := checkText(field+": "+t.f, t.v); err != nil {
+			return Account{}, err
+		}
+	}
+	if !path.IsAbs(a.Home) {
+		return Account{}, fmt.Errorf("%s: home = %q is not an absolute path", field, a.Home)
+	}
+	a.Home = path.Clean(a.Home)
+	return a, nil
+}
+
+// primaryGid returns the gid of a's primary group: u's gid, root's 0, the
+// gid of a group named after the user, or else the uid.
+func (b *dbBuilder) primaryGid(field string, u User, a Account) (int64, error) {
+	switch {
+	case u.Gid != nil:
+		if err := checkID(field+": gid", *u.Gid); err != nil {
+			return 0, err
+		}
+		return *u.Gid, nil
+	case a.Name == "root":
+		return 0, nil
+	}
+	if j, ok := b.gidOf[a.Name]; ok {
+		return b.groups[j].Gid, nil
+	}
+	return a.Uid, nil
+}
+
+// finish adds nobody (user and group, with the users that name the group)
+// unless declared, and checks that every member is a user.
+func (b *dbBuilder) finish(users []User) (*Database, error) {
+	if _, ok := b.byName["nobody"]; !ok {
+		b.users = append(b.users, nobodyAccount)
+	}
+	if _, ok := b.gidOf["nobody"]; !ok {
 		ng := nobodyGroup
-		for _, u := range s.Users {
+		for _, u := range users {
 			for _, g := range u.Groups {
 				if g == "nobody" {
 					ng.Members = appendNew(ng.Members, u.Name)
 				}
 			}
 		}
-		groups = append(groups, ng)
+		b.groups = append(b.groups, ng)
 	}
-	for _, g := range groups {
+	for _, g := range b.groups {
 		for _, m := range g.Members {
-			if _, ok := byName[m]; !ok && m != "nobody" {
+			if _, ok := b.byName[m]; !ok && m != "nobody" {
 				return nil, fmt.Errorf("group %q: member %q is not a user of the image", g.Name, m)
 			}
 		}
 	}
-	db.Users, db.Groups = users, groups
-	return db, nil
+	b.db.Users, b.db.Groups = b.users, b.groups
+	return &b.db, nil
 }
 
 func appendNew(list []string, s string) []string {

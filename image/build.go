@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -26,80 +24,34 @@ type Request struct {
 	// Out is the path of the result; it is written under a temporary name
 	// and renamed when complete.
 	Out string
-	// DefaultTag is the tag used when the spec has none (the output hash
-	// when run by Nix, as dockerTools does).
-	DefaultTag string
-	// SourceDateEpoch is $SOURCE_DATE_EPOCH, or empty.
-	SourceDateEpoch string
-	// TempDir holds the layer blobs while the output is assembled.
-	TempDir string
+	// Env is what the build takes from its environment (default tag,
+	// SOURCE_DATE_EPOCH, clock, temporary directory).
+	Env Env
 	// Interpreter is the nixlayer binary a stream script runs with.
 	Interpreter string
-
-	// base is the opened base image (fromImage), or nil.
-	base *base.Image
 }
 
-// resolve checks the spec and returns the image reference and settings.
-func (r *Request) resolve() (name.Tag, *Resolved, error) {
-	s := r.Spec
-	ref, err := s.Reference(r.DefaultTag)
-	if err != nil {
-		return ref, nil, err
-	}
-	var set Resolved
-	if set.Config, err = s.ImageConfig(); err != nil {
-		return ref, nil, err
-	}
-	if set.Platform, err = ResolvePlatform(s.Architecture, s.System); err != nil {
-		return ref, nil, err
-	}
-	if set.Created, err = s.CreatedTime(time.Now); err != nil {
-		return ref, nil, err
-	}
-	if set.MTime, err = s.LayerTime(r.SourceDateEpoch); err != nil {
-		return ref, nil, err
-	}
-	if set.Format, err = ParseFormat(s.Format); err != nil {
-		return ref, nil, err
-	}
-	if set.Compression, err = layers.ParseCompression(s.Compression); err != nil {
-		return ref, nil, err
-	}
-	if s.Stream && set.Format != DockerArchive {
-		return ref, nil, fmt.Errorf("a streamed image is a docker-archive; format %q cannot be streamed", s.Format)
-	}
-	if s.Uid < 0 || s.Gid < 0 {
-		return ref, nil, fmt.Errorf("uid %d / gid %d must not be negative", s.Uid, s.Gid)
-	}
-	if s.FromImage != "" {
-		set.Base = &BaseRef{Path: s.FromImage, Name: s.FromImageName, Tag: s.FromImageTag}
-	} else if s.FromImageName != "" || s.FromImageTag != "" {
-		return ref, nil, fmt.Errorf("fromImageName/fromImageTag given without fromImage")
-	}
-	return ref, &set, nil
-}
-
-// Build checks the request, plans and writes every layer, and writes the
-// image (or, for a streamed image, the stream script) to r.Out. On error
-// nothing is left at r.Out.
+// Build resolves the request's spec (Resolve), plans (Plan) and writes
+// every layer, and writes the image (or, for a streamed image, the stream
+// script) to r.Out. On error nothing is left at r.Out.
 func Build(ctx context.Context, r *Request) error {
-	ref, set, err := r.resolve()
+	set, err := Resolve(r.Spec, r.Env)
 	if err != nil {
 		return err
 	}
+	var from *base.Image
 	if set.Base != nil {
-		if r.base, err = set.Base.open(r.TempDir); err != nil {
+		if from, err = set.Base.open(set.TempDir); err != nil {
 			return err
 		}
-		defer r.base.Close()
+		defer from.Close()
 	}
-	plan, err := r.plan(ctx, set)
+	plan, err := Plan(ctx, set, r.Graph, from)
 	if err != nil {
 		return err
 	}
-	if r.Spec.Stream {
-		descs, err := Describe(ctx, plan, set.MTime, set.Compression)
+	if set.Stream {
+		descs, err := Describe(ctx, plan, set.LayerOptions())
 		if err != nil {
 			return err
 		}
@@ -109,46 +61,55 @@ func Build(ctx context.Context, r *Request) error {
 				return fmt.Errorf("finding the nixlayer binary for the stream script: %w", err)
 			}
 		}
-		return WriteScript(r.Out, interp, &Script{Ref: ref.String(), Settings: *set, Layers: plan, Blobs: descs})
+		return WriteScript(r.Out, interp, &Script{Settings: set, Layers: plan, Blobs: descs})
 	}
-	tmp, err := os.MkdirTemp(r.TempDir, "nixlayer-layers-")
+	tmp, err := os.MkdirTemp(set.TempDir, "nixlayer-layers-")
 	if err != nil {
 		return fmt.Errorf("making a temporary directory for layers: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	blobs, err := WriteLayers(ctx, plan, set.MTime, set.Compression, set.Format.OCI(), tmp)
+	blobs, err := WriteLayers(ctx, plan, set.WriteOptions(), tmp)
 	if err != nil {
 		return err
 	}
-	img, err := Assemble(blobs, plan, set, r.base)
+	img, err := Assemble(blobs, plan, set, from)
 	if err != nil {
 		return err
 	}
-	return set.Format.Write(r.Out, ref, img, set.MTime)
+	return set.Format.Write(r.Out, set.Ref, img, set.MTime)
+}
+
+// WriteOptions says how planned layers are written to files: the layer
+// options and whether the blobs get OCI media types (else Docker's).
+type WriteOptions struct {
+	layers.Options
+	OCI bool
 }
 
 // WriteLayers writes each planned layer to a file in dir, several at once
 // (bounded by GOMAXPROCS), and returns them as blobs in plan order.
-func WriteLayers(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression, oci bool, dir string) ([]*Blob, error) {
+// A cancelled ctx stops the layers being written within a file read.
+func WriteLayers(ctx context.Context, plan []Layer, opts WriteOptions, dir string) ([]*Blob, error) {
 	blobs := make([]*Blob, len(plan))
+	c := opts.Compression
 	err := eachLayer(ctx, plan, func(i int) error {
 		path := filepath.Join(dir, fmt.Sprintf("layer-%03d", i))
-		d, err := writeLayerFile(path, &plan[i], mtime, c)
+		d, err := writeLayerFile(ctx, path, &plan[i], opts.Options)
 		if err != nil {
 			return fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 		}
-		blobs[i] = FileBlob(path, d, c, c.MediaType(oci))
+		blobs[i] = FileBlob(path, d, c, c.MediaType(opts.OCI))
 		return nil
 	})
 	return blobs, err
 }
 
-func writeLayerFile(path string, l *Layer, mtime time.Time, c layers.Compression) (layers.Descriptor, error) {
+func writeLayerFile(ctx context.Context, path string, l *Layer, opts layers.Options) (layers.Descriptor, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return layers.Descriptor{}, err
 	}
-	d, err := l.Write(f, mtime, c)
+	d, err := l.Write(ctx, f, opts)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -166,7 +127,7 @@ func short(s string) string {
 // (from may be nil): config with the user's settings merged over the
 // base's, platform and creation date, the base's history followed by one
 // entry per layer of ours, and media types that match the output format.
-func Assemble(blobs []*Blob, plan []Layer, set *Resolved, from *base.Image) (v1.Image, error) {
+func Assemble(blobs []*Blob, plan []Layer, set *Settings, from *base.Image) (v1.Image, error) {
 	img := empty.Image
 	if set.Format.OCI() {
 		img = mutate.MediaType(img, types.OCIManifestSchema1)

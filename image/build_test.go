@@ -125,7 +125,7 @@ func helloSpec(s *testStore, format image.Format, c layers.Compression) *image.S
 func build(t *testing.T, s *testStore, spec *image.Spec, sourceDateEpoch string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "image")
-	req := &image.Request{Spec: spec, Graph: s.graph, Out: out, DefaultTag: "latest", SourceDateEpoch: sourceDateEpoch, TempDir: t.TempDir()}
+	req := &image.Request{Spec: spec, Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", SourceDateEpoch: sourceDateEpoch, TempDir: t.TempDir()}}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -574,7 +574,7 @@ func TestBuildErrors(t *testing.T) {
 					g = tt.graph
 				}
 				outDir, tmp := t.TempDir(), t.TempDir()
-				req := &image.Request{Spec: spec, Graph: g, Out: filepath.Join(outDir, "image"), DefaultTag: "latest", TempDir: tmp}
+				req := &image.Request{Spec: spec, Graph: g, Out: filepath.Join(outDir, "image"), Env: image.Env{DefaultTag: "latest", TempDir: tmp}}
 				wantErr(t, image.Build(context.Background(), req), tt.want...)
 				for _, dir := range []string{outDir, tmp} {
 					if left, _ := os.ReadDir(dir); len(left) != 0 {
@@ -594,7 +594,7 @@ func TestBuildOverwrites(t *testing.T) {
 	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req := &image.Request{Spec: helloSpec(s, image.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, DefaultTag: "latest", TempDir: t.TempDir()}
+	req := &image.Request{Spec: helloSpec(s, image.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
@@ -620,7 +620,7 @@ func TestBuildOutputBlocked(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(out, "in-the-way"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			req := &image.Request{Spec: helloSpec(s, format, layers.Gzip), Graph: s.graph, Out: out, DefaultTag: "latest", TempDir: tmp}
+			req := &image.Request{Spec: helloSpec(s, format, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: tmp}}
 			wantErr(t, image.Build(context.Background(), req), out)
 			if left, _ := os.ReadDir(parent); len(left) != 1 || left[0].Name() != "image" {
 				t.Errorf("%s holds %v after a failed build; want only the directory in the way", parent, left)

@@ -1,8 +1,6 @@
 package image
 
 import (
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -13,16 +11,16 @@ import (
 // config.User against the image's users, and that each rule matches an
 // entry of the image: the contents (whose root entries root gives), the
 // customisation or one of the closure's store paths.
-func (r *Request) customisation(cfg v1.Config, root func() ([]layers.Entry, error), stores []string) ([]layers.Entry, customize.Rules, error) {
+func (p *planner) customisation(root func() ([]layers.Entry, error), stores []string) ([]layers.Entry, customize.Rules, error) {
 	var base func(string) ([]byte, bool, error)
-	if r.base != nil {
-		base = baseReader(r.base)
+	if p.base != nil {
+		base = baseReader(p.base)
 	}
-	res, err := customize.Customise(&r.Spec.Spec, customize.Image{
+	res, err := customize.Customise(&p.set.Customize, customize.Image{
 		Root:       root,
 		StorePaths: stores,
-		User:       cfg.User,
-		WorkingDir: cfg.WorkingDir,
+		User:       p.set.Config.User,
+		WorkingDir: p.set.Config.WorkingDir,
 		Base:       base,
 	})
 	if err != nil {

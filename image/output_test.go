@@ -19,11 +19,11 @@ import (
 func TestLayoutLinksLayerFiles(t *testing.T) {
 	dir := t.TempDir()
 	plan := []Layer{{Extra: []layers.Entry{layers.File("hello", 0o644, []byte("hello\n"))}}}
-	blobs, err := WriteLayers(t.Context(), plan, time.Unix(1, 0), layers.Gzip, true, dir)
+	blobs, err := WriteLayers(t.Context(), plan, WriteOptions{Options: layers.Options{MTime: time.Unix(1, 0), Compression: layers.Gzip}, OCI: true}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := Assemble(blobs, plan, &Resolved{Format: OCILayout, Compression: layers.Gzip, Platform: Platform{OS: "linux", Architecture: "amd64"}}, nil)
+	img, err := Assemble(blobs, plan, &Settings{Format: OCILayout, Compression: layers.Gzip, Platform: Platform{OS: "linux", Architecture: "amd64"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
@@ -35,11 +35,6 @@ type Layer struct {
 	Rules customize.Rules `json:"rules,omitempty"`
 }
 
-// storeDirs are the directory entries every layer with store paths starts with.
-func storeDirs() []layers.Entry {
-	return []layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)}
-}
-
 // Each reads the layer's store paths from disk and gives every entry of the
 // layer to emit in write order. It holds one store path's entries at a time
 // (and the extra entries), not the whole layer: memory stays flat however
@@ -47,7 +42,7 @@ func storeDirs() []layers.Entry {
 func (l *Layer) Each(emit func(layers.Entry) error) error {
 	var extra []layers.Entry
 	if len(l.StorePaths) > 0 {
-		extra = storeDirs()
+		extra = layers.StoreDirs()
 	}
 	extra = layers.Merge(extra, l.Extra)
 	finish, err := l.finisher()
@@ -86,9 +81,10 @@ func (l *Layer) Each(emit func(layers.Entry) error) error {
 	return nil
 }
 
-// Write writes the layer's tar, compressed with c, to dst.
-func (l *Layer) Write(dst io.Writer, mtime time.Time, c layers.Compression) (layers.Descriptor, error) {
-	return layers.WriteFunc(dst, l.Each, mtime, c)
+// Write writes the layer's tar, as opts says, to dst. It stops with ctx's
+// error when ctx is done, within the file it is reading.
+func (l *Layer) Write(ctx context.Context, dst io.Writer, opts layers.Options) (layers.Descriptor, error) {
+	return layers.WriteFunc(ctx, dst, l.Each, opts)
 }
 
 // finisher returns what gives entries the layer's owner and permission
@@ -121,54 +117,61 @@ func setOwner(entries []layers.Entry, uid, gid int) {
 	}
 }
 
-// Layering strategies besides those of package layers.
-const (
-	// LayeringNone puts the closure and the contents in one layer, as
-	// dockerTools.buildImage does.
-	LayeringNone = "none"
-)
+// planner decides the layers of one image: everything it reads is given
+// when it is made.
+type planner struct {
+	set   *Settings
+	graph *registration.Graph
+	base  *base.Image // nil without a base image
+}
 
-// plan decides the layers of the image.
-func (r *Request) plan(ctx context.Context, set *Resolved) ([]Layer, error) {
-	plan, err := r.planOwn(set)
+// Plan decides the layers of the image set describes, from the closure g
+// and the opened base image from (nil without one): the store-path layers
+// the strategy set.Layering gives, the customisation layer (or, for
+// ContentsMode Copy, the contents in the top store layer), and the Nix
+// database layer. ctx stops the NAR hashing the database may need.
+func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
+	p := &planner{set: set, graph: g, base: from}
+	plan, err := p.own()
 	if err != nil {
 		return nil, err
 	}
-	if r.base != nil {
-		x, err := r.base.Index()
+	if from != nil {
+		x, err := from.Index()
 		if err != nil {
-			return nil, fmt.Errorf("reading base image %s: %w", r.Spec.FromImage, err)
+			return nil, fmt.Errorf("reading base image %s: %w", set.Base.Path, err)
 		}
 		if plan, err = onBase(x, plan); err != nil {
 			return nil, err
 		}
 	}
-	if r.Spec.IncludeNixDB {
-		db, err := r.nixDBLayer(ctx, set.MTime)
+	if set.NixDB != nil {
+		db, err := p.nixDBLayer(ctx)
 		if err != nil {
 			return nil, err
 		}
 		plan = append(plan, db)
 	}
-	total := len(plan)
-	if r.base != nil {
-		total += len(r.base.Layers())
-	}
+	total := len(plan) + p.baseLayers()
 	if total > layers.MaxImageLayers {
 		return nil, fmt.Errorf("the image would have %d layers (%d of them from the base image); Docker and containerd refuse more than %d", total, total-len(plan), layers.MaxImageLayers)
 	}
 	return plan, nil
 }
 
-// topLayers counts the layers of the image besides its store-path layers
+func (p *planner) baseLayers() int {
+	if p.base == nil {
+		return 0
+	}
+	return len(p.base.Layers())
+}
+
+// reserved counts the layers of the image besides its store-path layers
 // and the customisation layer (which layers.AvailableLayers already keeps):
 // the Nix database above and the base image's layers below.
-func (r *Request) topLayers() int {
-	n := 0
-	if r.base != nil {
-		n += len(r.base.Layers())
-	}
-	if r.Spec.IncludeNixDB {
+func (p *planner) reserved() int {
+	n := p.baseLayers()
+	if p.set.NixDB != nil {
 		n++
 	}
 	return n
@@ -176,14 +179,13 @@ func (r *Request) topLayers() int {
 
 // nixDBLayer makes the layer holding the Nix database that registers every
 // store path of the image, with hashes computed where the closure lacks them.
-func (r *Request) nixDBLayer(ctx context.Context, mtime time.Time) (Layer, error) {
-	s := r.Spec
-	g, err := nixdb.Complete(ctx, r.Graph, false)
+func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
+	g, err := nixdb.Complete(ctx, p.graph, false)
 	if err != nil {
 		return Layer{}, err
 	}
-	if r.base != nil {
-		bg, err := baseGraph(r.base, r.Graph.StoreDir(), r.TempDir)
+	if p.base != nil {
+		bg, err := baseGraph(p.base, p.graph.StoreDir(), p.set.TempDir)
 		if err != nil {
 			return Layer{}, err
 		}
@@ -193,17 +195,14 @@ func (r *Request) nixDBLayer(ctx context.Context, mtime time.Time) (Layer, error
 			}
 		}
 	}
-	uname := s.NixUname
-	if uname == "" && s.NixUid != 0 {
-		uname = "nix"
-	}
+	db := p.set.NixDB
 	entries, err := nixdb.Entries(g, nixdb.Options{
-		RegistrationTime: mtime.Unix(),
-		Roots:            s.Contents,
-		Uid:              s.NixUid,
-		Gid:              s.NixGid,
-		Uname:            uname,
-		Gname:            s.NixGname,
+		RegistrationTime: p.set.MTime.Unix(),
+		Roots:            p.set.Contents,
+		Uid:              db.Uid,
+		Gid:              db.Gid,
+		Uname:            db.Uname,
+		Gname:            db.Gname,
 	})
 	if err != nil {
 		return Layer{}, err
@@ -211,85 +210,74 @@ func (r *Request) nixDBLayer(ctx context.Context, mtime time.Time) (Layer, error
 	return Layer{Extra: entries, Comment: fmt.Sprintf("Nix database registering %d store paths", g.Len())}, nil
 }
 
-// planOwn decides the layers of the closure and the customisation layer.
-func (r *Request) planOwn(set *Resolved) ([]Layer, error) {
-	s := r.Spec
-	for _, c := range s.Contents {
-		if _, ok := r.Graph.Lookup(c); !ok {
+// own decides the layers of the closure and the root: the store-path
+// groups of the strategy, then the root entries (contents and
+// customisation) in a layer of their own, or, when the contents are
+// copied, in the top store layer.
+func (p *planner) own() ([]Layer, error) {
+	set := p.set
+	for _, c := range set.Contents {
+		if _, ok := p.graph.Lookup(c); !ok {
 			return nil, fmt.Errorf("contents %s is not in the closure graph", c)
 		}
 	}
-	all := make([]string, 0, r.Graph.Len())
-	for _, p := range r.Graph.Paths() {
-		all = append(all, p.Path)
+	all := make([]string, 0, p.graph.Len())
+	for _, info := range p.graph.Paths() {
+		all = append(all, info.Path)
 	}
 	// The names at the root are the same whether contents are copied or
-	// linked: the layered plan and the customisation's checks share one walk.
-	linked := sync.OnceValues(func() ([]layers.Entry, error) { return layers.Contents(s.Contents, layers.Link) })
-	custom, rules, err := r.customisation(set.Config, linked, all)
+	// linked: the root and the customisation's checks share one walk.
+	linked := sync.OnceValues(func() ([]layers.Entry, error) { return layers.Contents(set.Contents, layers.Link) })
+	custom, rules, err := p.customisation(linked, all)
 	if err != nil {
 		return nil, err
 	}
-	if s.Layering == "" || s.Layering == LayeringNone {
-		root, err := layers.Contents(s.Contents, layers.Copy)
-		if err != nil {
-			return nil, err
-		}
-		root = append(root, custom...)
-		return []Layer{{StorePaths: all, Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(all, len(root) > 0), Rules: rules}}, nil
-	}
-
-	size := pathSize(r.Graph)
-	groups, err := r.storeGroups(r.topLayers(), size)
+	size := pathSize(p.graph)
+	groups, err := p.storeGroups(size)
 	if err != nil {
 		return nil, err
 	}
+	var root []layers.Entry
+	if set.ContentsMode == layers.Copy {
+		root, err = layers.Contents(set.Contents, layers.Copy)
+	} else {
+		root, err = linked()
+	}
+	if err != nil {
+		return nil, err
+	}
+	root = append(append([]layers.Entry(nil), root...), custom...)
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64
-		for _, p := range g {
-			n += size(p)
+		for _, sp := range g {
+			n += size(sp)
 		}
-		plan = append(plan, Layer{StorePaths: g, Uid: s.Uid, Gid: s.Gid, Comment: comment(g, false), Rules: rules, Size: n})
+		plan = append(plan, Layer{StorePaths: g, Uid: set.Uid, Gid: set.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
-	linkedRoot, err := linked()
-	if err != nil {
-		return nil, err
-	}
-	root := append(append([]layers.Entry(nil), linkedRoot...), custom...)
-	if len(root) > 0 {
-		plan = append(plan, Layer{Extra: root, Uid: s.Uid, Gid: s.Gid, Comment: comment(nil, true), Rules: rules})
+	switch {
+	case set.ContentsMode == layers.Copy && len(plan) > 0:
+		top := &plan[len(plan)-1]
+		top.Extra, top.Comment, top.Size = root, comment(top.StorePaths, len(root) > 0), 0
+	case set.ContentsMode == layers.Copy || len(root) > 0:
+		plan = append(plan, Layer{Extra: root, Uid: set.Uid, Gid: set.Gid, Comment: comment(nil, len(root) > 0), Rules: rules})
 	}
 	return plan, nil
 }
 
 // storeGroups splits the closure into layers of store paths with the
-// spec's strategy, leaving room for reserved other layers (a base image's,
-// the Nix database) besides the customisation layer.
-func (r *Request) storeGroups(reserved int, size func(string) int64) ([][]string, error) {
-	s := r.Spec
-	maxLayers := s.MaxLayers
-	if maxLayers == 0 {
-		maxLayers = layers.DefaultMaxLayers
-	}
-	n, err := layers.AvailableLayers(maxLayers, reserved)
+// strategy of the settings, leaving room for the reserved other layers (a
+// base image's, the Nix database) besides the customisation layer.
+func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
+	n, err := layers.AvailableLayers(p.set.MaxLayers, p.reserved())
 	if err != nil {
 		return nil, err
 	}
-	if s.Layering == layers.DefaultStrategy {
-		// As buildLayeredImage: the contents are referenced by the
-		// customisation layer, which is not part of the contest.
-		order, err := layers.PopularityOrder(r.Graph, s.Contents)
-		if err != nil {
-			return nil, err
-		}
-		return layers.SplitOrder(order, n)
-	}
-	strategy, err := layers.LookupStrategy(s.Layering)
+	strategy, err := layers.Lookup(p.set.Layering)
 	if err != nil {
 		return nil, err
 	}
-	return strategy(r.Graph, n, size)
+	return strategy(layers.Input{Graph: p.graph, Roots: p.set.Contents, Size: size, Budget: n})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

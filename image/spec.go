@@ -15,10 +15,16 @@ import (
 	"github.com/nixlayer/nixlayer/customize"
 )
 
-// Spec is everything a build needs besides the closure. Nix passes it as the
-// "nixlayer" attribute of a structured-attrs derivation; outside Nix it is
-// a JSON file or command-line flags. Field names follow dockerTools.
+// Spec is everything a build needs besides the closure, as the user wrote
+// it: an absent or null field means the default, which Resolve applies (and
+// nothing else does). Nix passes it as the "nixlayer" attribute of a
+// structured-attrs derivation; outside Nix it is a JSON file overlaid with
+// command-line flags, one flag per field. Field names follow dockerTools.
 type Spec struct {
+	// Function is the Nix function that made the spec ("buildImage",
+	// "buildLayeredImage", "streamLayeredImage"), named in errors; it
+	// chooses the default layering. Empty on the command line.
+	Function     string          `json:"function"`
 	Name         string          `json:"name"`
 	Tag          *string         `json:"tag"`
 	Contents     []string        `json:"contents"`
@@ -31,9 +37,10 @@ type Spec struct {
 	System       string          `json:"system"`
 	Format       string          `json:"format"`
 	Compression  string          `json:"compression"`
-	// Layering is "none" (one layer, buildImage), "popularity" or "size".
+	// Layering is "none" (one layer, buildImage), "popularity", "size" or
+	// another registered layers.Strategy.
 	Layering  string `json:"layering"`
-	MaxLayers int    `json:"maxLayers"`
+	MaxLayers *int   `json:"maxLayers"`
 	// IncludeNixDB adds a top layer with the Nix database registering
 	// every store path of the image; NixUid and friends own the Nix state.
 	IncludeNixDB bool   `json:"includeNixDB"`

@@ -46,7 +46,7 @@ func TestParseSpec(t *testing.T) {
 			in:   `{"name":"hello","tag":"v1","contents":["/nix/store/x"],"config":{"Cmd":["/bin/hello"]},"created":"now","mtime":5,"uid":1,"gid":2,"architecture":"arm64","system":"x86_64-linux","format":"oci-layout","compression":"zstd","layering":"none","maxLayers":3}`,
 			want: &image.Spec{Name: "hello", Tag: ptr("v1"), Contents: []string{"/nix/store/x"}, Config: json.RawMessage(`{"Cmd":["/bin/hello"]}`),
 				Created: "now", MTime: ptr(int64(5)), Uid: 1, Gid: 2, Architecture: "arm64", System: "x86_64-linux", Format: "oci-layout",
-				Compression: "zstd", Layering: "none", MaxLayers: 3},
+				Compression: "zstd", Layering: "none", MaxLayers: ptr(3)},
 		},
 		{
 			name: "nulls as nix/default.nix passes them",

@@ -4,15 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/image/base"
@@ -20,6 +16,7 @@ import (
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
 	"github.com/nixlayer/nixlayer/internal/verify"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // A stream script is what streamLayeredImage leaves in the store: a file
@@ -32,35 +29,23 @@ import (
 // streamMagic follows the interpreter on the script's first line.
 const streamMagic = "stream"
 
-// Script is the content of a stream script after its first line.
+// Script is a stream script in memory: the settings the image depends on
+// (reference, config, platform, dates, compression, base), the planned
+// layers and their descriptors, Blobs[i] for Layers[i]. On disk it is a
+// wire.Script (see wire.go).
 type Script struct {
-	Version  int                 `json:"version"`
-	Ref      string              `json:"ref"`
-	Settings Resolved            `json:"settings"`
-	Layers   []Layer             `json:"layers"`
-	Blobs    []layers.Descriptor `json:"blobs"`
-}
-
-// scriptVersion changes when Script changes incompatibly.
-const scriptVersion = 1
-
-// Resolved is a spec after checking: what the image's config depends on.
-type Resolved struct {
-	Config      v1.Config          `json:"config"`
-	Platform    Platform           `json:"platform"`
-	Created     time.Time          `json:"created"`
-	MTime       time.Time          `json:"mtime"`
-	Format      Format             `json:"format"`
-	Compression layers.Compression `json:"compression"`
-	Base        *BaseRef           `json:"base,omitempty"`
+	Settings *Settings
+	Layers   []Layer
+	Blobs    []layers.Descriptor
 }
 
 // Describe computes each planned layer's descriptor without keeping its
 // bytes, several layers at once.
-func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compression) ([]layers.Descriptor, error) {
+// A cancelled ctx stops it within a file read.
+func Describe(ctx context.Context, plan []Layer, opts layers.Options) ([]layers.Descriptor, error) {
 	descs := make([]layers.Descriptor, len(plan))
 	err := eachLayer(ctx, plan, func(i int) error {
-		d, err := plan[i].Write(io.Discard, mtime, c)
+		d, err := plan[i].Write(ctx, io.Discard, opts)
 		if err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 		}
@@ -73,8 +58,14 @@ func Describe(ctx context.Context, plan []Layer, mtime time.Time, c layers.Compr
 // WriteScript writes a stream script to out (atomically, executable),
 // whose interpreter is the nixlayer binary at interpreter.
 func WriteScript(out, interpreter string, s *Script) error {
-	s.Version = scriptVersion
-	body, err := json.Marshal(s)
+	if len(s.Layers) != len(s.Blobs) {
+		return fmt.Errorf("writing stream script %s: %d layers, %d descriptors", out, len(s.Layers), len(s.Blobs))
+	}
+	w, err := s.toWire()
+	if err != nil {
+		return err
+	}
+	body, err := wire.EncodeScript(w)
 	if err != nil {
 		return err
 	}
@@ -94,24 +85,20 @@ func ReadScript(path string) (*Script, error) {
 	if !ok || !bytes.HasPrefix(first, []byte("#!")) || !bytes.HasSuffix(first, []byte(" "+streamMagic)) {
 		return nil, fmt.Errorf("%s is not a nixlayer stream script (its first line should be \"#!<nixlayer> %s\")", path, streamMagic)
 	}
-	var s Script
-	if err := json.Unmarshal(body, &s); err != nil {
-		return nil, fmt.Errorf("reading stream script %s: %w", path, err)
+	what := "stream script " + path
+	w, err := wire.DecodeScript(body, what)
+	if err != nil {
+		return nil, err
 	}
-	if s.Version != scriptVersion {
-		return nil, fmt.Errorf("stream script %s has version %d; this nixlayer reads version %d: rebuild it", path, s.Version, scriptVersion)
-	}
-	if len(s.Layers) != len(s.Blobs) {
-		return nil, fmt.Errorf("stream script %s is damaged: %d layers, %d descriptors", path, len(s.Layers), len(s.Blobs))
-	}
-	return &s, nil
+	return scriptFromWire(w, what)
 }
 
 // Stream writes the image of a stream script to w as a docker-archive.
 // Every store path is checked first, so a garbage-collected path is an
 // error before anything is written; each layer is produced from the store
 // as it is written, and its digest checked at its end.
-func (s *Script) Stream(w io.Writer) error {
+// A cancelled ctx stops it within a file read.
+func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 	for _, l := range s.Layers {
 		for _, p := range l.StorePaths {
 			if _, err := os.Lstat(p); err != nil {
@@ -119,31 +106,29 @@ func (s *Script) Stream(w io.Writer) error {
 			}
 		}
 	}
-	ref, err := name.NewTag(s.Ref, name.WeakValidation)
-	if err != nil {
-		return fmt.Errorf("stream script names an invalid reference %q: %w", s.Ref, err)
-	}
+	set := s.Settings
 	blobs := make([]*Blob, len(s.Layers))
 	for i := range s.Layers {
 		l, d := &s.Layers[i], s.Blobs[i]
-		c := s.Settings.Compression
+		c := set.Compression
 		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
-			return produce(l, d, s.Settings.MTime, c)
+			return produce(ctx, l, d, set.LayerOptions())
 		}}
 	}
 	var from *base.Image
-	if s.Settings.Base != nil {
+	var err error
+	if set.Base != nil {
 		if from, err = s.Settings.Base.open(""); err != nil {
 			return err
 		}
 		defer from.Close()
 	}
-	img, err := Assemble(blobs, s.Layers, &s.Settings, from)
+	img, err := Assemble(blobs, s.Layers, set, from)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := tarball.Write(ref, img, bw); err != nil {
+	if err := tarball.Write(set.Ref, img, bw); err != nil {
 		if errors.Is(err, verify.ErrMismatch) {
 			return fmt.Errorf("streaming image: %w: a store path was modified since the image was built; rebuild the image", err)
 		}
@@ -155,14 +140,14 @@ func (s *Script) Stream(w io.Writer) error {
 // produce returns a reader of layer l, written on the fly by a goroutine
 // while the reader hashes what came before, that fails at its end (or as
 // soon as it is too long) unless the bytes match d.
-func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compression) (io.ReadCloser, error) {
+func produce(ctx context.Context, l *Layer, d layers.Descriptor, opts layers.Options) (io.ReadCloser, error) {
 	pr, pw := bufpipe.New(4, 1<<20)
 	v, err := verify.NewReader(pr, d.Digest, d.Size, "layer "+d.Digest.String())
 	if err != nil {
 		return nil, err
 	}
 	go func() {
-		_, err := layers.WriteBlob(pw, l.Each, mtime, c)
+		_, err := layers.WriteBlob(ctx, pw, l.Each, opts)
 		pw.CloseWithError(err)
 	}()
 	return readCloser{v, pr}, nil
@@ -170,13 +155,13 @@ func produce(l *Layer, d layers.Descriptor, mtime time.Time, c layers.Compressio
 
 // StreamScript reads the stream script at path and writes its image to the
 // file out (atomically) or, when out is empty, to w.
-func StreamScript(path, out string, w io.Writer) error {
+func StreamScript(ctx context.Context, path, out string, w io.Writer) error {
 	s, err := ReadScript(path)
 	if err != nil {
 		return err
 	}
 	if out == "" {
-		return s.Stream(w)
+		return s.Stream(ctx, w)
 	}
-	return atomicfile.File(out, func(f *os.File) error { return s.Stream(f) })
+	return atomicfile.File(out, func(f *os.File) error { return s.Stream(ctx, f) })
 }

@@ -1,17 +1,21 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -43,17 +47,17 @@ func TestStreamChecksLayers(t *testing.T) {
 					t.Fatal(err)
 				}
 				plan := []Layer{{StorePaths: []string{store}}}
-				descs, err := Describe(t.Context(), plan, mtime, c)
+				descs, err := Describe(t.Context(), plan, layers.Options{MTime: mtime, Compression: c})
 				if err != nil {
 					t.Fatal(err)
 				}
-				s := &Script{Ref: "app:v1", Layers: plan, Blobs: descs,
-					Settings: Resolved{Platform: Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
+				s := &Script{Layers: plan, Blobs: descs,
+					Settings: &Settings{Ref: mustTag(t, "app:v1"), Platform: Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
 				if err := os.WriteFile(file, []byte(tt.content), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				var out bytes.Buffer
-				err = s.Stream(&out)
+				err = s.Stream(t.Context(), &out)
 				if tt.name == "unchanged" {
 					if err != nil {
 						t.Fatal(err)
@@ -85,6 +89,16 @@ func TestStreamChecksLayers(t *testing.T) {
 	}
 }
 
+// mustTag parses a reference.
+func mustTag(t *testing.T, ref string) name.Tag {
+	t.Helper()
+	tag, err := name.NewTag(ref, name.WeakValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
+}
+
 // TestReadScriptErrors reads damaged stream scripts: each error names the
 // script and what is wrong with it.
 func TestReadScriptErrors(t *testing.T) {
@@ -94,7 +108,7 @@ func TestReadScriptErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Script{Ref: "app:v1", Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
+	s := &Script{Settings: &Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip}, Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
 	if err := WriteScript(good, "/bin/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +126,12 @@ func TestReadScriptErrors(t *testing.T) {
 		{"not a script", "hello\n", "is not a nixlayer stream script"},
 		{"another interpreter", "#!/bin/sh\n" + body, "is not a nixlayer stream script"},
 		{"bad JSON", first + "\n{", "reading stream script"},
-		{"newer version", first + "\n" + strings.Replace(body, `"version":1`, `"version":2`, 1), "has version 2; this nixlayer reads version 1: rebuild it"},
-		{"descriptor missing", first + "\n" + strings.Replace(body, `"blobs":[{`, `"blobs":[],"x":[{`, 1), "is damaged: 1 layers, 0 descriptors"},
+		{"newer version", first + "\n" + strings.Replace(body, `"version":2`, `"version":3`, 1), "has version 3; this nixlayer reads version 2: rebuild it with this one (it was written by a newer nixlayer)"},
+		{"older version", first + "\n" + strings.Replace(body, `"version":2`, `"version":1`, 1), "has version 1; this nixlayer reads version 2: rebuild it with this one (it was written by an older nixlayer)"},
+		{"no version", first + "\n" + strings.Replace(body, `"version":2,`, ``, 1), "has no version"},
+		{"unknown field", first + "\n" + strings.Replace(body, `"layers":[{`, `"layers":[],"x":[{`, 1), `unknown field "x"`},
+		{"bad digest", first + "\n" + strings.Replace(body, `"digest":"sha256:`, `"digest":"md5:`, 1), `layer digest "md5:`},
+		{"bad reference", first + "\n" + strings.Replace(body, `"ref":"app:v1"`, `"ref":"Not A Reference!"`, 1), `invalid reference "Not A Reference!"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,9 +146,44 @@ func TestReadScriptErrors(t *testing.T) {
 		})
 	}
 
-	bad := *s
-	bad.Ref = "Not A Reference!"
-	if err := bad.Stream(io.Discard); err == nil || !strings.Contains(err.Error(), `invalid reference "Not A Reference!"`) {
-		t.Errorf("streaming a script with a bad reference: %v", err)
+	if !strings.Contains(body, `"ref":"app:v1"`) {
+		t.Errorf("script body %s: want the reference app:v1", body)
+	}
+}
+
+// TestScriptRoundTrip: a script with every kind of entry, owners, rules,
+// a base and a config is read back as it was written (the conversions to
+// and from package wire lose nothing).
+func TestScriptRoundTrip(t *testing.T) {
+	zero, err := v1.NewHash("sha256:" + strings.Repeat("0", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode, uid, uname := int64(0o4755), 1000, "app"
+	s := &Script{
+		Settings: &Settings{Ref: mustTag(t, "app:v1"), Format: DockerArchive, Stream: true, Compression: layers.Zstd,
+			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
+			Platform: Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
+			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),
+			Base: &BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
+		Layers: []Layer{
+			{StorePaths: []string{"/nix/store/a", "/nix/store/b"}, Uid: 1, Gid: 2, Comment: "store paths: /nix/store/a /nix/store/b", Size: 99,
+				Rules: customize.Rules{{Path: "nix/store/a/bin/x", Mode: &mode, Uid: &uid, Uname: &uname, Source: "perms[0]"}}},
+			{Extra: []layers.Entry{layers.Dir("etc", 0o755), layers.File("etc/motd", 0o644, []byte("hi\n")), layers.Symlink("bin", "/nix/store/a/bin"),
+				{Name: "etc/big", Type: tar.TypeReg, Mode: 0o600, Size: 5, Source: "/nix/store/c/big", Uid: 3}}, Comment: "contents at the image root",
+				Rules: customize.Rules{{Path: "var", Regex: ".*", Source: "perms[1]"}}},
+		},
+		Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 10, UncompressedSize: 20}, {DiffID: zero, Digest: zero, Size: 30, UncompressedSize: 40}},
+	}
+	path := filepath.Join(t.TempDir(), "script")
+	if err := WriteScript(path, "/bin/nixlayer", s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadScript(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, s) {
+		t.Errorf("read back\n%+v\n%+v\nwant\n%+v\n%+v", back.Settings, back.Layers, s.Settings, s.Layers)
 	}
 }

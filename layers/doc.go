@@ -2,4 +2,10 @@
 // each layer as a deterministic tar stream: sorted entries, parents first,
 // fixed owners and times, hard links flattened, with the diffID and the
 // compressed digest computed in the same pass as the bytes are written.
+//
+// Layering strategies share one seam: a Strategy gets an Input (graph,
+// roots, sizes, layer budget) and registers under a name (Register,
+// Lookup, Names); "none", "popularity" and "size" are registered so. The
+// write path takes Options (mtime, compression) and a context that stops
+// it between entries and between the chunks of a file.
 package layers

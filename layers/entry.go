@@ -76,11 +76,14 @@ func Less(a, b string) bool {
 	return lessPath(a, b)
 }
 
+// imageStoreParent is the directory above ImageStoreDir ("nix").
+var imageStoreParent = path.Dir(ImageStoreDir)
+
 func rank(name string) int {
 	switch name {
-	case "nix":
+	case imageStoreParent:
 		return 0
-	case "nix/store":
+	case ImageStoreDir:
 		return 1
 	}
 	return 2

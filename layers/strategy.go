@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -16,23 +17,72 @@ const (
 	DefaultMaxLayers = 100
 	// DefaultStrategy is the layering strategy used when none is named.
 	DefaultStrategy = "popularity"
+	// NoLayering is the strategy of buildImage: the whole closure in one
+	// layer (the image's builder copies the contents into it too).
+	NoLayering = "none"
 )
 
-// Strategy splits the store paths of a closure into at most storeLayers
-// groups, bottom layer first; every path is in exactly one group. size
-// gives a store path's size in bytes (nil: the graph's narSize); strategies
-// that do not need sizes ignore it.
-type Strategy func(g *registration.Graph, storeLayers int, size func(path string) int64) ([][]string, error)
-
-var strategies = map[string]Strategy{
-	"popularity": func(g *registration.Graph, storeLayers int, _ func(string) int64) ([][]string, error) {
-		return Popularity(g, storeLayers)
-	},
-	"size": SizeAware,
+// Input is what a layering strategy decides from.
+type Input struct {
+	// Graph is the closure whose store paths are split into layers.
+	Graph *registration.Graph
+	// Roots are the image's contents: store paths of Graph that the
+	// customisation layer references (buildLayeredImage ranks them as
+	// referenced by a path outside the closure).
+	Roots []string
+	// Size gives a store path's size in bytes (its narSize, or its bytes on
+	// disk); nil means each path's narSize in Graph.
+	Size func(path string) int64
+	// Budget is the number of layers available for store paths (see
+	// AvailableLayers); a strategy returns at most that many groups.
+	Budget int
 }
 
-// StrategyNames returns the names LookupStrategy accepts, sorted.
-func StrategyNames() []string {
+// Strategy splits the store paths of in.Graph into at most in.Budget
+// groups, bottom layer first; every path is in exactly one group.
+// Strategies that do not need the roots or the sizes ignore them.
+type Strategy func(in Input) ([][]string, error)
+
+var (
+	registryMu sync.RWMutex
+	strategies = map[string]Strategy{}
+)
+
+func init() {
+	Register(NoLayering, oneLayer)
+	Register("popularity", func(in Input) ([][]string, error) {
+		// As buildLayeredImage: the contents are referenced by the
+		// customisation layer, which is not part of the contest.
+		order, err := PopularityOrder(in.Graph, in.Roots)
+		if err != nil {
+			return nil, err
+		}
+		return SplitOrder(order, in.Budget)
+	})
+	Register("size", func(in Input) ([][]string, error) {
+		return SizeAware(in.Graph, in.Budget, in.Size)
+	})
+}
+
+// Register makes s available under name to Lookup. Strategies register
+// from an init function of their file; a name registered twice, or an
+// empty name, panics.
+func Register(name string, s Strategy) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if name == "" || s == nil {
+		panic("layers.Register: a strategy needs a name and a function")
+	}
+	if _, dup := strategies[name]; dup {
+		panic("layers.Register: strategy " + name + " registered twice")
+	}
+	strategies[name] = s
+}
+
+// Names returns the names Lookup accepts, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
 	names := make([]string, 0, len(strategies))
 	for n := range strategies {
 		names = append(names, n)
@@ -41,18 +91,44 @@ func StrategyNames() []string {
 	return names
 }
 
-// LookupStrategy returns the layering strategy called name: "popularity"
-// (Popularity, nixpkgs' buildLayeredImage) or "size" (SizeAware). The empty
-// name means DefaultStrategy.
-func LookupStrategy(name string) (Strategy, error) {
+// Lookup returns the layering strategy registered as name. The empty name
+// means DefaultStrategy.
+func Lookup(name string) (Strategy, error) {
 	if name == "" {
 		name = DefaultStrategy
 	}
+	registryMu.RLock()
 	s, ok := strategies[name]
+	registryMu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("choosing layers: unknown layering strategy %q (valid: %s)", name, strings.Join(StrategyNames(), ", "))
+		return nil, fmt.Errorf("choosing layers: unknown layering strategy %q (valid: %s)", name, strings.Join(Names(), ", "))
 	}
 	return s, nil
+}
+
+// oneLayer is NoLayering: every store path in one group, in store-path
+// order; an empty closure gives no group.
+func oneLayer(in Input) ([][]string, error) {
+	paths := in.Graph.Paths()
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	all := make([]string, len(paths))
+	for i, p := range paths {
+		all[i] = p.Path
+	}
+	return [][]string{all}, nil
+}
+
+// CheckMaxLayers checks a maxLayers argument: between 2 and MaxImageLayers.
+func CheckMaxLayers(maxLayers int) error {
+	switch {
+	case maxLayers > MaxImageLayers:
+		return fmt.Errorf("maxLayers %d is too large: Docker and containerd refuse images with more than %d layers", maxLayers, MaxImageLayers)
+	case maxLayers < 2:
+		return fmt.Errorf("maxLayers %d is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2", maxLayers)
+	}
+	return nil
 }
 
 // AvailableLayers returns how many layers are left for store paths in an
@@ -61,12 +137,10 @@ func LookupStrategy(name string) (Strategy, error) {
 // symlinks, extra files, users), as buildLayeredImage does. maxLayers must
 // be between 2 and MaxImageLayers, and at least one layer must remain.
 func AvailableLayers(maxLayers, baseLayers int) (int, error) {
-	switch {
-	case maxLayers > MaxImageLayers:
-		return 0, fmt.Errorf("maxLayers %d is too large: Docker and containerd refuse images with more than %d layers", maxLayers, MaxImageLayers)
-	case maxLayers < 2:
-		return 0, fmt.Errorf("maxLayers %d is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2", maxLayers)
-	case baseLayers < 0:
+	if err := CheckMaxLayers(maxLayers); err != nil {
+		return 0, err
+	}
+	if baseLayers < 0 {
 		return 0, fmt.Errorf("base image layer count %d is negative", baseLayers)
 	}
 	n := maxLayers - 1 - baseLayers
@@ -78,11 +152,11 @@ func AvailableLayers(maxLayers, baseLayers int) (int, error) {
 
 // ChooseLayers splits the store paths of g with the strategy called name
 // ("" for DefaultStrategy) for an image of at most maxLayers layers with no
-// base image: maxLayers-1 layers hold store paths, the last one is kept for
-// the customisation layer. Groups come bottom layer first. With a base
-// image, use AvailableLayers and LookupStrategy instead.
+// base image and no contents: maxLayers-1 layers hold store paths, the last
+// one is kept for the customisation layer. Groups come bottom layer first.
+// With a base image or contents, call Lookup with an Input.
 func ChooseLayers(name string, g *registration.Graph, maxLayers int, size func(path string) int64) ([][]string, error) {
-	s, err := LookupStrategy(name)
+	s, err := Lookup(name)
 	if err != nil {
 		return nil, err
 	}
@@ -90,5 +164,5 @@ func ChooseLayers(name string, g *registration.Graph, maxLayers int, size func(p
 	if err != nil {
 		return nil, fmt.Errorf("choosing layers: %w", err)
 	}
-	return s(g, n, size)
+	return s(Input{Graph: g, Size: size, Budget: n})
 }

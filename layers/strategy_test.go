@@ -3,6 +3,7 @@ package layers
 import (
 	"crypto/sha256"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func TestChooseLayers(t *testing.T) {
 		{name: "two layers", maxLayers: 2, want: [][]string{{"glibc", "libffi", "libx", "liby", "python", "app"}}},
 		{name: "default maxLayers", maxLayers: DefaultMaxLayers, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
 		{name: "127 layers", strategy: "size", maxLayers: 127, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
-		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: popularity, size)`},
+		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: none, popularity, size)`},
 		{name: "too many", maxLayers: 128, err: "choosing layers: maxLayers 128 is too large: Docker and containerd refuse images with more than 127 layers"},
 		{name: "too few", maxLayers: 1, err: "choosing layers: maxLayers 1 is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2"},
 		{name: "zero", strategy: "size", maxLayers: 0, err: "maxLayers 0 is too small"},
@@ -133,19 +134,58 @@ func TestAvailableLayers(t *testing.T) {
 }
 
 func TestLookupStrategy(t *testing.T) {
-	if got := StrategyNames(); !reflect.DeepEqual(got, []string{"popularity", "size"}) {
-		t.Errorf("StrategyNames() = %v", got)
+	for _, want := range []string{"none", "popularity", "size"} {
+		if !slices.Contains(Names(), want) {
+			t.Errorf("Names() = %v, want it to hold %q", Names(), want)
+		}
 	}
 	g := layerTestGraph(t, pythonApp, pythonSizes)
-	for _, name := range StrategyNames() {
-		s, err := LookupStrategy(name)
+	for _, name := range Names() {
+		s, err := Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s(g, 3, nil)
+		got, err := s(Input{Graph: g, Budget: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
 		assertPartition(t, g, got, 3)
 	}
+}
+
+// TestRegisteredStrategies: "none" is the whole closure in one group,
+// "popularity" ranks with the contents as roots (as buildLayeredImage does)
+// and splits the order, "size" is SizeAware; an unknown name is an error
+// naming the registered ones.
+func TestRegisteredStrategies(t *testing.T) {
+	g := layerTestGraph(t, pythonApp, pythonSizes)
+	roots := []string{layerTestPath("app"), layerTestPath("libffi")}
+	in := Input{Graph: g, Roots: roots, Budget: 3}
+	none := must(must(Lookup("none"))(t)(in))(t)
+	if len(none) != 1 || len(none[0]) != g.Len() {
+		t.Errorf("none: %v, want one group of %d paths", groupNames(none), g.Len())
+	}
+	if got := must(must(Lookup("none"))(t)(Input{Graph: must(registration.NewGraph("", nil))(t), Budget: 3}))(t); len(got) != 0 {
+		t.Errorf("none of an empty closure: %v, want no group", got)
+	}
+	order := must(PopularityOrder(g, roots))(t)
+	want := must(SplitOrder(order, 3))(t)
+	if got := must(must(Lookup("popularity"))(t)(in))(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("popularity: %v, want %v", groupNames(got), groupNames(want))
+	}
+	if got, def := must(must(Lookup(""))(t)(in))(t), want; !reflect.DeepEqual(got, def) {
+		t.Errorf("default strategy: %v, want popularity's %v", groupNames(got), groupNames(def))
+	}
+	if got, want := must(must(Lookup("size"))(t)(in))(t), must(SizeAware(g, 3, nil))(t); !reflect.DeepEqual(got, want) {
+		t.Errorf("size: %v, want %v", groupNames(got), groupNames(want))
+	}
+	if _, err := Lookup("random"); err == nil || !strings.Contains(err.Error(), `unknown layering strategy "random"`) {
+		t.Errorf("Lookup(random): %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering popularity twice did not panic")
+		}
+	}()
+	Register("popularity", oneLayer)
 }

@@ -10,11 +10,21 @@ import (
 	"strings"
 )
 
+// ImageStoreDir is the store directory inside an image, as an entry name.
+// Store paths land there whatever their directory on the build machine
+// (a test store in a temporary directory, say).
+const ImageStoreDir = "nix/store"
+
+// StoreDirs returns the directory entries a layer with store paths starts
+// with: nix and nix/store, mode 0755.
+func StoreDirs() []Entry {
+	return []Entry{Dir(imageStoreParent, 0o755), Dir(ImageStoreDir, 0o755)}
+}
+
 // StorePath returns the entries of one store path as they appear in an image:
-// the path itself and everything below it, under nix/store/<name>, whatever
-// the store directory on the build machine.
+// the path itself and everything below it, under ImageStoreDir/<name>.
 func StorePath(storePath string) ([]Entry, error) {
-	return Tree(storePath, "nix/store/"+filepath.Base(storePath))
+	return Tree(storePath, ImageStoreDir+"/"+filepath.Base(storePath))
 }
 
 // Tree returns the entries for the file tree at dir, named name and below

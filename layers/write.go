@@ -2,6 +2,7 @@ package layers
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"hash"
@@ -18,6 +19,9 @@ type Writer struct {
 	tw    *tar.Writer
 	mtime time.Time
 	buf   []byte
+	// ctx, when set, stops WriteEntry between entries and between the
+	// chunks of a file (see WriteFunc).
+	ctx context.Context
 }
 
 // NewWriter returns a Writer that stamps every entry with mtime.
@@ -52,6 +56,9 @@ func (w *Writer) Header(e Entry) *tar.Header {
 
 // WriteEntry writes one entry and, for a regular file, its content.
 func (w *Writer) WriteEntry(e Entry) error {
+	if err := w.err(); err != nil {
+		return err
+	}
 	if err := w.tw.WriteHeader(w.Header(e)); err != nil {
 		return fmt.Errorf("writing tar header for /%s: %w", e.Name, err)
 	}
@@ -73,7 +80,11 @@ func (w *Writer) WriteEntry(e Entry) error {
 	if w.buf == nil {
 		w.buf = make([]byte, 256<<10)
 	}
-	n, err := io.CopyBuffer(w.tw, io.LimitReader(f, e.Size), w.buf)
+	var src io.Reader = io.LimitReader(f, e.Size)
+	if w.ctx != nil {
+		src = ctxReader{w.ctx, src}
+	}
+	n, err := io.CopyBuffer(w.tw, src, w.buf)
 	if err != nil {
 		return fmt.Errorf("copying %s into the layer: %w", e.Source, err)
 	}
@@ -81,6 +92,28 @@ func (w *Writer) WriteEntry(e Entry) error {
 		return fmt.Errorf("%s changed while the layer was written: %d bytes read, %d expected", e.Source, n, e.Size)
 	}
 	return nil
+}
+
+// err is the context's error, if it is done.
+func (w *Writer) err() error {
+	if w.ctx == nil {
+		return nil
+	}
+	return w.ctx.Err()
+}
+
+// ctxReader fails with the context's error once it is done, checked before
+// every read: once per chunk of a file copied into a layer.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // Close writes the tar trailer. It does not close the underlying writer.
@@ -94,32 +127,53 @@ type Descriptor struct {
 	UncompressedSize int64   // size of the tar
 }
 
-// Write writes entries as a tar stream compressed with c to dst, computing
-// the diffID and the blob digest in the same pass.
-func Write(dst io.Writer, entries []Entry, mtime time.Time, c Compression) (Descriptor, error) {
-	return WriteFunc(dst, func(emit func(Entry) error) error {
+// Options says how a layer is written: the mtime of every entry and the
+// compression of the blob. The zero value is invalid (Compression "").
+type Options struct {
+	// MTime stamps every entry.
+	MTime time.Time
+	// Compression compresses the blob.
+	Compression Compression
+}
+
+// Gen produces the entries of a layer, in write order, giving each to emit.
+type Gen func(emit func(Entry) error) error
+
+// Entries returns a Gen that produces entries.
+func Entries(entries []Entry) Gen {
+	return func(emit func(Entry) error) error {
 		for _, e := range entries {
 			if err := emit(e); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, mtime, c)
+	}
 }
 
-// WriteFunc is Write for entries that gen produces one by one, in write
-// order, so that a large layer need not be held in memory.
-func WriteFunc(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression) (Descriptor, error) {
-	return write(dst, gen, mtime, c, true)
+// Write writes entries as a tar stream compressed with c to dst, computing
+// the diffID and the blob digest in the same pass.
+func Write(dst io.Writer, entries []Entry, mtime time.Time, c Compression) (Descriptor, error) {
+	return WriteFunc(context.Background(), dst, Entries(entries), Options{MTime: mtime, Compression: c})
+}
+
+// WriteFunc writes the entries gen produces one by one, in write order, as
+// a tar stream compressed as opts says, to dst, computing the diffID and
+// the blob digest in the same pass; a large layer is never held in memory.
+// It stops with ctx's error when ctx is done, checked before every entry
+// and every chunk of a file read.
+func WriteFunc(ctx context.Context, dst io.Writer, gen Gen, opts Options) (Descriptor, error) {
+	return write(ctx, dst, gen, opts, true)
 }
 
 // WriteBlob is WriteFunc without the digests, for a caller that checks the
 // blob's bytes itself: it returns only the sizes.
-func WriteBlob(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression) (Descriptor, error) {
-	return write(dst, gen, mtime, c, false)
+func WriteBlob(ctx context.Context, dst io.Writer, gen Gen, opts Options) (Descriptor, error) {
+	return write(ctx, dst, gen, opts, false)
 }
 
-func write(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Time, c Compression, hash bool) (Descriptor, error) {
+func write(ctx context.Context, dst io.Writer, gen Gen, opts Options, hash bool) (Descriptor, error) {
+	c := opts.Compression
 	blob := newCounter(dst, hash)
 	zw, err := c.NewWriter(blob)
 	if err != nil {
@@ -131,7 +185,8 @@ func write(dst io.Writer, gen func(emit func(Entry) error) error, mtime time.Tim
 		// The blob is the tar: hash it once.
 		tarBytes = blob
 	}
-	tw := NewWriter(tarBytes, mtime)
+	tw := NewWriter(tarBytes, opts.MTime)
+	tw.ctx = ctx
 	if err := gen(tw.WriteEntry); err != nil {
 		return Descriptor{}, err
 	}

@@ -487,18 +487,10 @@ func TestHeaderPAX(t *testing.T) {
 // with the same sizes and no digests.
 func TestWriteBlob(t *testing.T) {
 	entries := goldenEntries(t, false)
-	gen := func(emit func(Entry) error) error {
-		for _, e := range entries {
-			if err := emit(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	for _, c := range allCompressions {
 		want, wd := writeLayer(t, entries, time.Unix(1, 0), c)
 		var got bytes.Buffer
-		d, err := WriteBlob(&got, gen, time.Unix(1, 0), c)
+		d, err := WriteBlob(t.Context(), &got, Entries(entries), Options{MTime: time.Unix(1, 0), Compression: c})
 		if err != nil {
 			t.Fatal(err)
 		}

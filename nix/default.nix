@@ -47,7 +47,7 @@ let
     # default destination). Not part of the derivation.
     in drv // {
       imageName = toLower spec.name;
-      imageTag = if spec.tag == null then builtins.substring 0 32 (baseNameOf drv.outPath) else toLower spec.tag;
+      imageTag = if spec.tag or null == null then builtins.substring 0 32 (baseNameOf drv.outPath) else toLower spec.tag;
     };
 
   outputName = name: format: compression:
@@ -65,70 +65,68 @@ let
     else if builtins.hasContext v && builtins.match "${builtins.storeDir}/[^\n ]+" v != null then { source = v; }
     else { text = v; };
 
-  # The options every builder shares, in the shape nixlayer's image.Spec reads.
-  commonSpec = args@{ name, tag ? null, contents ? [ ], copyToRoot ? null, config ? { }
-    , created ? "1970-01-01T00:00:01Z", mtime ? null, uid ? 0, gid ? 0, architecture ? null
-    , format ? "docker-archive", compression ? null, compressor ? null
-    , includeNixDB ? false, nixUid ? 0, nixGid ? 0, nixUname ? "", nixGname ? ""
-    , fromImage ? null, fromImageName ? null, fromImageTag ? null
-    # Users, permissions and the customisation layer (package customize).
-    , users ? null, groups ? null, perms ? [ ], symlinks ? { }, files ? { }, directories ? [ ]
+  # The arguments nixlayer reads as the user wrote them: an argument the
+  # user did not give (or gave as null) is not passed, and nixlayer
+  # (image.Resolve) applies its default. No default lives here.
+  given = names: args:
+    let g = builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args;
+    in builtins.removeAttrs g (builtins.filter (n: g.${n} == null) (builtins.attrNames g));
+  commonArgs = [ "tag" "config" "created" "mtime" "uid" "gid" "architecture" "format"
+    "includeNixDB" "nixUid" "nixGid" "nixUname" "nixGname" "fromImageName" "fromImageTag"
+    "users" "groups" "perms" "symlinks" "directories" "extraCommands" ];
+
+  # The options every builder shares, in the shape nixlayer's image.Spec
+  # reads; function names the Nix function, for errors and the default
+  # layering.
+  commonSpec = function: args@{ name, contents ? [ ], copyToRoot ? null
+    , fromImage ? null, compression ? null, compressor ? null, files ? { }
     , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null), ... }:
     assert extraCommands == null || shell != null
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
-    {
-      inherit name tag config created mtime uid gid architecture format system;
-      inherit includeNixDB nixUid nixGid nixUname nixGname;
+    given commonArgs args // {
+      inherit function name system;
       # The base image is an input of the build, not part of the closure.
-      fromImage = if fromImage == null then "" else "${fromImage}";
-      fromImageName = if fromImageName == null then "" else fromImageName;
-      fromImageTag = if fromImageTag == null then "" else fromImageTag;
-      inherit users groups perms symlinks directories extraCommands;
-      files = builtins.mapAttrs (_: fileSpec) files;
-      shell = if extraCommands == null || shell == null then null else "${shell}";
+      ${if fromImage != null then "fromImage" else null} = "${fromImage}";
+      ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
+      ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
       contents = map toString (toList contents ++ toList copyToRoot);
-      compression =
-        if compression != null then compression
-        else if compressor != null then compressor
-        else "gzip";
+      ${if compression != null || compressor != null then "compression" else null} =
+        if compression != null then compression else compressor;
     };
 
-  checkMaxLayers = fn: maxLayers:
-    if builtins.isInt maxLayers && maxLayers >= 2 && maxLayers <= 127 then true
-    else throw "nixlayer.${fn}: maxLayers = ${toString maxLayers}: it must be between 2 and 127 (one layer is kept for the image's own files; Docker and containerd refuse more than 127 layers)";
+  # The outputs' name: ".tar" for compression "none", else ".tar.gz" (nixlayer's
+  # default compression is gzip); absent arguments are null here.
+  drvName = name: args: outputName name (args.format or null) (args.compression or args.compressor or null);
 
-  layeredSpec = fn: args@{ maxLayers ? 100, layering ? "popularity", ... }:
-    assert checkMaxLayers fn maxLayers;
+  layeredSpec = fn: args:
     assert refuse fn args [ "fakeRootCommands" "enableFakechroot" ];
-    commonSpec args // { inherit maxLayers layering; };
+    commonSpec fn args // given [ "maxLayers" "layering" ] args;
 
-  buildImage = args@{ name, contents ? [ ], copyToRoot ? null, format ? "docker-archive", ... }:
+  buildImage = args@{ name, contents ? [ ], copyToRoot ? null, ... }:
     assert refuse "buildImage" args [ "runAsRoot" ];
-    let spec = commonSpec args // { layering = "none"; };
-    in mkImage {
-      drvName = outputName name format spec.compression;
+    mkImage {
+      drvName = drvName name args;
       roots = toList contents ++ toList copyToRoot;
-      inherit spec;
+      spec = commonSpec "buildImage" args;
     };
   # Like buildImage, but each popular store path gets its own layer (nixpkgs'
   # popularity contest, or layering = "size"), shared between images.
-  buildLayeredImage = args@{ name, contents ? [ ], format ? "docker-archive", ... }:
-    let spec = layeredSpec "buildLayeredImage" args;
-    in mkImage {
-      drvName = outputName name format spec.compression;
+  buildLayeredImage = args@{ name, contents ? [ ], ... }:
+    mkImage {
+      drvName = drvName name args;
       roots = toList contents;
-      inherit spec;
+      spec = layeredSpec "buildLayeredImage" args;
     };
 
   # $out is a small executable; running it writes the image to stdout:
   #   $(nix-build -A image) | docker load
-  # Layers are uncompressed unless compression says otherwise.
+  # Layers are uncompressed unless compression says otherwise (nixlayer's
+  # default for a stream).
   streamLayeredImage = args@{ name, contents ? [ ], ... }:
-    let spec = layeredSpec "streamLayeredImage" ({ compression = "none"; } // args) // { stream = true; };
-    in mkImage {
+    mkImage {
       drvName = "stream-${baseNameOf name}";
       roots = toList contents;
-      inherit spec;
+      spec = layeredSpec "streamLayeredImage" args // { stream = true; };
     };
   # buildImage with the Nix database of the image's store paths inside.
   buildImageWithNixDb = args: buildImage (args // { includeNixDB = true; });

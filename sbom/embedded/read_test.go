@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -34,12 +35,12 @@ func writeScript(t *testing.T, docs *sbom.Documents) string {
 		plan[0].Extra = layers.Merge(plan[0].Extra, old)
 		plan[1].Extra = layers.Merge(plan[1].Extra, sbom.Entries(docs))
 	}
-	descs, err := image.Describe(t.Context(), plan, mtime, layers.Gzip)
+	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: image.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}
+	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &image.Script{Ref: "app:v1", Layers: plan, Blobs: descs,
-		Settings: image.Resolved{Platform: image.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}}
+	s := &image.Script{Settings: set, Layers: plan, Blobs: descs}
 	p := filepath.Join(t.TempDir(), "stream")
 	if err := image.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func formats(t *testing.T, script string) map[string]string {
 		t.Fatal(err)
 	}
 	var archive bytes.Buffer
-	if err := s.Stream(&archive); err != nil {
+	if err := s.Stream(t.Context(), &archive); err != nil {
 		t.Fatal(err)
 	}
 	docker := filepath.Join(dir, "docker.tar")
@@ -117,12 +118,13 @@ func TestReadScriptSource(t *testing.T) {
 	e := layers.File(sbom.SPDXJSON.Path(), 0o644, nil)
 	e.Source, e.Size = src, int64(len(testDocs.SPDX))
 	plan := []image.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
-	descs, err := image.Describe(t.Context(), plan, time.Unix(1, 0), layers.None)
+	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
+	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "stream")
-	s := &image.Script{Ref: "app:v1", Layers: plan, Blobs: descs}
+	s := &image.Script{Settings: set, Layers: plan, Blobs: descs}
 	if err := image.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,185 @@
+package image_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// TestResolveDefaults: a spec with only a name (as each Nix function or the
+// command line passes it) resolves to fully defaulted settings.
+func TestResolveDefaults(t *testing.T) {
+	now := func() time.Time { return time.Unix(1700000000, 0) }
+	env := image.Env{DefaultTag: "outhash", Now: now, TempDir: "/tmp/x"}
+	base := func(edit func(*image.Settings)) image.Settings {
+		s := image.Settings{
+			Platform:     image.Platform{Architecture: "amd64", OS: "linux"},
+			Created:      time.Unix(1, 0).UTC(),
+			MTime:        time.Unix(1, 0).UTC(),
+			Format:       image.DockerArchive,
+			Compression:  layers.Gzip,
+			ContentsMode: layers.Copy,
+			Layering:     layers.NoLayering,
+			MaxLayers:    layers.DefaultMaxLayers,
+			TempDir:      "/tmp/x",
+		}
+		if edit != nil {
+			edit(&s)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		spec string
+		env  func(*image.Env)
+		want image.Settings
+	}{
+		{name: "command line", spec: `{"name":"App"}`, want: base(nil)},
+		{name: "buildImage", spec: `{"name":"App","function":"buildImage"}`, want: base(nil)},
+		{name: "buildLayeredImage", spec: `{"name":"App","function":"buildLayeredImage"}`, want: base(func(s *image.Settings) {
+			s.Layering, s.ContentsMode = layers.DefaultStrategy, layers.Link
+		})},
+		{name: "streamLayeredImage", spec: `{"name":"App","function":"streamLayeredImage","stream":true}`, want: base(func(s *image.Settings) {
+			s.Layering, s.ContentsMode, s.Stream, s.Compression = layers.DefaultStrategy, layers.Link, true, layers.None
+		})},
+		{name: "stream compressed", spec: `{"name":"App","stream":true,"compression":"zstd"}`, want: base(func(s *image.Settings) {
+			s.Stream, s.Compression = true, layers.Zstd
+		})},
+		{name: "nulls are defaults", spec: `{"name":"App","tag":null,"created":null,"mtime":null,"maxLayers":null,"layering":null,"compression":null,"format":null}`, want: base(nil)},
+		{name: "SOURCE_DATE_EPOCH", spec: `{"name":"App","mtime":5}`, env: func(e *image.Env) { e.SourceDateEpoch = "7" }, want: base(func(s *image.Settings) {
+			s.MTime = time.Unix(7, 0).UTC()
+		})},
+		{name: "created now", spec: `{"name":"App","created":"now"}`, want: base(func(s *image.Settings) { s.Created = now().UTC() })},
+		{name: "Nix DB as root", spec: `{"name":"App","includeNixDB":true}`, want: base(func(s *image.Settings) {
+			s.NixDB = &image.NixDB{Uname: "root", Gname: "root"}
+		})},
+		{name: "Nix DB of a user", spec: `{"name":"App","includeNixDB":true,"nixUid":1000,"nixGid":100}`, want: base(func(s *image.Settings) {
+			s.NixDB = &image.NixDB{Uid: 1000, Gid: 100, Uname: "nix", Gname: "nix"}
+		})},
+		{name: "Nix DB named", spec: `{"name":"App","includeNixDB":true,"nixUid":1000,"nixUname":"alice","nixGname":"staff"}`, want: base(func(s *image.Settings) {
+			s.NixDB = &image.NixDB{Uid: 1000, Uname: "alice", Gname: "staff"}
+		})},
+		{name: "everything given", spec: `{"name":"App","tag":"V1","contents":["/nix/store/x"],"config":{"User":"app"},"created":"2024-01-02T03:04:05Z","mtime":9,"uid":1,"gid":2,"architecture":"arm64","format":"oci-layout","compression":"zstd","layering":"size","maxLayers":9,"fromImage":"/b.tar","fromImageTag":"t","users":[]}`,
+			want: base(func(s *image.Settings) {
+				s.Contents, s.Config.User = []string{"/nix/store/x"}, "app"
+				s.Created, s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), time.Unix(9, 0).UTC()
+				s.Uid, s.Gid = 1, 2
+				s.Platform = image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}
+				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = image.OCILayout, layers.Zstd, "size", layers.Link, 9
+				s.Base = &image.BaseRef{Path: "/b.tar", Tag: "t"}
+				s.Customize = customize.Spec{Users: []customize.User{}}
+			})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := image.ParseSpec([]byte(tt.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := env
+			if tt.env != nil {
+				tt.env(&e)
+			}
+			got, err := image.Resolve(spec, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			ref := "app:outhash"
+			if spec.Tag != nil {
+				ref = "app:v1"
+			}
+			if got.Ref.String() != ref {
+				t.Errorf("Ref = %s, want %s", got.Ref, ref)
+			}
+			want.Ref = got.Ref
+			if !reflect.DeepEqual(*got, want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(want)
+				t.Errorf("Resolve\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
+
+// TestResolveErrors: each bad option is an error naming it, and the Nix
+// function when the spec names one.
+func TestResolveErrors(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       []string
+	}{
+		{"no name", `{}`, []string{"the image needs a name"}},
+		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
+		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
+		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "none, popularity, size"}},
+		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
+		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
+		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},
+		{"negative uid", `{"name":"a","uid":-1}`, []string{"uid -1"}},
+		{"negative nixUid", `{"name":"a","includeNixDB":true,"nixUid":-2}`, []string{"nixUid -2"}},
+		{"base name without base", `{"name":"a","fromImageName":"x"}`, []string{"without fromImage"}},
+		{"bad created", `{"name":"a","created":"yesterday"}`, []string{`created = "yesterday"`}},
+		{"config", `{"name":"a","config":{"Cmd":"x"}}`, []string{"config.Cmd must be a list of strings"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := image.ParseSpec([]byte(tt.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = image.Resolve(spec, image.Env{DefaultTag: "latest"})
+			wantErr(t, err, tt.want...)
+		})
+	}
+}
+
+// TestOverlaySpec: flags set the spec's fields by their JSON names over a
+// --spec file, and every field of the spec has a flag.
+func TestOverlaySpec(t *testing.T) {
+	fields := map[string]image.SpecField{}
+	for _, f := range image.SpecFields() {
+		fields[f.JSON] = f
+	}
+	for jsonName, flag := range map[string]string{"maxLayers": "max-layers", "includeNixDB": "include-nix-db", "fromImageTag": "from-image-tag",
+		"mtime": "mtime", "extraCommands": "extra-commands", "nixUid": "nix-uid", "users": "users", "shell": "shell"} {
+		if fields[jsonName].Flag != flag {
+			t.Errorf("field %s has flag %q, want %q", jsonName, fields[jsonName].Flag, flag)
+		}
+	}
+	if n := len(fields); n < 32 {
+		t.Errorf("%d spec fields have flags; want every one (32)", n)
+	}
+	values := map[string]json.RawMessage{}
+	set := func(name, text string, list []string, on bool) {
+		v, err := fields[name].FlagValue(text, list, on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[name] = v
+	}
+	set("maxLayers", "7", nil, false)
+	set("tag", "v2", nil, false)
+	set("contents", "", []string{"/nix/store/a", "/nix/store/b"}, false)
+	set("includeNixDB", "", nil, true)
+	set("users", `[{"name":"app","uid":1000}]`, nil, false)
+	spec, err := image.OverlaySpec([]byte(`{"name":"x","tag":"v1","maxLayers":3,"layering":"size"}`), "spec.json", values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *spec.MaxLayers != 7 || *spec.Tag != "v2" || spec.Layering != "size" || !spec.IncludeNixDB || len(spec.Contents) != 2 || len(spec.Users) != 1 || spec.Name != "x" {
+		t.Errorf("overlaid spec %+v", spec)
+	}
+	if _, err := fields["maxLayers"].FlagValue("seven", nil, false); err == nil {
+		t.Error("--max-layers seven: no error")
+	}
+	if _, err := image.OverlaySpec([]byte(`{"name":"x","maxLayer":3}`), "spec.json", nil); err == nil {
+		t.Error("a spec with an unknown field: no error")
+	}
+}

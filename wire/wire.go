@@ -1,0 +1,180 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Version is the wire version this nixlayer writes and reads. It changes
+// whenever a type of this package changes shape: a field added, removed,
+// renamed or given another meaning. Version 1 was the in-memory types of
+// image, layers and customize serialised as they were.
+const Version = 2
+
+// Script is a stream script's body: the image's reference, config and
+// settings, and each layer's recipe with its descriptor. The layers are
+// written as docker-archive when the script runs.
+type Script struct {
+	Version int    `json:"version"`
+	Ref     string `json:"ref"`
+	// Config is the user's OCI image config, as the OCI image spec writes
+	// it (before merging a base image's).
+	Config   json.RawMessage `json:"config"`
+	Platform Platform        `json:"platform"`
+	// Created is the image's creation date, RFC 3339.
+	Created string `json:"created"`
+	// MTime stamps every entry, in seconds since the epoch.
+	MTime int64 `json:"mtime"`
+	// Compression is "gzip", "zstd" or "none".
+	Compression string  `json:"compression"`
+	Base        *Base   `json:"base,omitempty"`
+	Layers      []Layer `json:"layers"`
+}
+
+// Platform is an OCI platform.
+type Platform struct {
+	Architecture string `json:"architecture"`
+	Variant      string `json:"variant,omitempty"`
+	OS           string `json:"os"`
+}
+
+// Base names a base image file and the image in it.
+type Base struct {
+	Path string `json:"path"`
+	Name string `json:"name,omitempty"`
+	Tag  string `json:"tag,omitempty"`
+}
+
+// Layer is a layer's recipe and its descriptor: the store paths (in the
+// descriptor) and the extra entries it holds, the owner and permission
+// rules its entries get.
+type Layer struct {
+	Descriptor Descriptor `json:"descriptor"`
+	Extra      []Entry    `json:"extra,omitempty"`
+	Uid        int        `json:"uid,omitempty"`
+	Gid        int        `json:"gid,omitempty"`
+	Rules      []Rule     `json:"rules,omitempty"`
+	// Size estimates the bytes of the store paths, to write the heaviest
+	// layers first.
+	Size int64 `json:"size,omitempty"`
+}
+
+// Descriptor identifies a written layer blob and says what it holds: what a
+// stream script checks a layer against, and what a cached layer derivation
+// stores beside its blob.
+type Descriptor struct {
+	// Digest is the blob's "sha256:<hex>", DiffID its tar's.
+	Digest string `json:"digest"`
+	DiffID string `json:"diffID"`
+	// Size is the blob's size, UncompressedSize its tar's.
+	Size             int64 `json:"size"`
+	UncompressedSize int64 `json:"uncompressedSize"`
+	// MediaType is the blob's media type in the image it was made for.
+	MediaType   string `json:"mediaType"`
+	Compression string `json:"compression"`
+	// StorePaths are the store paths the layer holds, sorted.
+	StorePaths []string `json:"storePaths,omitempty"`
+	// Comment is the layer's history comment.
+	Comment string `json:"comment"`
+}
+
+// Entry is a file, directory or symlink of a layer besides its store paths.
+type Entry struct {
+	Name string `json:"name"`
+	// Type is "dir", "file" or "symlink".
+	Type     string `json:"type"`
+	Mode     int64  `json:"mode"`
+	Uid      int    `json:"uid,omitempty"`
+	Gid      int    `json:"gid,omitempty"`
+	Uname    string `json:"uname,omitempty"`
+	Gname    string `json:"gname,omitempty"`
+	Linkname string `json:"linkname,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	// Source is the file on disk holding a file's content; without it the
+	// content is Data.
+	Source string `json:"source,omitempty"`
+	Data   []byte `json:"data,omitempty"`
+}
+
+// Rule is a resolved permission rule.
+type Rule struct {
+	Path   string  `json:"path"`
+	Regex  string  `json:"regex,omitempty"`
+	Mode   *int64  `json:"mode,omitempty"`
+	Uid    *int    `json:"uid,omitempty"`
+	Gid    *int    `json:"gid,omitempty"`
+	Uname  *string `json:"uname,omitempty"`
+	Gname  *string `json:"gname,omitempty"`
+	Source string  `json:"source,omitempty"`
+}
+
+// LayerFile is a layer descriptor as a document of its own.
+type LayerFile struct {
+	Version    int        `json:"version"`
+	Descriptor Descriptor `json:"descriptor"`
+}
+
+// EncodeScript returns s as JSON, with Version set.
+func EncodeScript(s *Script) ([]byte, error) {
+	s.Version = Version
+	return json.Marshal(s)
+}
+
+// DecodeScript reads a script written by EncodeScript; what names it in
+// errors ("stream script /nix/store/…").
+func DecodeScript(data []byte, what string) (*Script, error) {
+	var s Script
+	if err := decode(data, what, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// EncodeDescriptor returns d as a LayerFile document.
+func EncodeDescriptor(d Descriptor) ([]byte, error) {
+	return json.Marshal(LayerFile{Version: Version, Descriptor: d})
+}
+
+// DecodeDescriptor reads a document written by EncodeDescriptor.
+func DecodeDescriptor(data []byte, what string) (Descriptor, error) {
+	var f LayerFile
+	if err := decode(data, what, &f); err != nil {
+		return Descriptor{}, err
+	}
+	return f.Descriptor, nil
+}
+
+// decode checks the document's version, then decodes it strictly: a field
+// this nixlayer does not know is an error, not silently dropped.
+func decode(data []byte, what string, v any) error {
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return fmt.Errorf("reading %s: %w", what, err)
+	}
+	if err := CheckVersion(head.Version, what); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("reading %s (wire version %d): %w", what, Version, err)
+	}
+	return nil
+}
+
+// CheckVersion checks a document's version: nil (none) or another
+// version than Version is an error saying which nixlayer wrote it.
+func CheckVersion(v *int, what string) error {
+	switch {
+	case v == nil:
+		return fmt.Errorf("%s has no version: it was not written by nixlayer, or is damaged", what)
+	case *v > Version:
+		return fmt.Errorf("%s has version %d; this nixlayer reads version %d: rebuild it with this one (it was written by a newer nixlayer)", what, *v, Version)
+	case *v < Version:
+		return fmt.Errorf("%s has version %d; this nixlayer reads version %d: rebuild it with this one (it was written by an older nixlayer)", what, *v, Version)
+	}
+	return nil
+}
