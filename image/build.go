@@ -93,6 +93,9 @@ func WriteLayers(ctx context.Context, plan []Layer, opts WriteOptions, dir strin
 	blobs := make([]*Blob, len(plan))
 	c := opts.Compression
 	err := eachLayer(ctx, plan, func(i int) error {
+		if blobs[i] = plan[i].cachedBlob(opts.OCI); blobs[i] != nil {
+			return nil
+		}
 		path := filepath.Join(dir, fmt.Sprintf("layer-%03d", i))
 		d, err := writeLayerFile(ctx, path, &plan[i], opts.Options)
 		if err != nil {

@@ -33,6 +33,9 @@ type Layer struct {
 	Size int64 `json:"size,omitempty"`
 	// Rules are the spec's permission rules, applied to every entry.
 	Rules customize.Rules `json:"rules,omitempty"`
+	// Cached, when set, is the layer as nl.buildLayer built it: its blob
+	// is used as it is and StorePaths only say what it holds (cached.go).
+	Cached *Cached `json:"-"`
 }
 
 // Each reads the layer's store paths from disk and gives every entry of the
@@ -123,15 +126,23 @@ type planner struct {
 	set   *Settings
 	graph *registration.Graph
 	base  *base.Image // nil without a base image
+	// cached are the layers of set.Layers; stores is graph without their
+	// store paths, what the image's own layering splits (withCached).
+	cached []Layer
+	stores *registration.Graph
 }
 
 // Plan decides the layers of the image set describes, from the closure g
 // and the opened base image from (nil without one): the store-path layers
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
-// database layer. ctx stops the NAR hashing the database may need.
+// database layer. Cached layers (set.Layers) go first, above the base's,
+// as they were built. ctx stops the NAR hashing the database may need.
 func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
 	p := &planner{set: set, graph: g, base: from}
+	if err := p.withCached(); err != nil {
+		return nil, err
+	}
 	plan, err := p.own()
 	if err != nil {
 		return nil, err
@@ -145,6 +156,7 @@ func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.
 			return nil, err
 		}
 	}
+	plan = append(append([]Layer(nil), p.cached...), plan...)
 	if set.NixDB != nil {
 		db, err := p.nixDBLayer(ctx)
 		if err != nil {
@@ -152,9 +164,8 @@ func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.
 		}
 		plan = append(plan, db)
 	}
-	total := len(plan) + p.baseLayers()
-	if total > layers.MaxImageLayers {
-		return nil, fmt.Errorf("the image would have %d layers (%d of them from the base image); Docker and containerd refuse more than %d", total, total-len(plan), layers.MaxImageLayers)
+	if err := p.checkCount(plan); err != nil {
+		return nil, err
 	}
 	return plan, nil
 }
@@ -168,9 +179,9 @@ func (p *planner) baseLayers() int {
 
 // reserved counts the layers of the image besides its store-path layers
 // and the customisation layer (which layers.AvailableLayers already keeps):
-// the Nix database above and the base image's layers below.
+// the Nix database above, the base image's and the cached layers below.
 func (p *planner) reserved() int {
-	n := p.baseLayers()
+	n := p.baseLayers() + len(p.cached)
 	if p.set.NixDB != nil {
 		n++
 	}
@@ -269,15 +280,18 @@ func (p *planner) own() ([]Layer, error) {
 // strategy of the settings, leaving room for the reserved other layers (a
 // base image's, the Nix database) besides the customisation layer.
 func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
+	if p.stores.Len() == 0 {
+		return nil, nil // every store path is in a cached layer
+	}
 	n, err := layers.AvailableLayers(p.set.MaxLayers, p.reserved())
 	if err != nil {
-		return nil, err
+		return nil, p.budgetError(err)
 	}
 	strategy, err := layers.Lookup(p.set.Layering)
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layers.Input{Graph: p.graph, Roots: p.set.Contents, Size: size, Budget: n})
+	return strategy(layers.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

@@ -48,6 +48,9 @@ type Settings struct {
 	NixDB *NixDB
 	// Base is the base image (fromImage), or nil.
 	Base *BaseRef
+	// Layers are the nl.buildLayer outputs whose layers go first, as they
+	// were built (see cached.go); Plan reads them.
+	Layers []string
 	// Customize is the customisation (users, files, perms...).
 	Customize customize.Spec
 	// TempDir holds what a build extracts or writes before the output.
@@ -129,6 +132,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	}
 	set.Uid, set.Gid = s.Uid, s.Gid
 	if set.NixDB, err = resolveNixDB(s); err != nil {
+		return nil, err
+	}
+	if set.Layers, err = resolveLayers(s.Layers); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

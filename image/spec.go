@@ -55,6 +55,9 @@ type Spec struct {
 	FromImageTag  string `json:"fromImageTag"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
+	// Layers are nl.buildLayer outputs, bottom first: layers built
+	// earlier that the image takes as they are (see cached.go).
+	Layers []string `json:"layers"`
 
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec

@@ -45,6 +45,10 @@ type Script struct {
 func Describe(ctx context.Context, plan []Layer, opts layers.Options) ([]layers.Descriptor, error) {
 	descs := make([]layers.Descriptor, len(plan))
 	err := eachLayer(ctx, plan, func(i int) error {
+		if c := plan[i].Cached; c != nil {
+			descs[i] = c.Desc
+			return nil
+		}
 		d, err := plan[i].Write(ctx, io.Discard, opts)
 		if err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i+1, short(plan[i].Comment), err)
@@ -110,6 +114,9 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 	blobs := make([]*Blob, len(s.Layers))
 	for i := range s.Layers {
 		l, d := &s.Layers[i], s.Blobs[i]
+		if blobs[i] = l.cachedBlob(false); blobs[i] != nil {
+			continue
+		}
 		c := set.Compression
 		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
 			return produce(ctx, l, d, set.LayerOptions())

@@ -73,6 +73,10 @@ func (s *Script) toWire() (*wire.Script, error) {
 	mt := set.Compression.MediaType(false)
 	for i := range s.Layers {
 		l := &s.Layers[i]
+		if l.Cached != nil {
+			w.Layers = append(w.Layers, cachedToWire(l))
+			continue
+		}
 		w.Layers = append(w.Layers, wire.Layer{
 			Descriptor: LayerDescriptor(l, s.Blobs[i], set.Compression, mt),
 			Extra:      entriesToWire(l.Extra),
@@ -104,16 +108,21 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 		set.Base = &BaseRef{Path: w.Base.Path, Name: w.Base.Name, Tag: w.Base.Tag}
 	}
 	s := &Script{Settings: set}
+	if set.Compression, err = layers.ParseCompression(w.Compression); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	for i, wl := range w.Layers {
 		d, c, err := FromDescriptor(wl.Descriptor, what)
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			set.Compression = c
+		if wl.File != "" {
+			s.Blobs = append(s.Blobs, d)
+			s.Layers = append(s.Layers, cachedFromWire(wl, d, c))
+			continue
 		}
 		if c != set.Compression {
-			return nil, fmt.Errorf("%s is damaged: layer %d is %s, layer 1 %s", what, i+1, c, set.Compression)
+			return nil, fmt.Errorf("%s is damaged: layer %d is %s, the image %s", what, i+1, c, set.Compression)
 		}
 		extra, err := entriesFromWire(wl.Extra, what)
 		if err != nil {
@@ -122,11 +131,6 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 		s.Blobs = append(s.Blobs, d)
 		s.Layers = append(s.Layers, Layer{StorePaths: wl.Descriptor.StorePaths, Extra: extra, Uid: wl.Uid, Gid: wl.Gid,
 			Comment: wl.Descriptor.Comment, Size: wl.Size, Rules: rulesFromWire(wl.Rules)})
-	}
-	if len(w.Layers) == 0 {
-		if set.Compression, err = layers.ParseCompression(w.Compression); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
 	}
 	return s, nil
 }

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Version is the wire version this nixlayer writes and reads. It changes
 // whenever a type of this package changes shape: a field added, removed,
 // renamed or given another meaning. Version 1 was the in-memory types of
-// image, layers and customize serialised as they were.
-const Version = 2
+// image, layers and customize serialised as they were; version 3 added
+// Layer.File (a layer built earlier, streamed from its blob file) and made
+// LayerFile the document of a cached layer derivation.
+const Version = 3
 
 // Script is a stream script's body: the image's reference, config and
 // settings, and each layer's recipe with its descriptor. The layers are
@@ -58,6 +61,10 @@ type Layer struct {
 	// Size estimates the bytes of the store paths, to write the heaviest
 	// layers first.
 	Size int64 `json:"size,omitempty"`
+	// File, when set, is the file holding the layer's blob as it was built
+	// (by nl.buildLayer): it is copied as it is, the layer has no recipe
+	// (no Extra, owner or rules), and Descriptor says what the file holds.
+	File string `json:"file,omitempty"`
 }
 
 // Descriptor identifies a written layer blob and says what it holds: what a
@@ -109,10 +116,25 @@ type Rule struct {
 	Source string  `json:"source,omitempty"`
 }
 
-// LayerFile is a layer descriptor as a document of its own.
+// LayerFile is the document a cached layer derivation (nl.buildLayer)
+// writes beside its blobs (see LayerFileName and BlobPath): the platform
+// its store paths were built for and each layer's descriptor, bottom first.
 type LayerFile struct {
-	Version    int        `json:"version"`
-	Descriptor Descriptor `json:"descriptor"`
+	Version  int          `json:"version"`
+	Platform Platform     `json:"platform"`
+	Layers   []Descriptor `json:"layers"`
+}
+
+// LayerFileName is the name of the LayerFile in a cached layer
+// derivation's output.
+const LayerFileName = "layer.json"
+
+// BlobPath returns the name, in a cached layer derivation's output, of the
+// blob whose digest is "<algorithm>:<hex>": blobs/<algorithm>/<hex>, as in
+// an OCI layout.
+func BlobPath(digest string) string {
+	alg, hex, _ := strings.Cut(digest, ":")
+	return "blobs/" + alg + "/" + hex
 }
 
 // EncodeScript returns s as JSON, with Version set.
@@ -131,18 +153,20 @@ func DecodeScript(data []byte, what string) (*Script, error) {
 	return &s, nil
 }
 
-// EncodeDescriptor returns d as a LayerFile document.
-func EncodeDescriptor(d Descriptor) ([]byte, error) {
-	return json.Marshal(LayerFile{Version: Version, Descriptor: d})
+// EncodeLayerFile returns f as JSON, with Version set.
+func EncodeLayerFile(f *LayerFile) ([]byte, error) {
+	f.Version = Version
+	return json.Marshal(f)
 }
 
-// DecodeDescriptor reads a document written by EncodeDescriptor.
-func DecodeDescriptor(data []byte, what string) (Descriptor, error) {
+// DecodeLayerFile reads a document written by EncodeLayerFile; what names
+// it in errors ("layer /nix/store/…").
+func DecodeLayerFile(data []byte, what string) (*LayerFile, error) {
 	var f LayerFile
 	if err := decode(data, what, &f); err != nil {
-		return Descriptor{}, err
+		return nil, err
 	}
-	return f.Descriptor, nil
+	return &f, nil
 }
 
 // decode checks the document's version, then decodes it strictly: a field

@@ -36,6 +36,7 @@ func script() *Script {
 		Compression: "gzip",
 		Base:        &Base{Path: "/nix/store/11111111111111111111111111111111-base.tar", Tag: "v2"},
 		Layers: []Layer{
+			{Descriptor: descriptor(), File: "/nix/store/33333333333333333333333333333333-layer-hello/blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111"},
 			{Descriptor: descriptor(), Uid: 1000, Gid: 100, Size: 4096,
 				Rules: []Rule{{Path: "nix/store/00000000000000000000000000000000-hello/bin/hello", Mode: ptr(int64(0o4755)), Uid: ptr(0), Uname: ptr("root"), Source: "perms[0] (/bin/hello)"}}},
 			{Descriptor: Descriptor{Digest: digest, DiffID: diffID, Size: 20, UncompressedSize: 2048, MediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", Compression: "gzip", Comment: "contents at the image root"},
@@ -76,7 +77,7 @@ func TestScriptGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := golden(t, "script-v2.json", got)
+	want := golden(t, "script-v3.json", got)
 	back, err := DecodeScript(want, "golden script")
 	if err != nil {
 		t.Fatal(err)
@@ -88,19 +89,32 @@ func TestScriptGolden(t *testing.T) {
 	}
 }
 
-// TestDescriptorGolden pins the bytes of a layer descriptor document.
-func TestDescriptorGolden(t *testing.T) {
-	got, err := EncodeDescriptor(descriptor())
+func layerFile() *LayerFile {
+	return &LayerFile{Platform: Platform{Architecture: "amd64", OS: "linux"}, Layers: []Descriptor{descriptor()}}
+}
+
+// TestLayerFileGolden pins the bytes of a cached layer derivation's
+// document.
+func TestLayerFileGolden(t *testing.T) {
+	got, err := EncodeLayerFile(layerFile())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := golden(t, "layer-v2.json", got)
-	back, err := DecodeDescriptor(want, "golden descriptor")
+	want := golden(t, "layer-v3.json", got)
+	back, err := DecodeLayerFile(want, "golden layer file")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(back, descriptor()) {
-		t.Errorf("decoded %+v, want %+v", back, descriptor())
+	f := layerFile()
+	f.Version = Version
+	if !reflect.DeepEqual(back, f) {
+		t.Errorf("decoded %+v, want %+v", back, f)
+	}
+}
+
+func TestBlobPath(t *testing.T) {
+	if got, want := BlobPath(digest), "blobs/sha256/1111111111111111111111111111111111111111111111111111111111111111"; got != want {
+		t.Errorf("BlobPath = %s, want %s", got, want)
 	}
 }
 
@@ -111,7 +125,7 @@ func TestVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer, err := EncodeDescriptor(descriptor())
+	layer, err := EncodeLayerFile(layerFile())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,17 +133,17 @@ func TestVersions(t *testing.T) {
 		name, doc, want string
 		descriptor      bool
 	}{
-		{name: "newer", doc: strings.Replace(string(body), `"version":2`, `"version":3`, 1), want: "x has version 3; this nixlayer reads version 2: rebuild it with this one (it was written by a newer nixlayer)"},
-		{name: "older", doc: strings.Replace(string(body), `"version":2`, `"version":1`, 1), want: "x has version 1; this nixlayer reads version 2: rebuild it with this one (it was written by an older nixlayer)"},
+		{name: "newer", doc: strings.Replace(string(body), `"version":3`, `"version":4`, 1), want: "x has version 4; this nixlayer reads version 3: rebuild it with this one (it was written by a newer nixlayer)"},
+		{name: "older", doc: strings.Replace(string(body), `"version":3`, `"version":2`, 1), want: "x has version 2; this nixlayer reads version 3: rebuild it with this one (it was written by an older nixlayer)"},
 		{name: "none", doc: `{"ref":"a:b"}`, want: "x has no version"},
-		{name: "unknown field", doc: strings.Replace(string(body), `"ref":`, `"reference":"a","ref":`, 1), want: `reading x (wire version 2): json: unknown field "reference"`},
+		{name: "unknown field", doc: strings.Replace(string(body), `"ref":`, `"reference":"a","ref":`, 1), want: `reading x (wire version 3): json: unknown field "reference"`},
 		{name: "not JSON", doc: `{`, want: "reading x: unexpected end of JSON input"},
-		{name: "newer descriptor", doc: strings.Replace(string(layer), `"version":2`, `"version":9`, 1), want: "x has version 9", descriptor: true},
+		{name: "newer descriptor", doc: strings.Replace(string(layer), `"version":3`, `"version":9`, 1), want: "x has version 9", descriptor: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
 			if tt.descriptor {
-				_, err = DecodeDescriptor([]byte(tt.doc), "x")
+				_, err = DecodeLayerFile([]byte(tt.doc), "x")
 			} else {
 				_, err = DecodeScript([]byte(tt.doc), "x")
 			}
