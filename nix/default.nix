@@ -37,7 +37,7 @@ let
       builder = nixlayerBin;
       args = [ command ];
       __structuredAttrs = true;
-      exportReferencesGraph.closure = roots;
+      exportReferencesGraph.closure = roots ++ spec.layers or [ ]; # layers: nl.buildLayer outputs
       nixlayer = spec;
       # Images are large and cheap to rebuild; do not fetch them.
       allowSubstitutes = false;
@@ -90,6 +90,7 @@ let
       ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
       ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
       contents = map toString (toList contents ++ toList copyToRoot);
+      ${if args.layers or [ ] != [ ] then "layers" else null} = map toString (toList args.layers);
       ${if compression != null || compressor != null then "compression" else null} =
         if compression != null then compression else compressor;
     };
@@ -142,6 +143,7 @@ in
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
+  buildLayer = import ./layer.nix { inherit nixlayerBin system; };
   inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }
