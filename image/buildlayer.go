@@ -186,14 +186,12 @@ func planLayer(set *LayerSettings, g *registration.Graph) ([]Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if g, err = g.Subgraph(append(append([]string(nil), set.Deps...), set.CopyToRoot...)...); err != nil {
+		return nil, err
+	}
 	stores, err := without(g, cachedPaths(below))
 	if err != nil {
 		return nil, fmt.Errorf("leaving out the store paths of layers: %w", err)
-	}
-	for _, c := range append(append([]string(nil), set.Deps...), set.CopyToRoot...) {
-		if _, ok := g.Lookup(c); !ok {
-			return nil, fmt.Errorf("%s is not in the closure graph", c)
-		}
 	}
 	var groups [][]string
 	if stores.Len() > 0 {

@@ -200,13 +200,19 @@ func (p *planner) checkCount(plan []Layer) error {
 		total, p.baseLayers(), len(p.cached), len(plan)-len(p.cached), layers.MaxImageLayers)
 }
 
-// budgetError explains that the cached layers count toward maxLayers when
-// they leave no room for the image's own store paths.
-func (p *planner) budgetError(err error) error {
-	if len(p.cached) == 0 {
-		return err
+// budget returns the layers left for the image's own store paths
+// (layers.AvailableLayers), with an error that counts every kind of layer
+// when the cached layers leave none.
+func (p *planner) budget() (int, error) {
+	if len(p.cached) == 0 || p.set.MaxLayers-1-p.reserved() >= 1 {
+		return layers.AvailableLayers(p.set.MaxLayers, p.reserved())
 	}
-	return fmt.Errorf("%w; the %d layers of `layers` count toward maxLayers too", err, len(p.cached))
+	db := 0
+	if p.set.NixDB != nil {
+		db = 1
+	}
+	return 0, fmt.Errorf("maxLayers = %d leaves no layer for the image's own store paths: %d layers come from `layers`, %d from the base image, %d is the Nix database and 1 the customisation layer; raise maxLayers (at most %d) or put more store paths into the layers",
+		p.set.MaxLayers, len(p.cached), p.baseLayers(), db, layers.MaxImageLayers)
 }
 
 // resolveLayers checks the layers argument: absolute paths (the outputs of

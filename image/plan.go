@@ -283,9 +283,9 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if p.stores.Len() == 0 {
 		return nil, nil // every store path is in a cached layer
 	}
-	n, err := layers.AvailableLayers(p.set.MaxLayers, p.reserved())
+	n, err := p.budget()
 	if err != nil {
-		return nil, p.budgetError(err)
+		return nil, err
 	}
 	strategy, err := layers.Lookup(p.set.Layering)
 	if err != nil {
