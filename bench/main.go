@@ -44,6 +44,9 @@ type options struct {
 	large    string // top store path of a larger closure (RSS scaling), or ""
 	runs     int    // each timing is the best of runs
 	work     string // scratch directory for outputs
+	// closureNix, when set, is the closure's expression: the cached-layer
+	// cases build over it with nix-build (cached.go).
+	closureNix string
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -54,6 +57,7 @@ func parseFlags(args []string) (*options, error) {
 	fl.StringVar(&o.large, "large", "", "top store path of a larger closure, for the RSS scaling check")
 	fl.IntVar(&o.runs, "runs", 3, "runs per timing; the fastest counts")
 	fl.StringVar(&o.work, "work", "", "scratch directory (default: a temporary one, removed at the end)")
+	fl.StringVar(&o.closureNix, "closure-nix", "", "the closure's Nix expression, for the cached-layer cases (nix-build); empty skips them")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
 	}
@@ -85,6 +89,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	rows, err := b.timeAll(small, true)
 	if err != nil {
 		return err
+	}
+	if o.closureNix != "" {
+		crows, err := b.cached(o.closureNix)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, crows...)
 	}
 	if o.large != "" {
 		large, err := b.closureCase("large", o.large)

@@ -4,6 +4,7 @@
 #   NIXLAYER_BENCH_CLOSURE  the closure expression (default ../shared/bench/closure.nix)
 #   NIXLAYER_BENCH_SCALE    size factor of the RSS scaling closure (default 4; 0 skips it)
 #   NIXLAYER_BENCH_RUNS     runs per timing, the fastest counts (default 3)
+#   NIXLAYER_BENCH_CACHED   0 skips the cached-layer cases (nix-build of a buildLayer, a rebuild, a push)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 closure_nix=${NIXLAYER_BENCH_CLOSURE:-$repo/../shared/bench/closure.nix}
@@ -26,6 +27,9 @@ fi
 export NIX_CONFIG=$'substituters =\nsandbox = true\nbuild-users-group =\n'"extra-sandbox-paths = /bin/sh=$bb /bin/mkdir=$bb /bin/ln=$bb"
 top=$(nix-build "$closure_nix" --no-out-link)
 args=(-nixlayer "$repo/build/nixlayer/bin/nixlayer" -closure "$top" -runs "$runs")
+if [ "${NIXLAYER_BENCH_CACHED:-1}" != 0 ]; then
+  args+=(-closure-nix "$closure_nix")
+fi
 if [ "$scale" -gt 1 ]; then
   large=$(nix-build "$repo/bench/scaled.nix" --arg closure "$closure_nix" --arg scale "$scale" --no-out-link)
   args+=(-large "$large")
