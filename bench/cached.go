@@ -87,7 +87,7 @@ func (b *bench) cached(closureNix string) ([]row, error) {
 // rebuild times the cold build and the rebuild of attr, best of the runs,
 // against the trivial derivation.
 func (c *cachedBench) rebuild(attr, name string, limit float64) (row, error) {
-	var cold, warm, trivial float64
+	best := make([]float64, 3) // cold, warm, trivial
 	for i := range max(1, min(c.opts.runs, 2)) {
 		salt := fmt.Sprintf("%s-%d-%d", attr, time.Now().UnixNano(), i)
 		tc, err := c.build(attr, salt, "v0")
@@ -107,16 +107,13 @@ func (c *cachedBench) rebuild(attr, name string, limit float64) (row, error) {
 		if err != nil {
 			return row{}, err
 		}
-		if i == 0 || tc < cold {
-			cold = tc
-		}
-		if i == 0 || tw < warm {
-			warm = tw
-		}
-		if i == 0 || tt < trivial {
-			trivial = tt
+		for j, t := range []float64{tc, tw, tt} {
+			if i == 0 || t < best[j] {
+				best[j] = t
+			}
 		}
 	}
+	cold, warm, trivial := best[0], best[1], best[2]
 	r := row{name: name, secs: warm - trivial, base: cold, baseName: "cold build", limit: limit,
 		note: fmt.Sprintf("rebuild %.2f s, trivial derivation %.2f s", warm, trivial)}
 	r.ratio = r.secs / r.base

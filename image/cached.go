@@ -49,18 +49,14 @@ func (l *Layer) cachedBlob(oci bool) *Blob {
 // wire.LayerFile, and each blob file, checked to exist with the size the
 // descriptor gives. what names the output in errors ("layers[0]").
 func ReadLayerOutput(out, what string) (Platform, []Layer, error) {
-	doc := filepath.Join(out, wire.LayerFileName)
-	data, err := os.ReadFile(doc)
+	f, err := wire.ReadLayerFile(out)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Platform{}, nil, fmt.Errorf("%s = %s is not a layer built by nl.buildLayer (it has no %s): give layers only what buildLayer returns", what, out, wire.LayerFileName)
 	}
 	if err != nil {
-		return Platform{}, nil, fmt.Errorf("reading %s = %s: %w", what, out, err)
+		return Platform{}, nil, fmt.Errorf("%s = %s: %w", what, out, err)
 	}
-	f, err := wire.DecodeLayerFile(data, "layer descriptor "+doc)
-	if err != nil {
-		return Platform{}, nil, err
-	}
+	doc := filepath.Join(out, wire.LayerFileName)
 	p := Platform{Architecture: f.Platform.Architecture, Variant: f.Platform.Variant, OS: f.Platform.OS}
 	var plan []Layer
 	for _, w := range f.Layers {

@@ -26,11 +26,7 @@ func buildLayer(t *testing.T, s *testStore, spec *image.LayerSpec) (string, *wir
 	if err := image.BuildLayer(context.Background(), &image.LayerRequest{Spec: spec, Graph: s.graph, Out: out}); err != nil {
 		t.Fatalf("BuildLayer: %v", err)
 	}
-	data, err := os.ReadFile(filepath.Join(out, wire.LayerFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := wire.DecodeLayerFile(data, out)
+	f, err := wire.ReadLayerFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}

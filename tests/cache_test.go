@@ -18,11 +18,7 @@ const busyboxLayer = `(nl.buildLayer { name = "busybox-layer"; deps = [ testPkgs
 // readLayerFile reads a buildLayer output's descriptor.
 func readLayerFile(t *testing.T, out string) *wire.LayerFile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, wire.LayerFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := wire.DecodeLayerFile(data, out)
+	f, err := wire.ReadLayerFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}

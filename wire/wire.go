@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -151,6 +153,18 @@ func DecodeScript(data []byte, what string) (*Script, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// ReadLayerFile reads the LayerFile of the cached layer derivation output
+// out; an error reading the file wraps the os error (fs.ErrNotExist for an
+// output that is not one).
+func ReadLayerFile(out string) (*LayerFile, error) {
+	doc := filepath.Join(out, LayerFileName)
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		return nil, fmt.Errorf("reading layer descriptor: %w", err)
+	}
+	return DecodeLayerFile(data, "layer descriptor "+doc)
 }
 
 // EncodeLayerFile returns f as JSON, with Version set.
