@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
 	"fmt"
 	"os"
 	"path"
@@ -179,7 +180,7 @@ func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return x.Content(name)
+		return x.Content(name, maxBaseUserFileBytes)
 	}
 }
 
@@ -189,7 +190,7 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok, err := x.Content(baseDBFiles[0]); err != nil || !ok {
+	if f, ok, err := x.Lookup(baseDBFiles[0]); err != nil || !ok || f.Type != tar.TypeReg {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
@@ -198,14 +199,7 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 	}
 	defer os.RemoveAll(dir)
 	for _, name := range baseDBFiles {
-		data, ok, err := x.Content(name)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dir, path.Base(name)), data, 0o644); err != nil {
+		if err := copyBaseFile(x, name, filepath.Join(dir, path.Base(name))); err != nil {
 			return nil, err
 		}
 	}
@@ -214,6 +208,28 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 		return nil, fmt.Errorf("base image's Nix database: %w", err)
 	}
 	return g, nil
+}
+
+// copyBaseFile copies the base's file name (when it has one) to the new
+// file dst, streaming, within maxBaseDBBytes.
+func copyBaseFile(x *base.Index, name, dst string) error {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	ok, err := x.CopyContent(name, w, maxBaseDBBytes)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil && !ok {
+		err = os.Remove(dst)
+	}
+	if err != nil {
+		return fmt.Errorf("copying the base image's /%s: %w", name, err)
+	}
+	return f.Close()
 }
 
 // convertMediaType maps a layer media type between the Docker and OCI

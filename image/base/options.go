@@ -1,5 +1,11 @@
 package base
 
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
 // Default limits; see the package documentation.
 const (
 	DefaultMaxBytes     int64 = 16 << 30
@@ -39,6 +45,7 @@ func (l Limits) withDefaults() Limits {
 }
 
 type options struct {
+	ctx       context.Context
 	name, tag string
 	limits    Limits
 	tempDir   string
@@ -74,4 +81,22 @@ func WithKeep(paths ...string) Option {
 			o.keep[p] = true
 		}
 	}
+}
+
+// WithContext makes reading the image (Open, Walk, Index, Flatten,
+// Content) stop with ctx's error once ctx is done: each entry and each
+// read of a blob checks it.
+func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
+
+// ctxReader fails with its context's error once the context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("reading stopped: %w", err)
+	}
+	return c.r.Read(p)
 }
