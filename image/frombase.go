@@ -52,6 +52,9 @@ func (b *BaseRef) open(tempDir string) (*base.Image, error) {
 // has identically. A change that would replace a base directory by a file
 // is an error.
 func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
+	if err := storeDirsReal(x); err != nil {
+		return nil, err
+	}
 	present := map[string]bool{}
 	out := plan[:0]
 	for _, l := range plan {
@@ -91,6 +94,30 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 		}
 	}
 	return out, nil
+}
+
+// storeDirsReal fails when the base's /nix or /nix/store is a symlink or
+// not a directory. Our layers write /nix/store/<path> with real directory
+// entries, which a runtime unpacks over the base's symlink (replacing it):
+// the base's store paths behind the link would vanish, and ours that the
+// base already has (found through the link, so not written again) with
+// them. Rather than make an image missing store paths, the build stops.
+func storeDirsReal(x *base.Index) error {
+	for _, d := range []string{"nix", "nix/store"} {
+		f, ok, err := x.Lookup(d)
+		if err != nil {
+			return fmt.Errorf("looking up /%s in the base image (fromImage): %w", d, err)
+		}
+		switch {
+		case !ok || f.Type == tar.TypeDir:
+			continue
+		case f.Type == tar.TypeSymlink:
+			return fmt.Errorf("the base image (fromImage) has /%s as a symlink to %q: the image's store paths must be real directories under /nix/store, and a layer writing them would replace the link and hide what the base has behind it; use a base whose /%s is a directory: %w", f.Path, f.Linkname, f.Path, base.ErrUnsafe)
+		default:
+			return fmt.Errorf("the base image (fromImage) has /%s, which is not a directory (type %q), where the image's store paths go: %w", f.Path, f.Type, base.ErrUnsafe)
+		}
+	}
+	return nil
 }
 
 // baseHasStorePath reports whether every file of store path p, as a layer

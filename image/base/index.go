@@ -171,9 +171,12 @@ func (x *Index) CopyContent(name string, w io.Writer, max int64) (ok bool, err e
 	n, resolved, err := x.t.follow(c)
 	if err != nil || n == nil || n.typ != tar.TypeReg {
 		if errors.Is(err, errNotDir) {
-			err = nil
+			return false, nil
 		}
-		return false, err
+		if err != nil {
+			return false, fmt.Errorf("reading /%s of image %q: %w", c, x.img.src, err)
+		}
+		return false, nil
 	}
 	if n.size > max {
 		return false, fmt.Errorf("reading /%s (as /%s) of image %q: %d bytes is over the %d byte limit: %w", c, resolved, x.img.src, n.size, max, ErrLimit)
