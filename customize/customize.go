@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -416,49 +415,6 @@ func (v *view) names() (*names, error) {
 		}
 	}
 	return n, nil
-}
-
-// read returns the content of the file name at the image root, following
-// symlinks into the image's store paths.
-func (v *view) read(name string) ([]byte, bool, error) {
-	for hops := 0; hops < 40; hops++ {
-		e, ok := v.root[name]
-		if !ok {
-			if _, disk, ok := v.store(name); ok {
-				data, err := os.ReadFile(disk)
-				if err != nil {
-					return nil, false, fmt.Errorf("reading the image's /%s (%s): %w", name, disk, err)
-				}
-				return data, true, nil
-			}
-			if v.base != nil {
-				return v.base(name)
-			}
-			return nil, false, nil
-		}
-		switch e.Type {
-		case tar.TypeReg:
-			if e.Source == "" {
-				return e.Data, true, nil
-			}
-			data, err := os.ReadFile(e.Source)
-			if err != nil {
-				return nil, false, fmt.Errorf("reading the image's /%s: %w", name, err)
-			}
-			return data, true, nil
-		case tar.TypeSymlink:
-			target := e.Linkname
-			if !path.IsAbs(target) {
-				target = path.Join("/", path.Dir(name), target)
-			}
-			if name, ok = cleanTarget(target, v); !ok {
-				return nil, false, nil
-			}
-		default:
-			return nil, false, nil
-		}
-	}
-	return nil, false, fmt.Errorf("reading the image's /%s: too many levels of symlinks", name)
 }
 
 // imagePath maps a path in one of the image's store paths on the build
