@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -26,9 +27,15 @@ type BaseRef struct {
 
 // open opens the base image with its safety limits.
 func (b *BaseRef) open(tempDir string) (*base.Image, error) {
+	return b.openContext(context.Background(), tempDir)
+}
+
+// openContext is open, with the reading of the base (its index, its files)
+// stopped when ctx is done.
+func (b *BaseRef) openContext(ctx context.Context, tempDir string) (*base.Image, error) {
 	// The files the build reads from the base: its users and groups, and its
-	// Nix database. The index keeps them as it reads the layers, once.
-	opts := []base.Option{base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
+	// Nix database (read again from their layers when asked for).
+	opts := []base.Option{base.WithContext(ctx), base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
 	if b.Name != "" {
 		opts = append(opts, base.WithName(b.Name))
 	}
@@ -213,6 +220,11 @@ func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
 
 // baseGraph reads the Nix database of the base image, if it has one.
 func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
+	return baseGraphContext(context.Background(), img, storeDir, tempDir)
+}
+
+// baseGraphContext is baseGraph, stopped when ctx is done.
+func baseGraphContext(ctx context.Context, img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
 	x, err := img.Index()
 	if err != nil {
 		return nil, err
@@ -230,7 +242,7 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 			return nil, err
 		}
 	}
-	g, err := nixdb.ReadGraph(filepath.Join(dir, "db.sqlite"), storeDir)
+	g, err := nixdb.ReadGraphContext(ctx, filepath.Join(dir, "db.sqlite"), storeDir)
 	if err != nil {
 		return nil, fmt.Errorf("base image's Nix database: %w", err)
 	}
