@@ -14,7 +14,7 @@ import (
 
 // hostileDB makes a database in a new directory with the schema file
 // saying 10 by running sqls, and returns its path.
-func hostileDB(t *testing.T, sqls ...string) string {
+func hostileDB(t testing.TB, sqls ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "db.sqlite")
