@@ -164,9 +164,6 @@ func throughLinks(x *base.Index, entries []layers.Entry) ([]layers.Entry, error)
 	return out, nil
 }
 
-// maxLinks bounds symlink resolution, as Linux's MAXSYMLINKS.
-const maxLinks = 40
-
 // resolveDir returns where directory dir of the image is once the base's
 // symlinks are followed, staying inside the image root.
 func resolveDir(x *base.Index, dir string, cache map[string]string, depth int) (string, error) {

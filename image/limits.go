@@ -9,4 +9,7 @@ const (
 	// maxBaseDBBytes bounds each file of the base's Nix database
 	// (db.sqlite, its WAL), copied to a temporary file, never to memory.
 	maxBaseDBBytes = 4 << 30
+	// maxLinks bounds symlink resolution in the base, as Linux's
+	// MAXSYMLINKS.
+	maxLinks = 40
 )

@@ -24,7 +24,10 @@ func Open(path string, opts ...Option) (*Image, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.limits = o.limits.withDefaults()
+	var err error
+	if o.limits, err = o.limits.withDefaults(); err != nil {
+		return nil, fmt.Errorf("opening image %q: %w", path, err)
+	}
 	if o.ctx == nil {
 		o.ctx = context.Background()
 	}

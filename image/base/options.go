@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 )
 
-// Default limits; see the package documentation.
+// Default limits; see the package documentation and the README's
+// "Limits". DefaultMaxBytes and DefaultMaxEntries may be raised with
+// $NIXLAYER_MAX_BYTES and $NIXLAYER_MAX_ENTRIES (Limits fields win).
 const (
 	DefaultMaxBytes     int64 = 16 << 30
 	DefaultMaxEntries         = 1 << 20
@@ -15,6 +19,13 @@ const (
 	maxMetadataBytes = 8 << 20 // one JSON document
 	maxNameLen       = 4096    // one entry name or link target
 	maxSymlinks      = 40      // symlinks followed in one lookup
+	maxLookupSteps   = 4096    // path components one lookup visits, symlink targets included
+)
+
+// Environment variables raising the default limits.
+const (
+	EnvMaxBytes   = "NIXLAYER_MAX_BYTES"
+	EnvMaxEntries = "NIXLAYER_MAX_ENTRIES"
 )
 
 // Decompressor memory bounds; variables only so that fuzzing can lower them.
@@ -31,17 +42,25 @@ type Limits struct {
 	MaxNameBytes int64 // bytes of names and link targets kept in memory
 }
 
-func (l Limits) withDefaults() Limits {
+func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultMaxBytes
+		n, err := envLimit(EnvMaxBytes, DefaultMaxBytes)
+		if err != nil {
+			return l, err
+		}
+		l.MaxBytes = n
 	}
 	if l.MaxEntries <= 0 {
-		l.MaxEntries = DefaultMaxEntries
+		n, err := envLimit(EnvMaxEntries, DefaultMaxEntries)
+		if err != nil {
+			return l, err
+		}
+		l.MaxEntries = int(n)
 	}
 	if l.MaxNameBytes <= 0 {
 		l.MaxNameBytes = DefaultMaxNameBytes
 	}
-	return l
+	return l, nil
 }
 
 type options struct {
@@ -99,4 +118,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, fmt.Errorf("reading stopped: %w", err)
 	}
 	return c.r.Read(p)
+}
+
+// envLimit reads a positive integer from the environment variable env;
+// def when it is unset.
+func envLimit(env string, def int64) (int64, error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > 1<<50 {
+		return 0, fmt.Errorf("$%s = %q is not a positive number", env, v)
+	}
+	return n, nil
 }

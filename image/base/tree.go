@@ -9,10 +9,6 @@ import (
 	"strings"
 )
 
-// maxLookupSteps bounds the path components one lookup may visit, symlink
-// targets included.
-const maxLookupSteps = 4096
-
 // node is a file of the in-memory tree a stack of layers makes.
 type node struct {
 	typ      byte // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
