@@ -147,3 +147,46 @@ func readBounded(p string, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// names returns the users and groups of the image: those of its
+// /etc/passwd and /etc/group, whoever provides them.
+func (v *view) names() (*names, error) {
+	n := &names{}
+	for _, f := range []struct {
+		name  string
+		parse func([]byte) error
+	}{
+		{"etc/passwd", func(b []byte) (err error) { n.users, err = ParsePasswd(b); return }},
+		{"etc/group", func(b []byte) (err error) { n.groups, err = ParseGroup(b); return }},
+	} {
+		data, ok, err := v.read(f.name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if err := f.parse(data); err != nil {
+			return nil, fmt.Errorf("reading the image's /%s: %w", f.name, err)
+		}
+	}
+	return n, nil
+}
+
+// imagePath maps a path in one of the image's store paths on the build
+// machine to its path in the image (under /nix/store); other paths are
+// returned as they are.
+func (v *view) imagePath(p string) string {
+	for img, disk := range v.stores {
+		if p == disk || strings.HasPrefix(p, disk+"/") {
+			return "/" + img + strings.TrimPrefix(p, disk)
+		}
+	}
+	return p
+}
+
+// cleanTarget turns an absolute symlink target into an entry name.
+func cleanTarget(target string, v *view) (string, bool) {
+	name, err := layers.CleanName(v.imagePath(target))
+	return name, err == nil
+}
