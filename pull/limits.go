@@ -22,9 +22,10 @@ type Timeouts struct {
 	Dial    time.Duration // TCP connect (default 30s)
 	TLS     time.Duration // TLS handshake (default 30s)
 	Headers time.Duration // from the request sent to the response headers (default 60s)
-	// Idle bounds the time a response body may send nothing (default
-	// 60s): a stalled or slow-loris body fails, and is retried as a
-	// transient failure.
+	// Idle bounds the time a response body may send nothing, and a
+	// write to the connection may wait (default 60s): a stalled or
+	// slow-loris body, or a registry that stops reading an upload, fails,
+	// and is retried as a transient failure.
 	Idle time.Duration
 }
 

@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -117,7 +118,14 @@ func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
 	rt := o.transport
 	if rt == nil {
 		t := remote.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: to.Dial, KeepAlive: 30 * time.Second}).DialContext
+		dialer := &net.Dialer{Timeout: to.Dial, KeepAlive: 30 * time.Second}
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return writeDeadlineConn{c, to.Idle}, nil
+		}
 		t.TLSHandshakeTimeout = to.TLS
 		t.ResponseHeaderTimeout = to.Headers
 		t.ExpectContinueTimeout = time.Second
@@ -216,3 +224,18 @@ func (e *idleError) Error() string {
 }
 func (e *idleError) Timeout() bool   { return true }
 func (e *idleError) Temporary() bool { return true }
+
+// writeDeadlineConn fails a write (an upload, a request) that the peer
+// does not take within idle: a registry that stops reading cannot hold a
+// push forever.
+type writeDeadlineConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c writeDeadlineConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
