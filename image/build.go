@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
@@ -60,13 +61,13 @@ func (r *Request) resolve() (name.Tag, *Resolved, error) {
 	if set.MTime, err = s.LayerTime(r.SourceDateEpoch); err != nil {
 		return ref, nil, err
 	}
-	if set.Format, err = ParseFormat(s.Format); err != nil {
+	if set.Format, err = format.Parse(s.Format); err != nil {
 		return ref, nil, err
 	}
 	if set.Compression, err = layers.ParseCompression(s.Compression); err != nil {
 		return ref, nil, err
 	}
-	if s.Stream && set.Format != DockerArchive {
+	if s.Stream && set.Format != format.DockerArchive {
 		return ref, nil, fmt.Errorf("a streamed image is a docker-archive; format %q cannot be streamed", s.Format)
 	}
 	if s.Uid < 0 || s.Gid < 0 {
@@ -111,20 +112,40 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		return WriteScript(r.Out, interp, &Script{Ref: ref.String(), Settings: *set, Layers: plan, Blobs: descs})
 	}
+	return format.Create(r.Out, set.Format, set.MTime, func(w format.Writer) error {
+		if err := writeBase(w, r.base, set.Format); err != nil {
+			return err
+		}
+		blobs, err := r.layers(ctx, w, plan, set)
+		if err != nil {
+			return err
+		}
+		return addImage(w, ref, blobs, plan, set, r.base)
+	})
+}
+
+// layers writes the planned layers into w. Into an archive they go
+// straight, one after another; into an OCI layout they are written to
+// files several at once and hard-linked.
+func (r *Request) layers(ctx context.Context, w format.Writer, plan []Layer, set *Resolved) ([]*Blob, error) {
+	if set.Format != format.OCILayout {
+		return produceLayers(ctx, w, plan, set)
+	}
 	tmp, err := os.MkdirTemp(r.TempDir, "nixlayer-layers-")
 	if err != nil {
-		return fmt.Errorf("making a temporary directory for layers: %w", err)
+		return nil, fmt.Errorf("making a temporary directory for layers: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	blobs, err := WriteLayers(ctx, plan, set.MTime, set.Compression, set.Format.OCI(), tmp)
+	blobs, err := WriteLayers(ctx, plan, set.MTime, set.Compression, true, tmp)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	img, err := Assemble(blobs, plan, set, r.base)
-	if err != nil {
-		return err
+	for _, b := range blobs {
+		if err := w.Blob(b.formatBlob()); err != nil {
+			return nil, err
+		}
 	}
-	return set.Format.Write(r.Out, ref, img, set.MTime)
+	return blobs, nil
 }
 
 // WriteLayers writes each planned layer to a file in dir, several at once

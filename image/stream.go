@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
@@ -50,7 +50,7 @@ type Resolved struct {
 	Platform    Platform           `json:"platform"`
 	Created     time.Time          `json:"created"`
 	MTime       time.Time          `json:"mtime"`
-	Format      Format             `json:"format"`
+	Format      format.Format      `json:"format"`
 	Compression layers.Compression `json:"compression"`
 	Base        *BaseRef           `json:"base,omitempty"`
 }
@@ -138,12 +138,19 @@ func (s *Script) Stream(w io.Writer) error {
 		}
 		defer from.Close()
 	}
-	img, err := Assemble(blobs, s.Layers, &s.Settings, from)
-	if err != nil {
-		return err
-	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := tarball.Write(ref, img, bw); err != nil {
+	err = format.Stream(bw, format.DockerArchive, s.Settings.MTime, func(fw format.Writer) error {
+		if err := writeBase(fw, from, format.DockerArchive); err != nil {
+			return err
+		}
+		for _, b := range blobs {
+			if err := fw.Blob(b.formatBlob()); err != nil {
+				return err
+			}
+		}
+		return addImage(fw, ref, blobs, s.Layers, &s.Settings, from)
+	})
+	if err != nil {
 		if errors.Is(err, verify.ErrMismatch) {
 			return fmt.Errorf("streaming image: %w: a store path was modified since the image was built; rebuild the image", err)
 		}
