@@ -10,7 +10,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -235,31 +234,6 @@ func TestLayerTime(t *testing.T) {
 			wantErr(t, err, tt.err...)
 			if err == nil && (got.Unix() != tt.want || got.Nanosecond() != 0) {
 				t.Errorf("LayerTime = %v, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseFormat(t *testing.T) {
-	tests := []struct {
-		in   string
-		want imgformat.Format
-		oci  bool
-		err  []string
-	}{
-		{in: "", want: imgformat.DockerArchive},
-		{in: "docker-archive", want: imgformat.DockerArchive},
-		{in: "oci-layout", want: imgformat.OCILayout, oci: true},
-		{in: "oci-archive", want: imgformat.OCIArchive, oci: true},
-		{in: "oci", err: []string{`unknown format "oci"`, "docker-archive, oci-layout or oci-archive"}},
-		{in: "Docker-Archive", err: []string{`unknown format "Docker-Archive"`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := imgformat.Parse(tt.in)
-			wantErr(t, err, tt.err...)
-			if err == nil && (got != tt.want || got.OCI() != tt.oci) {
-				t.Errorf("ParseFormat(%q) = %q (OCI %v), want %q (OCI %v)", tt.in, got, got.OCI(), tt.want, tt.oci)
 			}
 		})
 	}
