@@ -112,30 +112,11 @@ func ReadScript(path string) (*Script, error) {
 // error before anything is written; each layer is produced from the store
 // as it is written, and its digest checked at its end.
 func (s *Script) Stream(w io.Writer) error {
-	for _, l := range s.Layers {
-		for _, p := range l.StorePaths {
-			if _, err := os.Lstat(p); err != nil {
-				return fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
-			}
-		}
-	}
-	ref, err := name.NewTag(s.Ref, name.WeakValidation)
+	ref, blobs, from, err := s.open()
 	if err != nil {
-		return fmt.Errorf("stream script names an invalid reference %q: %w", s.Ref, err)
+		return err
 	}
-	blobs := make([]*Blob, len(s.Layers))
-	for i := range s.Layers {
-		l, d := &s.Layers[i], s.Blobs[i]
-		c := s.Settings.Compression
-		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
-			return produce(l, d, s.Settings.MTime, c)
-		}}
-	}
-	var from *base.Image
-	if s.Settings.Base != nil {
-		if from, err = s.Settings.Base.open(""); err != nil {
-			return err
-		}
+	if from != nil {
 		defer from.Close()
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -157,6 +138,74 @@ func (s *Script) Stream(w io.Writer) error {
 		return fmt.Errorf("streaming image: %w", err)
 	}
 	return bw.Flush()
+}
+
+// open checks the script's store paths and reference and returns its
+// layers as blobs produced on demand, and its base image (or nil; the
+// caller closes it).
+func (s *Script) open() (name.Tag, []*Blob, *base.Image, error) {
+	for _, l := range s.Layers {
+		for _, p := range l.StorePaths {
+			if _, err := os.Lstat(p); err != nil {
+				return name.Tag{}, nil, nil, fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
+			}
+		}
+	}
+	ref, err := name.NewTag(s.Ref, name.WeakValidation)
+	if err != nil {
+		return ref, nil, nil, fmt.Errorf("stream script names an invalid reference %q: %w", s.Ref, err)
+	}
+	blobs := make([]*Blob, len(s.Layers))
+	for i := range s.Layers {
+		l, d := &s.Layers[i], s.Blobs[i]
+		c := s.Settings.Compression
+		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
+			return produce(l, d, s.Settings.MTime, c)
+		}}
+	}
+	var from *base.Image
+	if s.Settings.Base != nil {
+		if from, err = s.Settings.Base.open(""); err != nil {
+			return ref, nil, nil, err
+		}
+	}
+	return ref, blobs, from, nil
+}
+
+// Image returns the image of a stream script without writing it anywhere:
+// each layer is produced from the store when it is read, and checked
+// against its digest at its end (push reads a script this way). Close
+// releases the base image.
+func (s *Script) Image() (img v1.Image, ref name.Tag, close func(), err error) {
+	ref, blobs, from, err := s.open()
+	if err != nil {
+		return nil, ref, nil, err
+	}
+	close = func() {
+		if from != nil {
+			from.Close()
+		}
+	}
+	if img, err = Assemble(blobs, s.Layers, &s.Settings, from); err != nil {
+		close()
+		return nil, ref, nil, err
+	}
+	return img, ref, close, nil
+}
+
+// IsScript reports whether the file at path starts like a stream script.
+func IsScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	first, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	if err != nil {
+		return false
+	}
+	first = bytes.TrimSuffix(first, []byte("\n"))
+	return bytes.HasPrefix(first, []byte("#!")) && bytes.HasSuffix(first, []byte(" "+streamMagic))
 }
 
 // produce returns a reader of layer l, written on the fly by a goroutine
