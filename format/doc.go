@@ -23,4 +23,9 @@
 // Entry order is the order blobs are given, then manifest.json (or
 // index.json and oci-layout); every entry has mode 0644 (directories 0755),
 // owner 0 and the given mtime.
+//
+// Adding an output format touches this package (a Format constant, Parse,
+// a Writer and its case in Create), the output name in nix/default.nix
+// (outputName) and the README; builds, streams and pull take it unchanged.
+// Reading it (base images, push) is image/base's.
 package format
