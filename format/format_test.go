@@ -342,3 +342,43 @@ func untar(t *testing.T, p, dir string) {
 		t.Fatalf("tar -xf %s: %v\n%s", p, err, b)
 	}
 }
+
+// TestPlatformsInIndex: images given with platforms make index.json a
+// multi-platform index.
+func TestPlatformsInIndex(t *testing.T) {
+	l := newLayer(t, "a", "a")
+	out := filepath.Join(t.TempDir(), "out")
+	err := Create(out, OCILayout, testTime, func(w Writer) error {
+		if err := w.Blob(l.blob(mediaType(OCILayout))); err != nil {
+			return err
+		}
+		for _, arch := range []string{"amd64", "arm64"} {
+			img, _ := testImage(t, OCILayout, "app:"+arch, l)
+			img.Platform = &v1.Platform{OS: "linux", Architecture: arch}
+			if err := w.Image(img); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := layout.ImageIndexFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range im.Manifests {
+		if d.Platform != nil {
+			got = append(got, d.Platform.String())
+		}
+	}
+	if strings.Join(got, " ") != "linux/amd64 linux/arm64" {
+		t.Errorf("index platforms %v, want linux/amd64 linux/arm64", got)
+	}
+}

@@ -32,6 +32,7 @@ type ociDescriptor struct {
 	Digest      string            `json:"digest"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	Platform    *v1.Platform      `json:"platform,omitempty"`
 }
 
 // ociManifestJSON and ociBlob are an OCI image manifest with fixed fields.
@@ -118,7 +119,7 @@ func (w *oci) Image(img Image) error {
 	if err := w.Blob(Blob{Desc: v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(raw))}, Open: bytesOpener(raw)}); err != nil {
 		return err
 	}
-	d := ociDescriptor{MediaType: mt, Digest: digest.String(), Size: int64(len(raw))}
+	d := ociDescriptor{MediaType: mt, Digest: digest.String(), Size: int64(len(raw)), Platform: img.Platform}
 	if img.Name != "" {
 		d.Annotations = map[string]string{imageNameAnnotation: img.repoTag()}
 		if img.Tag != "" {

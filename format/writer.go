@@ -46,6 +46,10 @@ type Image struct {
 	// the io.containerd.image.name ("Name:Tag") and ref.name (Tag)
 	// annotations in an OCI index. Tag may be empty for an untagged image.
 	Name, Tag string
+	// Platform, when set, goes on the image's entry in an OCI index.json,
+	// so that several images of one layout form a multi-platform index. A
+	// docker-archive does not record it.
+	Platform *v1.Platform
 }
 
 // Writer writes the blobs and images of one output. Blobs are written in
