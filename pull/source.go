@@ -207,7 +207,7 @@ func spoolStream(ctx context.Context, p string, s *source, o *options) (string, 
 		return "", err
 	}
 	s.cleanup = append(s.cleanup, func() { os.Remove(f.Name()) })
-	err = runStream(ctx, p, &limitWriter{w: f, n: base.DefaultMaxBytes})
+	err = runStream(ctx, p, &limitWriter{w: f, n: maxStreamBytes})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -233,6 +233,10 @@ func runStream(ctx context.Context, p string, w io.Writer) error {
 // errTooLarge stops a stream that writes more than base reads.
 var errTooLarge = errors.New("the stream is larger than the image size limit")
 
+// maxStreamBytes bounds the spooled output of a stream executable: what
+// image/base reads at most (a variable so that tests can lower it).
+var maxStreamBytes = base.DefaultMaxBytes
+
 // limitWriter writes at most n bytes to w.
 type limitWriter struct {
 	w io.Writer
@@ -241,7 +245,7 @@ type limitWriter struct {
 
 func (l *limitWriter) Write(p []byte) (int, error) {
 	if int64(len(p)) > l.n {
-		return 0, fmt.Errorf("%w (%d bytes)", errTooLarge, base.DefaultMaxBytes)
+		return 0, fmt.Errorf("%w (%d bytes)", errTooLarge, maxStreamBytes)
 	}
 	n, err := l.w.Write(p)
 	l.n -= int64(n)

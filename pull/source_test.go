@@ -169,3 +169,17 @@ func paxHeader(t *testing.T, recs map[string]string) []byte {
 	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
 	return b
 }
+
+// TestPushStreamOverLimit: the output of a stream executable is spooled
+// within the size limit, then refused.
+func TestPushStreamOverLimit(t *testing.T) {
+	host, _ := newRegistry(t)
+	put(t, host+"/src:v1", randomImage(t))
+	srcs := sources(t, host, "src:v1")
+	defer func(n int64) { maxStreamBytes = n }(maxStreamBytes)
+	maxStreamBytes = 4096
+	_, err := Push(context.Background(), srcs[SourceStream], host+"/x:v1", fast)
+	if err == nil || !strings.Contains(err.Error(), "larger than the image size limit (4096 bytes)") {
+		t.Errorf("push of a stream over the limit: %v, want the size limit named", err)
+	}
+}
