@@ -104,7 +104,7 @@ func testImage(t *testing.T, f Format, ref string, ls ...testLayer) (Image, v1.I
 		t.Fatal(err)
 	}
 	n, tag, _ := strings.Cut(ref, ":")
-	return Image{Config: cfg, Manifest: man, Name: n, Tag: tag}, img
+	return Image{Config: cfg, Manifest: man, Name: n, Tag: tag, IndexName: ref}, img
 }
 
 func mediaType(f Format) types.MediaType { return f.MediaType(types.DockerUncompressedLayer) }

@@ -120,11 +120,14 @@ func (w *oci) Image(img Image) error {
 		return err
 	}
 	d := ociDescriptor{MediaType: mt, Digest: digest.String(), Size: int64(len(raw)), Platform: img.Platform}
-	if img.Name != "" {
-		d.Annotations = map[string]string{imageNameAnnotation: img.repoTag()}
-		if img.Tag != "" {
-			d.Annotations[refNameAnnotation] = img.Tag
-		}
+	if img.IndexName != "" || img.Tag != "" {
+		d.Annotations = map[string]string{}
+	}
+	if img.IndexName != "" {
+		d.Annotations[imageNameAnnotation] = img.IndexName
+	}
+	if img.Tag != "" {
+		d.Annotations[refNameAnnotation] = img.Tag
 	}
 	w.index = append(w.index, d)
 	return nil

@@ -42,10 +42,15 @@ func (b Blob) open() (io.ReadCloser, error) {
 type Image struct {
 	Config   []byte
 	Manifest []byte
-	// Name and Tag name the image: RepoTags "Name:Tag" in a docker-archive;
-	// the io.containerd.image.name ("Name:Tag") and ref.name (Tag)
-	// annotations in an OCI index. Tag may be empty for an untagged image.
+	// Name and Tag name the image: RepoTags "Name:Tag" in a docker-archive,
+	// the ref.name annotation (Tag) in an OCI index. Tag may be empty for
+	// an untagged image.
 	Name, Tag string
+	// IndexName, when set, is the io.containerd.image.name annotation in
+	// an OCI index: containerd imports the image under exactly this name
+	// (pullImage sets it; builds leave it out, as dockerTools does, and
+	// containerd takes the tag with --base-name).
+	IndexName string
 	// Platform, when set, goes on the image's entry in an OCI index.json,
 	// so that several images of one layout form a multi-platform index. A
 	// docker-archive does not record it.

@@ -33,7 +33,7 @@ func (f *fetched) entries(fm format.Format, finalName, finalTag string) (*archiv
 	if err != nil {
 		return nil, err
 	}
-	a.image = format.Image{Config: config, Manifest: f.rawManifest, Name: finalName, Tag: finalTag}
+	a.image = format.Image{Config: config, Manifest: f.rawManifest, Name: finalName, Tag: finalTag, IndexName: finalName + ":" + finalTag}
 	ds := append([]v1.Descriptor{f.manifest.Config}, f.manifest.Layers...)
 	for _, d := range uniqueBlobs(ds) {
 		a.blobs = append(a.blobs, format.Blob{Desc: d, Path: f.blobPath(d.Digest)})
