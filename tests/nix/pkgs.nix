@@ -70,6 +70,7 @@ let
       for sub in $links; do
         [ -d "$p$sub" ] || continue
         (cd "$p$sub" && find . ! -type d) | while read -r f; do
+          f=''${f#./}
           mkdir -p "$(dirname "$out$sub/$f")"
           ln -sf "$p$sub/$f" "$out$sub/$f"
         done
