@@ -131,7 +131,8 @@ func (im *exImage) cfg() exConfig { return im.configs[0] }
 
 // id is Docker's image ID of the i-th image (its config digest).
 func (im *exImage) id(i int) string {
-	return "sha256:" + strings.TrimSuffix(strings.TrimPrefix(im.manifest[i].Config, "blobs/sha256/"), ".json")
+	c := strings.TrimSuffix(strings.TrimPrefix(im.manifest[i].Config, "blobs/sha256/"), ".json")
+	return "sha256:" + strings.TrimPrefix(c, "sha256:")
 }
 
 // useDocker tells whether commands run in Docker or by chroot.
@@ -273,7 +274,8 @@ func (im *exImage) serve(port string) string {
 	defer testutil.RunErr("", nil, "docker", "rm", "-f", ctr)
 	hostPort, _, err := testutil.RunErr("", nil, "docker", "port", ctr, port)
 	if err != nil {
-		im.c.Fatalf("docker port %s: %v", ctr, err)
+		logs, logErr, _ := testutil.RunErr("", nil, "docker", "logs", ctr)
+		im.c.Fatalf("the container stopped (docker port: %v); its log:\n%s%s", err, logs, logErr)
 	}
 	addr := strings.TrimSpace(strings.Split(hostPort, "\n")[0])
 	var lastErr error

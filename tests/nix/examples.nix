@@ -280,7 +280,9 @@ rec {
     maxLayers = 4;
   };
 
-  # nixpkgs: no-store-paths (20. a layered image without a store)
+  # nixpkgs: no-store-paths (20. a layered image without a store). Our
+  # static busybox stand-in is not self-referential, so the image has no
+  # store at all (the older NixOS test's check).
   no-store-paths = buildLayeredImage {
     name = "no-store-paths";
     tag = "latest";
@@ -404,7 +406,10 @@ rec {
     fakeRootCommands = ''
       mkdir -p ./home/alice
       chown 1000 ./home/alice
-      ln -s ${pkgs.hello} ./hello
+      ln -s ${pkgs.writeScriptBin "layeredImageWithFakeRootCommands-hello" ''
+        #!${pkgs.runtimeShell}
+        echo hello
+      ''} ./hello
     '';
   };
 
@@ -526,9 +531,9 @@ rec {
     in
     layerOnTopOf b "c";
 
-  # nixpkgs: image-with-path (a Nix path in copyToRoot)
-  image-with-path = buildImage {
-    name = "image-with-path";
+  # nixpkgs: build-image-with-path (a Nix path in copyToRoot)
+  build-image-with-path = buildImage {
+    name = "build-image-with-path";
     tag = "latest";
     copyToRoot = [ pkgs.hello ./test-dummy ];
   };
@@ -555,6 +560,67 @@ rec {
     architecture = "arm64";
     contents = [ pkgs.hello ];
   };
+
+  # nixpkgs: image-with-certs (dockerTools.caCertificates)
+  image-with-certs = buildImage {
+    name = "image-with-certs";
+    tag = "latest";
+    copyToRoot = pkgs.buildEnv {
+      name = "image-with-certs-root";
+      paths = [ pkgs.coreutils (nl.caCertificates or (throw "nixlayer has no caCertificates")) ];
+    };
+  };
+
+  # nixos/tests/docker-tools.nix: nonRootTestImage (uid, gid, uname, gname)
+  nonRootTestImage = streamLayeredImage {
+    name = "non-root-test";
+    tag = "latest";
+    uid = 1000;
+    gid = 1000;
+    uname = "user";
+    gname = "user";
+    config = {
+      User = "user";
+      Cmd = [ "${pkgs.coreutils}/bin/stat" "-c" "%u:%g" "${pkgs.coreutils}/bin/stat" ];
+    };
+  };
+
+  # nixos/tests/docker-tools.nix: repeatedLayerTestImage (a base image whose
+  # manifest lists one layer tarball twice, as Docker can write)
+  # Its layer2: buildImage on layer1 with nothing new, which dockerTools
+  # gives a second (empty) layer.
+  repeatedLayerBase = buildImage {
+    name = "empty";
+    compressor = "none";
+    fromImage = buildImage { name = "empty"; compressor = "none"; };
+  };
+  repeatedLayerTestImage =
+    let
+      layer2 = repeatedLayerBase;
+      repeatedRootfsDiffs = pkgs.runCommand "image-with-links.tar" { } ''
+        mkdir contents
+        tar -xf ${layer2} -C contents
+        cd contents
+        layers=$(sed 's/.*"Layers":\[\([^]]*\)\].*/\1/' manifest.json | tr -d '"' | tr , ' ')
+        set -- $layers
+        [ $# -ge 2 ] || { echo "the base has $# layers, want 2"; exit 1; }
+        target=$(sha256sum "$1" | cut -d' ' -f1).tar
+        chmod -R u+w .
+        mv "$1" "$target"
+        rm -f "$2"
+        sed -i "s|\"$1\"|\"$target\"|; s|\"$2\"|\"$target\"|" manifest.json
+        tar -cf $out .
+      '';
+    in
+    buildImage {
+      fromImage = repeatedRootfsDiffs;
+      name = "repeated-layer-test";
+      tag = "latest";
+      copyToRoot = pkgs.bash;
+      runAsRoot = ''
+        echo 'runAsRoot has run.'
+      '';
+    };
 
   # Misspelt arguments (issue 12): dockerTools fails on neither, but an
   # argument nixlayer ignores is a silent wrong image; these must not build.

@@ -129,7 +129,13 @@ let
     printf 'root:x:0:\nnobody:x:65534:\n' > $out/etc/group
     printf 'hosts: files dns\n' > $out/etc/nsswitch.conf
   '' {};
+  # nss-cacert: a CA bundle where nixpkgs' cacert puts it.
+  cacert = run "nss-cacert-standin" ''
+    mkdir -p $out/etc/ssl/certs
+    printf -- '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n' > $out/etc/ssl/certs/ca-bundle.crt
+  '' {};
 in {
+  inherit cacert;
   inherit bbDir busybox bbBin big hello run twins;
   inherit writeText writeScript writeTextDir writeScriptBin runCommand buildEnv scriptBin;
   inherit bash coreutils busyboxStatic nginx redis nix fakeNss;
