@@ -136,7 +136,10 @@ func (im *exImage) id(i int) string {
 }
 
 // useDocker tells whether commands run in Docker or by chroot.
-func (im *exImage) useDocker() bool { return !im.chroot && testutil.DockerAvailable() }
+// NIXLAYER_EXAMPLES_NO_DOCKER=1 forces chroot, to test that path here.
+func (im *exImage) useDocker() bool {
+	return !im.chroot && os.Getenv("NIXLAYER_EXAMPLES_NO_DOCKER") != "1" && testutil.DockerAvailable()
+}
 
 // load loads the archive into Docker once.
 func (im *exImage) load() {

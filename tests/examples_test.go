@@ -125,6 +125,11 @@ var exampleCases = []exampleCase{
 		im.mustRun("bash", "bash", "--version")
 	}},
 	{name: "nginx", wantFail: gapConfigClosure, check: func(im *exImage) {
+		// What the server needs: the nginx.conf of its Cmd and the web root.
+		conf := im.cfg().Config.Cmd[len(im.cfg().Config.Cmd)-1]
+		if text, err := im.file(conf); err != nil || !strings.Contains(text, "listen 80;") {
+			im.c.Errorf("the Cmd's nginx.conf is not in the image: %v", err)
+		}
 		if body := im.serve("80"); im.useDocker() && !strings.Contains(body, "Hello from NGINX") {
 			im.c.Errorf("GET / gave %q", body)
 		}
