@@ -300,6 +300,19 @@ func (im *exImage) serve(port string) string {
 	return ""
 }
 
+// loadedAs checks that Docker knows the loaded image by ref (the NixOS
+// test's `docker images --format ...` checks).
+func (im *exImage) loadedAs(ref string) {
+	if !im.useDocker() {
+		return
+	}
+	im.load()
+	out, errOut, err := testutil.RunErr("", nil, "docker", "image", "inspect", "--format", "{{.Id}}", ref)
+	if err != nil || strings.TrimSpace(out) != im.id(0) {
+		im.c.Errorf("docker image inspect %s: %v %s; id %q, want %s", ref, err, errOut, strings.TrimSpace(out), im.id(0))
+	}
+}
+
 // cleanup removes what the case loaded into Docker.
 func (im *exImage) cleanup() {
 	for _, id := range im.loaded {

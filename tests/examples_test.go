@@ -79,6 +79,7 @@ func checkNoTag(attr string) func(im *exImage) {
 		if got := im.manifest[0].RepoTags; len(got) != 1 || got[0] != name+":"+tag {
 			im.c.Errorf("RepoTags %q, want [%s:%s] (imageName:imageTag)", got, name, tag)
 		}
+		im.loadedAs(name + ":" + tag)
 		im.mustRun("bash", "bash", "--version")
 	}
 }
@@ -112,6 +113,10 @@ var exampleCases = []exampleCase{
 			im.c.Errorf("created %q, want %s", im.cfg().Created, epochPlusOne)
 		}
 		checkTags(im, "bash:latest")
+		if name, tag := imageTagAttr(im.c, "bash"); name+":"+tag != "bash:latest" {
+			im.c.Errorf("imageName:imageTag %s:%s, want bash:latest", name, tag)
+		}
+		im.loadedAs("bash:latest")
 		im.mustRun("bash", "bash", "--version")
 	}},
 	{name: "redis", wantFail: gapRunAsRoot, check: func(im *exImage) {
@@ -218,10 +223,13 @@ var exampleCases = []exampleCase{
 	}},
 	{name: "prefixedImage", check: func(im *exImage) {
 		checkTags(im, "registry-1.docker.io/image:latest")
-		im.load()
+		im.loadedAs("registry-1.docker.io/image:latest")
 	}},
 	{name: "prefixedLayeredImage", wantFail: gapConfigClosure, check: func(im *exImage) {
 		checkTags(im, "registry-1.docker.io/layered-image:latest")
+		im.loadedAs("registry-1.docker.io/layered-image:latest")
+		// Beyond the NixOS test: dockerTools puts the closure of config in
+		// the image, so its Cmd runs.
 		im.mustRun("Hello from nixlayer")
 	}},
 	{name: "layeredImageWithFakeRootCommands", wantFail: gapFakeRoot, check: func(im *exImage) {
