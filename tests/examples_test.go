@@ -340,7 +340,9 @@ func symlinkStandin(im *exImage) string {
 // TestDockerToolsExamples builds nixpkgs' dockerTools examples, ported to
 // nixlayer, and checks each as the NixOS test does. Cases marked wantFail
 // are known gaps: they fail the test, unless NIXLAYER_EXAMPLES_KNOWN_GAPS=1,
-// which instead checks that each still fails, so a fix shows up.
+// which instead checks that each still fails, so a fix shows up. Commands
+// run in Docker when `docker info` answers, else (or with
+// NIXLAYER_EXAMPLES_NO_DOCKER=1) by chroot into the umoci-unpacked root.
 func TestDockerToolsExamples(t *testing.T) {
 	knownGaps := os.Getenv("NIXLAYER_EXAMPLES_KNOWN_GAPS") == "1"
 	for _, e := range exampleCases {

@@ -571,7 +571,9 @@ rec {
     };
   };
 
-  # nixos/tests/docker-tools.nix: nonRootTestImage (uid, gid, uname, gname)
+  # nixos/tests/docker-tools.nix: nonRootTestImage (uid, gid, uname, gname).
+  # That test runs chownTestImage in its place; config.User names a user the
+  # image has no /etc/passwd entry for, which nixlayer refuses on purpose.
   nonRootTestImage = streamLayeredImage {
     name = "non-root-test";
     tag = "latest";
