@@ -26,7 +26,7 @@ func (s *dirBlobs) put(b Blob) error {
 		return err
 	}
 	if b.Path != "" && os.Link(b.Path, dst) == nil {
-		return os.Chmod(dst, 0o644)
+		return nil // a linked file keeps its mode: a store file stays read-only
 	}
 	rc, err := b.open()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
@@ -67,9 +68,9 @@ func TestBuildLayerSameBlob(t *testing.T) {
 			if len(f.Layers) != 1 {
 				t.Fatalf("%d layers, want 1", len(f.Layers))
 			}
-			spec := helloSpec(s, image.OCILayout, c)
+			spec := helloSpec(s, format.OCILayout, c)
 			spec.Function, spec.MaxLayers, spec.Uid = "buildLayeredImage", ptr(2), 7
-			img, _ := readBack(t, image.OCILayout, c, build(t, s, spec, ""))
+			img, _ := readBack(t, format.OCILayout, c, build(t, s, spec, ""))
 			ls, err := img.Layers()
 			if err != nil {
 				t.Fatal(err)
@@ -94,11 +95,15 @@ func TestBuildWithCachedLayers(t *testing.T) {
 	out := storeLayer(t, s, dir, "a")
 	graph := withOutput(t, s, out, s.busybox)
 	want := f.Layers[0]
-	for _, format := range []image.Format{image.DockerArchive, image.OCILayout, image.OCIArchive, "stream"} {
-		t.Run(string(format), func(t *testing.T) {
-			spec := helloSpec(s, format, layers.Gzip)
+	blob := filepath.Join(out, wire.BlobPath(want.Digest))
+	if err := os.Chmod(blob, 0o444); err != nil { // as in the store
+		t.Fatal(err)
+	}
+	for _, fm := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive, "stream"} {
+		t.Run(string(fm), func(t *testing.T) {
+			spec := helloSpec(s, fm, layers.Gzip)
 			spec.Function, spec.Layers = "buildLayeredImage", []string{out}
-			if format == "stream" {
+			if fm == "stream" {
 				spec.Format, spec.Stream, spec.Compression = "", true, ""
 			}
 			res := filepath.Join(t.TempDir(), "image")
@@ -106,7 +111,10 @@ func TestBuildWithCachedLayers(t *testing.T) {
 			if err := image.Build(context.Background(), req); err != nil {
 				t.Fatalf("Build: %v", err)
 			}
-			if format == "stream" {
+			if fm == format.OCILayout {
+				checkLinked(t, blob, filepath.Join(res, wire.BlobPath(want.Digest)))
+			}
+			if fm == "stream" {
 				archive := filepath.Join(t.TempDir(), "stream.tar")
 				if err := image.StreamScript(context.Background(), res, archive, nil); err != nil {
 					t.Fatalf("streaming: %v", err)
@@ -115,10 +123,10 @@ func TestBuildWithCachedLayers(t *testing.T) {
 				if !bytes.Contains(script, []byte(`"file":"`+filepath.Join(out, wire.BlobPath(want.Digest))+`"`)) {
 					t.Errorf("the stream script does not refer to the layer's blob file:\n%s", script)
 				}
-				res, format = archive, image.DockerArchive
+				res, fm = archive, format.DockerArchive
 			}
 			// zstd: ggcr's validate reads gzip only, so checks faster here.
-			img, _ := readBack(t, format, layers.Zstd, res)
+			img, _ := readBack(t, fm, layers.Zstd, res)
 			m, err := img.Manifest()
 			if err != nil {
 				t.Fatal(err)
@@ -127,7 +135,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 				t.Fatalf("%d layers, want 3 (cached busybox, hello, root): %+v", len(m.Layers), m.Layers)
 			}
 			// A docker-archive's manifest.json has no media types (docker load detects the compression).
-			if m.Layers[0].Digest.String() != want.Digest || (format.OCI() && m.Layers[0].MediaType != layers.Zstd.MediaType(true)) {
+			if m.Layers[0].Digest.String() != want.Digest || (fm.OCI() && m.Layers[0].MediaType != layers.Zstd.MediaType(true)) {
 				t.Errorf("layer 1 is %s %s, want the cached %s (zstd)", m.Layers[0].Digest, m.Layers[0].MediaType, want.Digest)
 			}
 			cf, err := img.ConfigFile()
@@ -141,6 +149,27 @@ func TestBuildWithCachedLayers(t *testing.T) {
 				t.Errorf("diffID 1 is %s, want %s", cf.RootFS.DiffIDs[0], want.DiffID)
 			}
 		})
+	}
+}
+
+// checkLinked checks that an OCI layout's blob is a hard link of the
+// cached layer's file (both are on one file system here), which kept its
+// read-only mode.
+func checkLinked(t *testing.T, cached, inLayout string) {
+	t.Helper()
+	a, err := os.Stat(cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.Stat(inLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(a, b) {
+		t.Errorf("the layout's %s is a copy of %s, want a hard link", inLayout, cached)
+	}
+	if a.Mode().Perm() != 0o444 {
+		t.Errorf("the cached layer's blob is now %v, want it left read-only (0444)", a.Mode().Perm())
 	}
 }
 
@@ -197,7 +226,7 @@ func TestCachedLayerErrors(t *testing.T) {
 		{"too many", []string{many, fakeLayer(t, "amd64", 1)}, 127, "the image would have 128 layers (0 from the base image, 127 from `layers`, 1 of its own); Docker and containerd refuse more than 127"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, image.DockerArchive, layers.Gzip)
+			spec := helloSpec(s, format.DockerArchive, layers.Gzip)
 			spec.Function, spec.Layers, spec.MaxLayers = "buildLayeredImage", tt.layers, &tt.maxLayers
 			if tt.name == "too many" {
 				// Every store path in a cached layer: only the root layer is the image's own.

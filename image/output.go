@@ -60,6 +60,12 @@ func produceLayers(ctx context.Context, w format.Writer, plan []Layer, set *Sett
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if blobs[i] = plan[i].cachedBlob(set.Format.OCI()); blobs[i] != nil {
+			if err := w.Blob(blobs[i].formatBlob()); err != nil {
+				return nil, fmt.Errorf("copying layer %d (%s): %w", i+1, short(plan[i].Comment), err)
+			}
+			continue
+		}
 		d, err := w.Produce(mt, func(dst io.Writer) (layers.Descriptor, error) {
 			return plan[i].Write(ctx, dst, set.LayerOptions())
 		})
