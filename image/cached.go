@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
@@ -50,7 +51,7 @@ func (l *Layer) cachedBlob(oci bool) *Blob {
 // descriptor gives. what names the output in errors ("layers[0]").
 func ReadLayerOutput(out, what string) (Platform, []Layer, error) {
 	f, err := wire.ReadLayerFile(out)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return Platform{}, nil, fmt.Errorf("%s = %s is not a layer built by nl.buildLayer (it has no %s): give layers only what buildLayer returns", what, out, wire.LayerFileName)
 	}
 	if err != nil {

@@ -64,12 +64,13 @@ func TestBuildLayerSameBlob(t *testing.T) {
 	s := newTestStore(t)
 	for _, c := range []layers.Compression{layers.Gzip, layers.Zstd, layers.None} {
 		t.Run(string(c), func(t *testing.T) {
-			_, f := buildLayer(t, s, &image.LayerSpec{Function: "buildLayer", Deps: []string{s.hello}, Compression: string(c), Uid: 7})
+			perms := permAt(s.hello + "/bin/hello")
+			_, f := buildLayer(t, s, &image.LayerSpec{Function: "buildLayer", Deps: []string{s.hello}, Compression: string(c), Uid: 7, Perms: perms})
 			if len(f.Layers) != 1 {
 				t.Fatalf("%d layers, want 1", len(f.Layers))
 			}
 			spec := helloSpec(s, format.OCILayout, c)
-			spec.Function, spec.MaxLayers, spec.Uid = "buildLayeredImage", ptr(2), 7
+			spec.Function, spec.MaxLayers, spec.Uid, spec.Perms = "buildLayeredImage", ptr(2), 7, perms
 			img, _ := readBack(t, format.OCILayout, c, build(t, s, spec, ""))
 			ls, err := img.Layers()
 			if err != nil {
@@ -218,6 +219,7 @@ func TestCachedLayerErrors(t *testing.T) {
 		want      string
 	}{
 		{"not a layer", []string{s.hello}, 100, "layers[0] = " + s.hello + " is not a layer built by nl.buildLayer (it has no layer.json)"},
+		{"a file", []string{s.hello + "/bin/hello"}, 100, "layers[0] = " + s.hello + "/bin/hello is not a layer built by nl.buildLayer"},
 		{"not a path", []string{"hello"}, 100, `layers[0] = "hello" is not a store path`},
 		{"twice", []string{arm, arm}, 100, "layers[1] = " + arm + " is given twice"},
 		{"architecture", []string{arm}, 100, "layers[0] = " + arm + " was built for linux/arm64, the image is for linux/amd64"},
