@@ -9,5 +9,8 @@
 // package wire's, converted in wire.go). Into an archive each layer is
 // written straight after its tar header, one layer after another (each
 // compresses on every core); for an OCI layout the layers are written to
-// files several at once and hard-linked into the layout.
+// files several at once and hard-linked into the layout. Cached layers
+// (BuildLayer, the output of nl.buildLayer; Settings.Layers) are planned
+// first and go into every output as their blob files are, never produced
+// again (cached.go).
 package image
