@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/wire"
 )
@@ -205,5 +206,31 @@ func TestCachedLayerBinaryCache(t *testing.T) {
 	}
 	if !bytes.Equal(got, wantBytes) {
 		t.Errorf("the image built in the fresh store (%d bytes) differs from the host's (%d bytes)", len(got), len(wantBytes))
+	}
+}
+
+// TestCachedLayerPush pushes a stream over a cached layer to a registry,
+// then the stream of a new app version through a counting proxy: the
+// cached layer is found on the registry (HEAD) and not uploaded; the app's
+// layer, the root layer and the config are.
+func TestCachedLayerPush(t *testing.T) {
+	stream := func(v string) string {
+		return `(nl.streamLayeredImage { name = "p"; tag = "v1"; contents = [ (testPkgs.run "app-` + v + `" "mkdir -p $out; echo ` + v + ` > $out/version" {}) ]; layers = [ layer ]; })`
+	}
+	paths := strings.Fields(testutil.NixBuild(t, "let layer = "+busyboxLayer+"; in [ layer "+stream("1")+" "+stream("2")+" ]"))
+	if len(paths) != 3 {
+		t.Fatalf("nix-build gave %q", paths)
+	}
+	cached := readLayerFile(t, paths[0]).Layers[0].Digest
+	reg := registrytest.Start(t)
+	proxy := registrytest.NewProxy(t, reg.Host)
+	exe := testutil.Exe(t)
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", paths[1], reg.Host+"/cached/app:v1")
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", paths[2], proxy.Host+"/cached/app:v2")
+	if n := proxy.Count("PUT", "/blobs/uploads/"); n != 3 {
+		t.Errorf("the second push committed %d blob uploads, want 3 (app layer, root layer, config)", n)
+	}
+	if n := proxy.Count("HEAD", "/blobs/"+cached); n == 0 {
+		t.Errorf("the second push did not ask the registry for the cached layer %s", cached)
 	}
 }
