@@ -117,6 +117,16 @@ func TestCachedLayerStream(t *testing.T) {
 	}
 	testutil.RequireTool(t, "skopeo")
 	testutil.Run(t, "", nil, "skopeo", "copy", "--quiet", "docker-archive:"+archive, "oci:"+filepath.Join(t.TempDir(), "oci")+":v1")
+	if !testutil.DockerAvailable() {
+		t.Log("no Docker engine (docker info fails): docker load and run not checked")
+		return
+	}
+	// Mixed compressions: the cached layer is gzip, the stream's own are not compressed.
+	testutil.Run(t, "", nil, "docker", "load", "-i", archive)
+	t.Cleanup(func() { testutil.RunErr("", nil, "docker", "rmi", "s:v1") })
+	if out := testutil.Run(t, "", nil, "docker", "run", "--rm", "s:v1"); !strings.Contains(out, "Hello from nixlayer") {
+		t.Errorf("docker run printed %q", out)
+	}
 }
 
 // TestCachedLayerSameBlob: buildLayer and an image's own layering of the
