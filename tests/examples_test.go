@@ -44,7 +44,7 @@ type exampleCase struct {
 	// fakeRootCommands, enableFakechroot: issue 13): the build must fail
 	// with the refusal naming them; the NixOS test's checks are not run.
 	refused string
-	check    func(im *exImage)
+	check   func(im *exImage)
 }
 
 const epochPlusOne = "1970-01-01T00:00:01Z"
