@@ -62,4 +62,3 @@ func indexSpec(c *cli.Context) (*index.Spec, string, string, error) {
 	spec := &index.Spec{Name: c.String("name"), Tag: c.String("tag"), Format: c.String("format"), Images: c.Args().Slice()}
 	return spec, out, "latest", err
 }
-
