@@ -252,3 +252,25 @@ func umociWholeIndex(t *testing.T, dir string) {
 	_, errOut, err := testutil.RunErr("", nil, "umoci", "unpack", "--rootless", "--image", dir+":v1", filepath.Join(t.TempDir(), "b"))
 	t.Logf("umoci unpack of the index tag: err=%v %s", err, strings.TrimSpace(errOut))
 }
+
+// TestImageIndexBadInput: each error names the entry, in Nix as in Go.
+func TestImageIndexBadInput(t *testing.T) {
+	img := func(tag, arch string) string {
+		return fmt.Sprintf(`(nl.buildLayeredImage { name = "bb"; tag = %q; architecture = %q; contents = [ testPkgs.bbDir ]; })`, tag, arch)
+	}
+	tests := []struct{ name, expr, want string }{
+		{"empty", `nl.buildImageIndex { name = "multi"; images = [ ]; }`, "nixlayer.buildImageIndex multi: images is empty"},
+		{"same platform", `nl.buildImageIndex { name = "multi"; images = [ ` + img("a", "amd64") + " " + img("b", "x86_64-linux") + ` ]; }`,
+			"images[0] (/nix/store/"},
+		{"oci-archive of the same platform", `nl.buildImageIndex { name = "multi"; format = "oci-archive"; images = [ ` + img("a", "arm/v7") + " " + img("b", "armv7l-linux") + ` ]; }`,
+			"are both for linux/arm/v7: give one image per platform"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, err := testutil.NixBuildErr(t, tt.expr)
+			if err == nil || !strings.Contains(errOut, tt.want) {
+				t.Errorf("built (%v), want an error containing %q:\n%s", err, tt.want, errOut)
+			}
+		})
+	}
+}
