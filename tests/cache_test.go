@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -242,5 +243,39 @@ func TestCachedLayerPush(t *testing.T) {
 	}
 	if n := proxy.Count("HEAD", "/blobs/"+cached); n == 0 {
 		t.Errorf("the second push did not ask the registry for the cached layer %s", cached)
+	}
+}
+
+// TestCachedLayerIndex joins two images, each over a cached layer built
+// for its platform (one of them a stream), into a multi-platform OCI
+// index: each image's first layer is its cached layer's blob.
+func TestCachedLayerIndex(t *testing.T) {
+	img := func(fn, arch string) string {
+		return `(nl.` + fn + ` { name = "m"; tag = "v1"; architecture = "` + arch + `"; contents = [ testPkgs.hello ];
+  layers = [ (nl.buildLayer { name = "bb-` + arch + `"; deps = [ testPkgs.bbBin ]; architecture = "` + arch + `"; }) ]; })`
+	}
+	expr := `[ (nl.buildLayer { name = "bb-amd64"; deps = [ testPkgs.bbBin ]; architecture = "amd64"; })
+  (nl.buildImageIndex { name = "m"; tag = "v1"; images = [ ` + img("buildLayeredImage", "amd64") + " " + img("streamLayeredImage", "arm64") + ` ]; }) ]`
+	paths := strings.Fields(testutil.NixBuild(t, expr))
+	if len(paths) != 2 {
+		t.Fatalf("nix-build gave %q", paths)
+	}
+	want := readLayerFile(t, paths[0]).Layers[0].Digest
+	testutil.RequireTool(t, "skopeo")
+	for _, arch := range []string{"amd64", "arm64"} {
+		out := testutil.Run(t, "", nil, "skopeo", "--override-arch", arch, "inspect", "oci:"+paths[1]+":v1")
+		var info struct {
+			Architecture string
+			Layers       []string
+		}
+		if err := json.Unmarshal([]byte(out), &info); err != nil {
+			t.Fatalf("skopeo inspect: %v\n%s", err, out)
+		}
+		if info.Architecture != arch || len(info.Layers) == 0 {
+			t.Fatalf("the index's %s image: %+v", arch, info)
+		}
+		if arch == "amd64" && info.Layers[0] != want {
+			t.Errorf("the amd64 image's first layer is %s, want the cached %s", info.Layers[0], want)
+		}
 	}
 }
