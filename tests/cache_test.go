@@ -279,3 +279,34 @@ func TestCachedLayerIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildLayerFlags builds a cached layer from the command line
+// (build-layer --spec --closure --out), then an image over it with
+// build-image --layers: the image's first layer is the layer's blob.
+func TestBuildLayerFlags(t *testing.T) {
+	hello := testutil.NixBuild(t, "testPkgs.hello")
+	paths := strings.Fields(testutil.Run(t, "", testutil.NixEnv(), "nix-store", "-qR", hello))
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registration")
+	dump := testutil.Run(t, "", testutil.NixEnv(), "nix-store", append([]string{"--dump-db"}, paths...)...)
+	spec := filepath.Join(dir, "layer.json")
+	if err := os.WriteFile(reg, []byte(dump), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, []byte(`{"deps":["`+hello+`"],"compression":"zstd"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"NIX_ATTRS_JSON_FILE="}
+	layer := filepath.Join(dir, "layer")
+	testutil.Run(t, "", env, testutil.Exe(t), "build-layer", "--spec", spec, "--closure", reg, "--out", layer)
+	want := readLayerFile(t, layer).Layers[0]
+	if len(want.StorePaths) != len(paths) {
+		t.Errorf("the layer holds %v, want hello's closure %v", want.StorePaths, paths)
+	}
+	out := filepath.Join(dir, "img.tar")
+	testutil.Run(t, "", env, testutil.Exe(t), "build-image", "--closure", reg, "--out", out, "--name", "flags",
+		"--contents", hello, "--layering", "popularity", "--layers", layer)
+	if r := nixlayerInspect(t, out); len(r.Layers) != 2 || r.Layers[0].Digest != want.Digest {
+		t.Errorf("layers %+v: want the cached %s, then the root", r.Layers, want.Digest)
+	}
+}
