@@ -46,6 +46,14 @@ func (l *Layer) cachedBlob(oci bool) *Blob {
 	return l.Cached.blob(oci)
 }
 
+// cachedFile is the blob file of layer l when it is a cached layer.
+func (l *Layer) cachedFile() []string {
+	if l.Cached == nil {
+		return nil
+	}
+	return []string{l.Cached.File}
+}
+
 // ReadLayerOutput reads the layers of a buildLayer output: its
 // wire.LayerFile, and each blob file, checked to exist with the size the
 // descriptor gives. what names the output in errors ("layers[0]").
@@ -173,12 +181,14 @@ func (p *planner) withCached() error {
 	if p.graph, err = without(p.graph, outs); err != nil {
 		return fmt.Errorf("taking the layers out of the closure: %w", err)
 	}
-	held := cachedPaths(cached)
-	for sp := range held {
-		if _, ok := p.graph.Lookup(sp); !ok {
-			return fmt.Errorf("layer store path %s is not in the image's closure: give the layer outputs in `layers` (nl.buildLayer)", sp)
+	for _, l := range cached {
+		for _, sp := range l.StorePaths {
+			if _, ok := p.graph.Lookup(sp); !ok {
+				return fmt.Errorf("store path %s of layer %s is not in the image's closure: give the layer outputs in `layers` (nl.buildLayer)", sp, l.Cached.Output)
+			}
 		}
 	}
+	held := cachedPaths(cached)
 	if p.stores, err = without(p.graph, held); err != nil {
 		return fmt.Errorf("leaving the layers' store paths out of the image's own layers: %w", err)
 	}

@@ -309,3 +309,27 @@ func TestBuildLayerSplits(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamCachedLayerGone: a stream script whose cached layer's blob is
+// gone says so before writing anything.
+func TestStreamCachedLayerGone(t *testing.T) {
+	s := newTestStore(t)
+	dir, f := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.busybox}})
+	out := storeLayer(t, s, dir, "b")
+	spec := helloSpec(s, "", "")
+	spec.Function, spec.Layers, spec.Stream = "streamLayeredImage", []string{out}, true
+	script := filepath.Join(t.TempDir(), "stream")
+	req := &image.Request{Spec: spec, Graph: withOutput(t, s, out, s.busybox), Out: script, Env: image.Env{DefaultTag: "latest"}, Interpreter: "/bin/nixlayer"}
+	if err := image.Build(context.Background(), req); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	blob := filepath.Join(out, wire.BlobPath(f.Layers[0].Digest))
+	if err := os.Rename(blob, blob+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err := image.StreamScript(context.Background(), script, "", &buf)
+	if err == nil || !strings.Contains(err.Error(), "store path "+blob+", which the image needs, is gone") || buf.Len() > 0 {
+		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -137,7 +138,7 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 // produced on demand, and its base image (or nil; the caller closes it).
 func (s *Script) open(ctx context.Context) ([]*Blob, *base.Image, error) {
 	for _, l := range s.Layers {
-		for _, p := range l.StorePaths {
+		for _, p := range slices.Concat(l.StorePaths, l.cachedFile()) {
 			if _, err := os.Lstat(p); err != nil {
 				return nil, nil, fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
 			}
