@@ -142,6 +142,7 @@ in
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
+  inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
   inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }

@@ -69,6 +69,7 @@ type options struct {
 	limits    Limits
 	tempDir   string
 	keep      map[string]bool
+	position  int // 1 + the index of the image to pick (WithPosition); 0: by name and tag
 }
 
 // Option changes how Open reads an image.

@@ -1,0 +1,223 @@
+package tests
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nixlayer/nixlayer/compression"
+	"github.com/nixlayer/nixlayer/internal/testutil"
+)
+
+// mergeExamples is nixpkgs' mergeImages examples (examples.nix:
+// mergedBashAndRedis, mergedBashNoTagAndRedis, mergedBashFakeRoot,
+// mergeVaryingCompressor) with busybox stand-ins: "bash" is busybox,
+// "redis" an image on top of it. Names carry id so that parallel runs on
+// one Docker engine do not meet. mergedBashFakeRoot's image sets the owner
+// of /home/alice with fakeRootCommands, which nixlayer refuses; here the
+// same owner comes from `users` (nixlayer's way), so the check that
+// mergeImages keeps owners still runs.
+func mergeExamples(id string) string {
+	return fmt.Sprintf(`let
+  bash = nl.buildImage { name = "merge-bash-%[1]s"; tag = "latest"; contents = testPkgs.bbBin; };
+  bashNoTag = nl.buildImage { name = "merge-bash-notag-%[1]s"; contents = testPkgs.bbBin; };
+  bashUncompressed = nl.buildImage { name = "merge-bash-none-%[1]s"; tag = "latest"; contents = testPkgs.bbBin; compressor = "none"; };
+  bashZstd = nl.buildImage { name = "merge-bash-zstd-%[1]s"; tag = "latest"; contents = testPkgs.bbBin; compressor = "zstd"; };
+  redis = nl.buildImage {
+    name = "merge-redis-%[1]s"; tag = "latest"; fromImage = bash;
+    contents = testPkgs.hello; config.Cmd = [ "/bin/hello" ];
+  };
+  fakeRoot = nl.buildLayeredImage {
+    name = "merge-fakeroot-%[1]s"; tag = "latest"; contents = [ testPkgs.bbBin ];
+    users = [ { name = "alice"; uid = 1000; } ];
+  };
+  streamed = nl.streamLayeredImage { name = "merge-stream-%[1]s"; tag = "v1"; contents = [ testPkgs.hello testPkgs.bbBin ]; config.Cmd = [ "/bin/hello" ]; };
+  ociArchive = nl.buildLayeredImage { name = "merge-oci-%[1]s"; tag = "v2"; contents = [ testPkgs.hello testPkgs.bbBin ]; format = "oci-archive"; compression = "zstd"; };
+  ociLayout = nl.buildImage { name = "merge-layout-%[1]s"; tag = "v3"; contents = testPkgs.bbBin; format = "oci-layout"; };
+in [
+  (nl.mergeImages [ bash redis ])
+  (nl.mergeImages [ bashNoTag redis ])
+  (nl.mergeImages [ bash fakeRoot ])
+  (nl.mergeImages [ redis bashUncompressed bashZstd ])
+  (nl.mergeImages [ streamed ociArchive ociLayout bash redis ])
+  bashNoTag bash redis bashZstd
+]`, id)
+}
+
+// mergedArchive lists a merged docker-archive (uncompressed or not): its
+// manifest.json and the names of its members.
+func mergedArchive(t *testing.T, path string) (dockerManifest, []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, r, err := compression.Peek(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := compression.Decompress(r, c, 1<<27)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var m dockerManifest
+	var names []string
+	tr := tar.NewReader(d)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return m, names
+		}
+		if err != nil {
+			t.Fatalf("reading %s: %v", path, err)
+		}
+		names = append(names, h.Name)
+		if h.Name == "manifest.json" {
+			data, _ := io.ReadAll(tr)
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatalf("%s: manifest.json: %v", path, err)
+			}
+		}
+	}
+}
+
+func fileCompression(t *testing.T, path string) compression.Kind {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, compression.MagicLen)
+	n, _ := io.ReadFull(f, b)
+	return compression.Sniff(b[:n])
+}
+
+func repoTags(m dockerManifest) []string {
+	var out []string
+	for _, e := range m {
+		out = append(out, e.RepoTags...)
+	}
+	return out
+}
+
+func TestMergeImages(t *testing.T) {
+	id := fmt.Sprint(os.Getpid())
+	paths := strings.Fields(testutil.NixBuild(t, mergeExamples(id)))
+	if len(paths) != 9 {
+		t.Fatalf("nix-build gave %q", paths)
+	}
+	bashRedis, noTagRedis, fakeRoot, varying, formats, bashNoTag := paths[0], paths[1], paths[2], paths[3], paths[4], paths[5]
+	bash, redis, bashZstd := paths[6], paths[7], paths[8]
+	noTag := "merge-bash-notag-" + id + ":" + strings.SplitN(filepath.Base(bashNoTag), "-", 2)[0]
+	want := map[string][]string{
+		bashRedis:  {"merge-bash-" + id + ":latest", "merge-redis-" + id + ":latest"},
+		noTagRedis: {noTag, "merge-redis-" + id + ":latest"},
+		fakeRoot:   {"merge-bash-" + id + ":latest", "merge-fakeroot-" + id + ":latest"},
+		varying:    {"merge-redis-" + id + ":latest", "merge-bash-none-" + id + ":latest", "merge-bash-zstd-" + id + ":latest"},
+		formats: {"merge-stream-" + id + ":v1", "merge-oci-" + id + ":v2", "merge-layout-" + id + ":v3",
+			"merge-bash-" + id + ":latest", "merge-redis-" + id + ":latest"},
+	}
+
+	t.Run("every image, each blob once", func(t *testing.T) {
+		for p, tags := range want {
+			m, names := mergedArchive(t, p)
+			if got := repoTags(m); !slices.Equal(got, tags) {
+				t.Errorf("%s: RepoTags %q, want %q", filepath.Base(p), got, tags)
+			}
+			sorted := slices.Clone(names)
+			slices.Sort(sorted)
+			if len(slices.Compact(sorted)) != len(names) {
+				t.Errorf("%s: a member is stored twice: %q", filepath.Base(p), names)
+			}
+			for _, e := range m {
+				for _, l := range append([]string{e.Config}, e.Layers...) {
+					if !slices.Contains(names, l) {
+						t.Errorf("%s: %s names %s, which is not in the archive", filepath.Base(p), e.RepoTags, l)
+					}
+				}
+			}
+		}
+		// redis is bash plus a layer: the merged archive holds bash's layer once.
+		m, _ := mergedArchive(t, bashRedis)
+		if len(m) != 2 || len(m[1].Layers) != len(m[0].Layers)+1 || m[1].Layers[0] != m[0].Layers[0] {
+			t.Errorf("bash and redis do not share the base layer: %+v", m)
+		}
+	})
+
+	t.Run("compressed as the last image, as dockerTools", func(t *testing.T) {
+		for merged, last := range map[string]string{bashRedis: redis, varying: bashZstd} {
+			if got, want := fileCompression(t, merged), fileCompression(t, last); got != want {
+				t.Errorf("%s: compression %v, want %v (its last image's)", filepath.Base(merged), got, want)
+			}
+		}
+		out := filepath.Join(t.TempDir(), "merged.tar.zst")
+		testutil.Run(t, "", nil, testutil.Exe(t), "merge-images", "--compression", "zstd", "--out", out, bash, redis)
+		if got := fileCompression(t, out); got != compression.Zstded {
+			t.Errorf("--compression zstd wrote %v", got)
+		}
+		testutil.Run(t, "", nil, "zstd", "-t", "-q", out)
+		if m, _ := mergedArchive(t, out); !slices.Equal(repoTags(m), want[bashRedis]) {
+			t.Errorf("--compression zstd: RepoTags %q", repoTags(m))
+		}
+	})
+
+	t.Run("deterministic", func(t *testing.T) {
+		drv := strings.TrimSpace(testutil.Run(t, "", testutil.NixEnv(), "nix-store", "--query", "--deriver", formats))
+		testutil.Run(t, "", testutil.NixEnv(), "nix-store", "--realise", "--check", drv)
+		// The command line gives the builder's bytes, twice.
+		for i := 0; i < 2; i++ {
+			out := filepath.Join(t.TempDir(), "merged.tar")
+			testutil.Run(t, "", nil, testutil.Exe(t), "merge-images", "--out", out, bash, redis)
+			a, _ := os.ReadFile(out)
+			b, _ := os.ReadFile(bashRedis)
+			if !bytes.Equal(a, b) {
+				t.Errorf("merge-images of bash and redis (%d bytes) differs from mergeImages' (%d bytes)", len(a), len(b))
+			}
+		}
+	})
+
+	t.Run("skopeo reads every image", func(t *testing.T) {
+		testutil.RequireTool(t, "skopeo")
+		for _, tag := range want[formats] {
+			testutil.Run(t, "", nil, "skopeo", "inspect", "docker-archive:"+formats+":"+tag)
+			testutil.Run(t, "", nil, "skopeo", "copy", "--quiet", "docker-archive:"+formats+":"+tag, "oci:"+filepath.Join(t.TempDir(), "oci")+":x")
+		}
+	})
+
+	t.Run("docker load gives every tag", func(t *testing.T) {
+		if !testutil.DockerAvailable() {
+			t.Skip("SKIP: no Docker engine answers `docker info`")
+		}
+		for _, p := range []string{bashRedis, noTagRedis, fakeRoot, varying, formats} {
+			testutil.Run(t, "", nil, "docker", "load", "--input", p)
+			for _, tag := range want[p] {
+				t.Cleanup(func() { exec.Command("docker", "rmi", tag).Run() })
+				testutil.Run(t, "", nil, "docker", "image", "inspect", tag)
+			}
+		}
+		// The NixOS test's checks: bash runs, redis runs, an untagged
+		// image is loaded under its generated tag, owners are kept.
+		testutil.Run(t, "", nil, "docker", "run", "--rm", "merge-bash-"+id+":latest", "sh", "-c", "true")
+		testutil.Run(t, "", nil, "docker", "run", "--rm", noTag, "sh", "-c", "true")
+		if out := testutil.Run(t, "", nil, "docker", "run", "--rm", "merge-redis-"+id+":latest"); !strings.Contains(out, "Hello from nixlayer") {
+			t.Errorf("redis stand-in printed %q", out)
+		}
+		if out := testutil.Run(t, "", nil, "docker", "run", "--rm", "merge-fakeroot-"+id+":latest", "stat", "-c", "%u", "/home/alice"); strings.TrimSpace(out) != "1000" {
+			t.Errorf("/home/alice is owned by %q, want 1000", out)
+		}
+		if out := testutil.Run(t, "", nil, "docker", "run", "--rm", "merge-stream-"+id+":v1"); !bytes.Contains([]byte(out), []byte("Hello from nixlayer")) {
+			t.Errorf("stream image printed %q", out)
+		}
+	})
+}
