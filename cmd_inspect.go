@@ -11,7 +11,7 @@ func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
 		Usage:     "show an image's layers (digests, sizes, store paths) and config",
-		ArgsUsage: "ARCHIVE|LAYOUT|SCRIPT",
+		ArgsUsage: "ARCHIVE|LAYOUT",
 		Description: `Reads a docker-archive, an oci-archive or an OCI layout directory
 (compressed archives too), or a stream script's recipe (nothing is produced),
 and prints a table, or JSON with --json. An archive holding several images
