@@ -221,3 +221,39 @@ func TestMergeImages(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeImagesBadInput: the command and the Nix function refuse what
+// they cannot merge, with a message that says what to give, and leave no
+// output.
+func TestMergeImagesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "merged.tar")
+	junk := filepath.Join(dir, "junk")
+	if err := os.WriteFile(junk, []byte("not an image\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no image", []string{"merge-images", "--out", out}, "usage: nixlayer merge-images --out OUT IMAGE..."},
+		{"no out", []string{"merge-images", junk}, "usage: nixlayer merge-images --out OUT IMAGE..."},
+		{"not an image", []string{"merge-images", "--out", out, junk}, "merging image " + junk},
+		{"bad compression", []string{"merge-images", "--out", out, "--compression", "bz2", junk}, `unknown compression "bz2"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, err := testutil.RunErr("", nil, testutil.Exe(t), tt.args...)
+			if err == nil || !strings.Contains(errOut, tt.want) {
+				t.Errorf("nixlayer %q: %v\n%s\nwant %q", tt.args, err, errOut, tt.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("an output was left behind")
+			}
+		})
+	}
+	_, errOut, err := testutil.NixBuildErr(t, `nl.mergeImages (nl.buildImage { name = "x"; })`)
+	if err == nil || !strings.Contains(errOut, "nixlayer.mergeImages: give a list of images") {
+		t.Errorf("mergeImages of one image: %v\n%s", err, errOut)
+	}
+}
