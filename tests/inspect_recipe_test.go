@@ -136,3 +136,24 @@ in [ a b (nl.mergeImages [ a b ]) ]`))
 		t.Errorf("inspect table of the merged archive:\n%s", table)
 	}
 }
+
+// TestInspectStreamScriptOnBase: the recipe of a stream script on a base
+// image describes the base's layers too (their store paths read from the
+// base's tars), as the image the script writes.
+func TestInspectStreamScriptOnBase(t *testing.T) {
+	script := testutil.NixBuild(t, `nl.streamLayeredImage {
+  name = "recipe-on-base"; tag = "v1";
+  fromImage = nl.buildImage { name = "recipe-base"; tag = "v1"; contents = testPkgs.bbBin; };
+  contents = [ testPkgs.hello ];
+  config.Cmd = [ "/bin/hello" ];
+}`)
+	file := filepath.Join(t.TempDir(), "image.tar")
+	testutil.Run(t, "", nil, script, "-o", file)
+	got, want := inspectJSON(t, script), inspectJSON(t, file)
+	if got.ConfigDigest != want.ConfigDigest || !reflect.DeepEqual(got.Layers, want.Layers) || len(got.Layers) < 2 {
+		t.Errorf("recipe:\n%+v\nwritten image:\n%+v", got, want)
+	}
+	if len(got.Layers[0].StorePaths) == 0 {
+		t.Errorf("the base layer's store paths are not listed: %+v", got.Layers[0])
+	}
+}
