@@ -199,7 +199,10 @@ func TestMergeImages(t *testing.T) {
 		if !testutil.DockerAvailable() {
 			t.Skip("SKIP: no Docker engine answers `docker info`")
 		}
-		for _, p := range []string{bashRedis, noTagRedis, fakeRoot, varying, formats} {
+		gz := filepath.Join(t.TempDir(), "merged.tar.gz")
+		testutil.Run(t, "", nil, testutil.Exe(t), "merge-images", "--compression", "gzip", "--out", gz, bash, redis)
+		want[gz] = want[bashRedis]
+		for _, p := range []string{bashRedis, noTagRedis, fakeRoot, varying, formats, gz} {
 			testutil.Run(t, "", nil, "docker", "load", "--input", p)
 			for _, tag := range want[p] {
 				t.Cleanup(func() { exec.Command("docker", "rmi", tag).Run() })
