@@ -20,6 +20,7 @@ import (
 	"github.com/nixlayer/nixlayer/compression"
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 // fixtureArchive writes a docker-archive (or OCI layout/archive) of one
@@ -61,37 +62,6 @@ func fixtureArchive(t *testing.T, f imgformat.Format, name, tag string, files ..
 	return out
 }
 
-// mergedTags reads the RepoTags and member names of an uncompressed
-// docker-archive.
-func mergedTags(t *testing.T, p string) (tags, members []string) {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return tags, members
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, h.Name)
-		if h.Name == "manifest.json" {
-			var m []struct{ RepoTags []string }
-			if err := json.NewDecoder(tr).Decode(&m); err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range m {
-				tags = append(tags, e.RepoTags...)
-			}
-		}
-	}
-}
-
 func TestMerge(t *testing.T) {
 	a := fixtureArchive(t, imgformat.DockerArchive, "a", "v1", "etc/shared", "etc/a")
 	b := fixtureArchive(t, imgformat.DockerArchive, "b", "v2", "etc/shared", "etc/b")
@@ -103,7 +73,8 @@ func TestMerge(t *testing.T) {
 	if err := image.Merge(context.Background(), out, inputs, opts); err != nil {
 		t.Fatal(err)
 	}
-	tags, members := mergedTags(t, out)
+	m, members := testutil.DockerArchive(t, out)
+	tags := testutil.RepoTags(m)
 	if want := []string{"a:v1", "b:v2", "c:v3"}; !slices.Equal(tags, want) {
 		t.Errorf("RepoTags %q, want %q", tags, want)
 	}
@@ -139,17 +110,9 @@ func TestMerge(t *testing.T) {
 		if err := image.Merge(context.Background(), z, in, image.MergeOptions{Compression: comp, MTime: time.Unix(1, 0)}); err != nil {
 			t.Fatal(err)
 		}
-		f, _ := os.Open(z)
-		c, r, err := compression.Peek(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := compression.Decompress(r, c, 1<<27)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, d := testutil.Decompressed(t, z)
 		plain, err := io.ReadAll(d)
-		f.Close()
+		d.Close()
 		if err != nil || c == compression.Uncompressed || !bytes.Equal(plain, data) {
 			t.Errorf("compression %s: %v, %v, same bytes: %v", comp, c, err, bytes.Equal(plain, data))
 		}

@@ -1,9 +1,7 @@
 package tests
 
 import (
-	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -52,45 +50,6 @@ in [
 ]`, id)
 }
 
-// mergedArchive lists a merged docker-archive (uncompressed or not): its
-// manifest.json and the names of its members.
-func mergedArchive(t *testing.T, path string) (dockerManifest, []string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c, r, err := compression.Peek(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := compression.Decompress(r, c, 1<<27)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var m dockerManifest
-	var names []string
-	tr := tar.NewReader(d)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return m, names
-		}
-		if err != nil {
-			t.Fatalf("reading %s: %v", path, err)
-		}
-		names = append(names, h.Name)
-		if h.Name == "manifest.json" {
-			data, _ := io.ReadAll(tr)
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatalf("%s: manifest.json: %v", path, err)
-			}
-		}
-	}
-}
-
 func fileCompression(t *testing.T, path string) compression.Kind {
 	t.Helper()
 	f, err := os.Open(path)
@@ -101,14 +60,6 @@ func fileCompression(t *testing.T, path string) compression.Kind {
 	b := make([]byte, compression.MagicLen)
 	n, _ := io.ReadFull(f, b)
 	return compression.Sniff(b[:n])
-}
-
-func repoTags(m dockerManifest) []string {
-	var out []string
-	for _, e := range m {
-		out = append(out, e.RepoTags...)
-	}
-	return out
 }
 
 func TestMergeImages(t *testing.T) {
@@ -131,8 +82,8 @@ func TestMergeImages(t *testing.T) {
 
 	t.Run("every image, each blob once", func(t *testing.T) {
 		for p, tags := range want {
-			m, names := mergedArchive(t, p)
-			if got := repoTags(m); !slices.Equal(got, tags) {
+			m, names := testutil.DockerArchive(t, p)
+			if got := testutil.RepoTags(m); !slices.Equal(got, tags) {
 				t.Errorf("%s: RepoTags %q, want %q", filepath.Base(p), got, tags)
 			}
 			sorted := slices.Clone(names)
@@ -149,7 +100,7 @@ func TestMergeImages(t *testing.T) {
 			}
 		}
 		// redis is bash plus a layer: the merged archive holds bash's layer once.
-		m, _ := mergedArchive(t, bashRedis)
+		m, _ := testutil.DockerArchive(t, bashRedis)
 		if len(m) != 2 || len(m[1].Layers) != len(m[0].Layers)+1 || m[1].Layers[0] != m[0].Layers[0] {
 			t.Errorf("bash and redis do not share the base layer: %+v", m)
 		}
@@ -167,8 +118,8 @@ func TestMergeImages(t *testing.T) {
 			t.Errorf("--compression zstd wrote %v", got)
 		}
 		testutil.Run(t, "", nil, "zstd", "-t", "-q", out)
-		if m, _ := mergedArchive(t, out); !slices.Equal(repoTags(m), want[bashRedis]) {
-			t.Errorf("--compression zstd: RepoTags %q", repoTags(m))
+		if m, _ := testutil.DockerArchive(t, out); !slices.Equal(testutil.RepoTags(m), want[bashRedis]) {
+			t.Errorf("--compression zstd: RepoTags %q", testutil.RepoTags(m))
 		}
 	})
 
