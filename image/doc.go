@@ -12,5 +12,8 @@
 // files several at once and hard-linked into the layout. Cached layers
 // (BuildLayer, the output of nl.buildLayer; Settings.Layers) are planned
 // first and go into every output as their blob files are, never produced
-// again (cached.go).
+// again (cached.go). Merge (mergeImages,
+// merge.go) writes the images of several archives, layouts and stream
+// scripts into one docker-archive; a stream script's Recipe is its image
+// without its layers' bytes (for inspect).
 package image
