@@ -120,6 +120,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 				if err := image.StreamScript(context.Background(), res, archive, nil); err != nil {
 					t.Fatalf("streaming: %v", err)
 				}
+				checkRecipe(t, res, want)
 				script, _ := os.ReadFile(res)
 				if !bytes.Contains(script, []byte(`"file":"`+filepath.Join(out, wire.BlobPath(want.Digest))+`"`)) {
 					t.Errorf("the stream script does not refer to the layer's blob file:\n%s", script)
@@ -150,6 +151,28 @@ func TestBuildWithCachedLayers(t *testing.T) {
 				t.Errorf("diffID 1 is %s, want %s", cf.RootFS.DiffIDs[0], want.DiffID)
 			}
 		})
+	}
+}
+
+// checkRecipe checks that a stream script's recipe (what inspect shows)
+// gives the cached layer its own digest and media type.
+func checkRecipe(t *testing.T, script string, want wire.Descriptor) {
+	t.Helper()
+	sc, err := image.ReadScript(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, closeFn, err := sc.Recipe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := m.Layers[0]; l.Digest.String() != want.Digest || string(l.MediaType) != string(layers.Zstd.MediaType(false)) {
+		t.Errorf("the recipe's layer 1 is %s %s, want the cached %s (zstd)", l.Digest, l.MediaType, want.Digest)
 	}
 }
 

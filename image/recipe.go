@@ -32,6 +32,9 @@ func (s *Script) Recipe(ctx context.Context) (img v1.Image, from *base.Image, cl
 	}
 	blobs := make([]*Blob, len(s.Layers))
 	for i, d := range s.Blobs {
+		if blobs[i] = s.Layers[i].cachedBlob(false); blobs[i] != nil {
+			continue // its own compression, and a file to read
+		}
 		blobs[i] = &Blob{Desc: d, Compression: set.Compression, Type: set.Compression.MediaType(false),
 			Open: func() (io.ReadCloser, error) {
 				return nil, fmt.Errorf("layer %s: %w", d.Digest, ErrNotProduced)
