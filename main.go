@@ -48,7 +48,7 @@ func newApp() *cli.App {
 			buildImageCommand(),
 			closureInfoCommand(),
 			streamCommand(),
-			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
+			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
 			exportCommand(),
 			inspectCommand(), sbomCommand(),
 		},

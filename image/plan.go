@@ -269,6 +269,9 @@ func (p *planner) own() ([]Layer, error) {
 // strategy of the settings, leaving room for the reserved other layers (a
 // base image's, the Nix database) besides the customisation layer.
 func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
+	if !p.set.IncludeStorePaths {
+		return nil, nil
+	}
 	n, err := layers.AvailableLayers(p.set.MaxLayers, p.reserved())
 	if err != nil {
 		return nil, err
