@@ -24,21 +24,21 @@ type Spec struct {
 	// Function is the Nix function that made the spec ("buildImage",
 	// "buildLayeredImage", "streamLayeredImage"), named in errors; it
 	// chooses the default layering. Empty on the command line.
-	Function     string          `json:"function"`
-	Name         string          `json:"name"`
-	Tag          *string         `json:"tag"`
-	Contents     []string        `json:"contents"`
-	Config       json.RawMessage `json:"config"`
-	Created      string          `json:"created"`
+	Function string          `json:"function"`
+	Name     string          `json:"name"`
+	Tag      *string         `json:"tag"`
+	Contents []string        `json:"contents"`
+	Config   json.RawMessage `json:"config"`
+	Created  string          `json:"created"`
 	// MTime is seconds since the epoch (a number or a string of digits),
 	// an ISO-8601 date, or "now" (dockerTools' forms).
-	MTime        *Timestamp      `json:"mtime"`
-	Uid          int             `json:"uid"`
-	Gid          int             `json:"gid"`
-	Architecture string          `json:"architecture"`
-	System       string          `json:"system"`
-	Format       string          `json:"format"`
-	Compression  string          `json:"compression"`
+	MTime        *Timestamp `json:"mtime"`
+	Uid          int        `json:"uid"`
+	Gid          int        `json:"gid"`
+	Architecture string     `json:"architecture"`
+	System       string     `json:"system"`
+	Format       string     `json:"format"`
+	Compression  string     `json:"compression"`
 	// Layering is "none" (one layer, buildImage), "popularity", "size" or
 	// another registered layers.Strategy.
 	Layering  string `json:"layering"`
