@@ -24,6 +24,13 @@ rec {
   # The layered builders add their layering.
   layered = common ++ [ "maxLayers" "layering" ];
 
+  # The arguments default.nix reads itself; nixlayer (image.Spec) reads
+  # every other name of a function's list, as the user wrote it.
+  special = [
+    "name" "contents" "copyToRoot" "fromImage" "files" "shell"
+    "keepContentsDirlinks" "debug" "passthru" "meta"
+  ];
+
   # The names each function takes.
   functions = {
     buildImage = common;
