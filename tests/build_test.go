@@ -99,8 +99,8 @@ func TestBuildImage(t *testing.T) {
 	imageID := strings.TrimPrefix(manifest[0].Config, "sha256:")
 
 	t.Run("output", func(t *testing.T) {
-		if !strings.HasSuffix(img, "-docker-image-hello.tar.gz") {
-			t.Errorf("output %s, want a docker-image-hello.tar.gz", img)
+		if !strings.HasSuffix(img, "-docker-image-hello.tar") {
+			t.Errorf("output %s, want a docker-image-hello.tar (an uncompressed archive of compressed layers)", img)
 		}
 		if got := manifest[0].RepoTags; len(got) != 1 || got[0] != "hello:v1" {
 			t.Errorf("RepoTags %q, want [hello:v1]", got)
