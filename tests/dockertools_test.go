@@ -21,14 +21,14 @@ import (
 // its layers' media types and every tar header by path (a later layer
 // wins).
 type builtImage struct {
-	path    string
-	config  *v1.ConfigFile
-	media   []string
+	path   string
+	config *v1.ConfigFile
+	media  []string
 	// compression is each layer's, from its first bytes: gzip, zstd or
 	// none.
 	compression []string
-	headers map[string]*tar.Header
-	tags    []string
+	headers     map[string]*tar.Header
+	tags        []string
 }
 
 // readImage reads a docker-archive, or an OCI layout directory.
