@@ -336,28 +336,34 @@ func TestArgumentsPassthru(t *testing.T) {
 }
 
 // TestClosureOfArguments: store paths named only in config, symlinks,
-// files, users, perms and extraCommands are in the image, in every builder.
+// files, users (shells), perms and extraCommands are in the image, in
+// every builder, and the references helper is not.
 func TestClosureOfArguments(t *testing.T) {
 	args := `name = "closure"; tag = "v1";
 	  config.Cmd = [ "${testPkgs.hello}/bin/hello" "-c" conf ];
 	  symlinks."/bin/sh" = "${testPkgs.bbBin}/bin/sh";
 	  files."/etc/twins" = { source = "${testPkgs.twins}/share/twins/a"; };
 	  extraCommands = "echo ${extra} > made";
-	  shell = "${testPkgs.bbBin}/bin/sh";`
+	  shell = "${testPkgs.bbBin}/bin/sh";
+	  users = [ { name = "app"; uid = 1000; shell = "${userShell}/bin/sh"; } ];
+	  perms = [ { path = "${permed}/bin/tool"; mode = "4555"; } ];`
+	lets := `userShell = testPkgs.run "user-shell" "mkdir -p $out/bin; ln -s ${testPkgs.busybox} $out/bin/sh" { };
+	  permed = testPkgs.run "permed" "mkdir -p $out/bin; echo x > $out/bin/tool" { };`
 	outs := nixBuildAll(t, []string{
-		`(let conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.buildLayeredImage { ` + args + ` })`,
-		`(let conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.buildImage { ` + args + ` })`,
-		`(let conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.streamLayeredImage { ` + args + ` })`,
+		`(let ` + lets + ` conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.buildLayeredImage { ` + args + ` })`,
+		`(let ` + lets + ` conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.buildImage { ` + args + ` })`,
+		`(let ` + lets + ` conf = testPkgs.run "app.conf" "printf 'listen 80;' > $out" { }; extra = testPkgs.big; in nl.streamLayeredImage { ` + args + ` })`,
 		`(testPkgs.run "app.conf" "printf 'listen 80;' > $out" { })`,
 		"testPkgs.hello", "testPkgs.bbBin", "testPkgs.twins", "testPkgs.big",
+		`(let ` + lets + ` in userShell)`, `(let ` + lets + ` in permed)`,
 	})
-	conf, hello, bbBin, twins, big := outs[3], outs[4], outs[5], outs[6], outs[7]
+	conf, hello, bbBin, twins, big, userShell, permed := outs[3], outs[4], outs[5], outs[6], outs[7], outs[8], outs[9]
 	stream := filepath.Join(t.TempDir(), "stream.tar")
 	testutil.Run(t, "", nil, outs[2], "-o", stream)
 	for i, p := range []string{outs[0], outs[1], stream} {
 		t.Run([]string{"buildLayeredImage", "buildImage", "streamLayeredImage"}[i], func(t *testing.T) {
 			b := readImage(t, p)
-			for _, want := range []string{conf, hello, bbBin, twins, big} {
+			for _, want := range []string{conf, hello, bbBin, twins, big, userShell, permed} {
 				b.has(t, want)
 			}
 			for sp := range b.storePaths() {
