@@ -268,20 +268,26 @@ func TestArguments(t *testing.T) {
 				t.Errorf("%d layers, want 1 (the closure and the contents copied, as buildImage)", len(b.media))
 			}
 		}},
-		{"fromImage", layered(`fromImage = nl.buildLayeredImage { name = "base"; tag = "v1"; contents = [ testPkgs.twins ]; };`), func(t *testing.T, b builtImage) {
+		{"fromImage, fromImageName, fromImageTag", layered(`fromImage = nl.buildLayeredImage { name = "base"; tag = "v1"; contents = [ testPkgs.twins ]; };
+			fromImageName = "base"; fromImageTag = "v1";`), func(t *testing.T, b builtImage) {
 			if h := b.headers["share/twins/a"]; h == nil {
 				t.Error("the base's /share/twins/a is missing")
 			}
 		}},
-		{"includeNixDB, nixUid", layered(`includeNixDB = true; nixUid = 1000; nixGid = 1000;`), func(t *testing.T, b builtImage) {
-			if h := b.headers["nix/var/nix/db/db.sqlite"]; h == nil || h.Uid != 1000 || h.Uname != "nix" {
-				t.Errorf("db.sqlite %+v, want it owned by 1000 (nix)", h)
+		{"includeNixDB, nixUid, nixGid", layered(`includeNixDB = true; nixUid = 1000; nixGid = 1000;`), func(t *testing.T, b builtImage) {
+			if h := b.headers["nix/var/nix/db/db.sqlite"]; h == nil || h.Uid != 1000 || h.Gid != 1000 || h.Uname != "nix" {
+				t.Errorf("db.sqlite %+v, want it owned by 1000:1000 (nix)", h)
 			}
 		}},
-		{"users, groups, perms, directories", layered(`users = [ { name = "app"; uid = 1000; } ]; directories = [ "/data" ];
-			perms = [ { path = "/data"; uname = "app"; mode = "0700"; } ]; config.User = "app";`), func(t *testing.T, b builtImage) {
-			if h := b.headers["data"]; h == nil || h.Uid != 1000 || h.Mode&0o7777 != 0o700 {
-				t.Errorf("/data %+v, want 0700 owned by app", h)
+		{"nixUname, nixGname", layered(`includeNixDB = true; nixUid = 1000; nixUname = "alice"; nixGname = "wheel";`), func(t *testing.T, b builtImage) {
+			if h := b.headers["nix/var/nix/db/db.sqlite"]; h == nil || h.Uname != "alice" || h.Gname != "wheel" {
+				t.Errorf("db.sqlite %+v, want it owned by alice:wheel", h)
+			}
+		}},
+		{"users, groups, perms, directories", layered(`users = [ { name = "app"; uid = 1000; } ]; groups = [ { name = "staff"; gid = 50; } ];
+			directories = [ "/data" ]; perms = [ { path = "/data"; uname = "app"; gname = "staff"; mode = "0700"; } ]; config.User = "app";`), func(t *testing.T, b builtImage) {
+			if h := b.headers["data"]; h == nil || h.Uid != 1000 || h.Gid != 50 || h.Mode&0o7777 != 0o700 {
+				t.Errorf("/data %+v, want 0700 owned by app:staff (1000:50)", h)
 			}
 			if b.headers["etc/passwd"] == nil || b.headers["home/app"] == nil {
 				t.Error("no /etc/passwd or /home/app")
