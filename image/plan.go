@@ -185,7 +185,7 @@ func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
 		return Layer{}, err
 	}
 	if p.base != nil {
-		bg, err := baseGraph(p.base, p.graph.StoreDir(), p.set.TempDir)
+		bg, err := baseGraph(ctx, p.base, p.graph.StoreDir(), p.set.TempDir)
 		if err != nil {
 			return Layer{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nixlayer/nixlayer/customize"
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -21,7 +22,7 @@ func TestResolveDefaults(t *testing.T) {
 			Platform:     image.Platform{Architecture: "amd64", OS: "linux"},
 			Created:      time.Unix(1, 0).UTC(),
 			MTime:        time.Unix(1, 0).UTC(),
-			Format:       image.DockerArchive,
+			Format:       imgformat.DockerArchive,
 			Compression:  layers.Gzip,
 			ContentsMode: layers.Copy,
 			Layering:     layers.NoLayering,
@@ -72,7 +73,7 @@ func TestResolveDefaults(t *testing.T) {
 				s.Created, s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), time.Unix(9, 0).UTC()
 				s.Uid, s.Gid = 1, 2
 				s.Platform = image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}
-				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = image.OCILayout, layers.Zstd, "size", layers.Link, 9
+				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = imgformat.OCILayout, layers.Zstd, "size", layers.Link, 9
 				s.Base = &image.BaseRef{Path: "/b.tar", Tag: "t"}
 				s.Customize = customize.Spec{Users: []customize.User{}}
 			})},
@@ -142,7 +143,7 @@ func TestResolveErrors(t *testing.T) {
 		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
 		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
 		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
-		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "none, popularity, size"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, size"}},
 		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
 		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
 		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},

@@ -53,6 +53,11 @@ func isScript(path string) (bool, error) {
 	return bytes.Equal(head[:n], []byte("#!")), nil
 }
 
+// MaxDocumentSize bounds an SBOM read out of an image into memory: a
+// document lists each store path in about 1 KiB, so this allows closures
+// far larger than any real one.
+const MaxDocumentSize = 256 << 20
+
 func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) {
 	img, err := base.Open(path, append(opts, base.WithKeep(f.Path()))...)
 	if err != nil {
@@ -63,7 +68,7 @@ func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
-	data, ok, err := x.Content(f.Path())
+	data, ok, err := x.Content(f.Path(), MaxDocumentSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
