@@ -4,7 +4,11 @@
 # nearest valid name as a suggestion. Imported by default.nix.
 #
 # To add an argument, add its name to the list of the functions that take
-# it (common for every image builder) — nothing else reads these lists.
+# it (`common` for every image builder): nixlayer then gets it, as the user
+# wrote it, in the image spec (add the image.Spec field). An argument that
+# Nix must turn into something else first (derivations to build, paths)
+# goes into `special` too, and the file that reads it passes what nixlayer
+# needs.
 let
   inherit (builtins) attrNames filter foldl' genList head length listToAttrs
     stringLength substring sort concatStringsSep elem tail;
