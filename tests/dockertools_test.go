@@ -3,6 +3,7 @@ package tests
 import (
 	"archive/tar"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -470,6 +471,17 @@ func TestStreamRepoTag(t *testing.T) {
 			}
 		})
 	}
+	t.Run("docker load", func(t *testing.T) {
+		if !testutil.DockerAvailable() {
+			t.Skip("SKIP: no Docker engine answers `docker info`")
+		}
+		tag := fmt.Sprintf("repotag-test-%d:dev", os.Getpid())
+		out := testutil.Run(t, "", nil, "sh", "-c", fmt.Sprintf("%q -t %s | docker load", script, tag))
+		t.Cleanup(func() { testutil.RunErr("", nil, "docker", "rmi", "-f", tag) })
+		if !strings.Contains(out, "Loaded image: "+tag) {
+			t.Errorf("docker load printed %q, want it to load %s", out, tag)
+		}
+	})
 	if _, stderr, err := testutil.RunErr("", nil, script, "-t", "Not A Tag"); err == nil || !strings.Contains(stderr, `--repo_tag "Not A Tag" is not an image reference`) {
 		t.Errorf("-t 'Not A Tag': %v\n%s", err, stderr)
 	}
