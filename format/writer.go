@@ -70,6 +70,9 @@ type Writer interface {
 	// Image adds an image whose layers were written; it writes the config
 	// (and, for OCI, the manifest) blob.
 	Image(img Image) error
+	// Index adds a multi-platform index whose manifests were written
+	// (OCI formats only; a docker-archive returns ErrDockerIndex).
+	Index(ix Index) error
 	// close writes the list of images and the trailer.
 	close() error
 }

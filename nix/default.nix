@@ -176,6 +176,7 @@ builders // {
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
+  inherit (import ./index.nix { inherit nixlayerBin system; }) buildImageIndex;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
   inherit nixlayerBin;
   nixlayer = nixlayerPkg;

@@ -162,10 +162,11 @@ func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag st
 	if tag == "" {
 		return fmt.Errorf("%s %q names no image: name the image to load, docker-daemon:NAME:TAG", s.kind, src)
 	}
-	if s.img == nil {
-		return fmt.Errorf("%s %q holds several images: docker load takes one", s.kind, src)
+	img, err := s.image(hostPlatform())
+	if err != nil {
+		return fmt.Errorf("loading %s %q into Docker: %w", s.kind, src, err)
 	}
-	return writeV1(w, s.img, tag)
+	return writeV1(w, img, tag)
 }
 
 // showProgress reports updates to w until the channel closes, and returns

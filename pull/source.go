@@ -17,6 +17,7 @@ import (
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/index"
 )
 
 // SourceKind is the format of an image Push reads: one of package format's
@@ -43,9 +44,11 @@ const (
 // are produced from the store as they are uploaded); any other executable
 // is run by its absolute path and its output, a docker-archive, spooled to
 // a temporary file (within base's size limit) that base then reads. The one
-// exception is an OCI layout directory whose index lists several images:
-// it is pushed as that index with go-containerregistry's layout reader,
-// which reads the directory in place.
+// exception is an OCI layout directory whose index.json lists several
+// images: it is pushed as that index with go-containerregistry's layout
+// reader, which reads the directory in place. A layout or archive whose
+// one entry is a multi-platform index (buildImageIndex) is pushed as that
+// index, its images read by base (package index).
 
 // DetectSource tells which kind of image source the file or directory at
 // p is, from its contents.
@@ -175,8 +178,23 @@ func openSource(ctx context.Context, p string, o *options) (_ *source, err error
 	if kind == "" {
 		s.kind = archiveKind(img)
 	}
+	if img.RawIndex() != nil {
+		return s, s.openIndex(p, o)
+	}
 	s.img, s.ref = img.V1(), img.Ref()
 	return s, nil
+}
+
+// openIndex opens the multi-platform index at p (buildImageIndex's
+// output), read through image/base, to push as that index.
+func (s *source) openIndex(p string, o *options) error {
+	r, err := index.Open(p, base.WithTempDir(o.tempDir))
+	if err != nil {
+		return fmt.Errorf("reading image index %q: %w", p, err)
+	}
+	s.cleanup = append(s.cleanup, func() { r.Close() })
+	s.idx = r
+	return nil
 }
 
 // layoutIndex returns the index of the OCI layout dir when it lists more
@@ -193,8 +211,8 @@ func layoutIndex(dir string) (v1.ImageIndex, error) {
 	if len(im.Manifests) == 0 {
 		return nil, fmt.Errorf("reading OCI layout %q: index.json lists no image", dir)
 	}
-	if len(im.Manifests) == 1 && im.Manifests[0].MediaType.IsImage() {
-		return nil, nil
+	if len(im.Manifests) == 1 {
+		return nil, nil // an image, or a multi-platform index: base reads it
 	}
 	return idx, nil
 }
