@@ -177,6 +177,7 @@ builders // {
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system; }) buildImageIndex;
+  inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
   inherit nixlayerBin;
   nixlayer = nixlayerPkg;

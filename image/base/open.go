@@ -171,16 +171,19 @@ func (img *Image) pick(refs [][]imageRef) (int, error) {
 	if len(refs) == 0 {
 		return 0, fmt.Errorf("image archive %q holds no image: %w", img.src, ErrFormat)
 	}
+	img.count = len(refs)
+	if o.position > 0 {
+		return img.pickPosition(refs)
+	}
 	if o.name == "" && o.tag == "" {
-		if len(refs[0]) > 0 {
-			img.ref = refs[0][0].String()
-		}
+		img.setRefs(refs[0])
 		return 0, nil
 	}
 	var all []string
 	for i, rs := range refs {
 		for _, r := range rs {
 			if (o.name == "" || normName(r.name) == normName(o.name)) && (o.tag == "" || r.tag == o.tag) {
+				img.setRefs(rs)
 				img.ref = r.String()
 				return i, nil
 			}
@@ -229,15 +232,11 @@ func (img *Image) blobLayer(name string) (*layer, error) {
 	l := &layer{img: img, idx: len(img.layers), blob: name, size: size}
 	magic := make([]byte, len(xzMagic))
 	n, _ := io.ReadFull(rc, magic)
-	switch sniff(magic[:n]) {
-	case gzipped:
-		l.mediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-	case zstded:
-		l.mediaType = "application/vnd.oci.image.layer.v1.tar+zstd"
-	case xzed:
-		return nil, fmt.Errorf("%s: xz-compressed layers are not supported: %w", l, ErrFormat)
-	default:
-		l.mediaType = "application/vnd.docker.image.rootfs.diff.tar"
+	k := sniff(magic[:n])
+	mt, ok := k.MediaType(false)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s-compressed layers are not supported: %w", l, k, ErrFormat)
 	}
+	l.mediaType = mt
 	return l, nil
 }
