@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,23 +15,19 @@ func streamCommand() *cli.Command {
 		ArgsUsage: "SCRIPT",
 		Description: `A stream script runs this command through its #! line, so
   $(nix-build -A image) | docker load
-works. With -o the archive goes to a file, written atomically.`,
+  $(nix-build -A image) -t app:dev | docker load
+work (the script's own flags follow its path; main moves them before it).
+With -o the archive goes to a file, written atomically.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout"},
+			// dockerTools' stream scripts take --repo_tag / -t.
+			&cli.StringFlag{Name: "repo_tag", Aliases: []string{"t"}, Usage: "load the image as NAME:TAG instead of the reference it was built with"},
 		},
 		Action: func(c *cli.Context) error {
-			// Run through #!, the script's own arguments follow its path,
-			// where urfave/cli no longer parses flags.
-			args, out := c.Args().Slice(), c.String("output")
-			switch {
-			case len(args) == 3 && (args[1] == "-o" || args[1] == "--output"):
-				out = args[2]
-			case len(args) == 2 && strings.HasPrefix(args[1], "--output="):
-				out = strings.TrimPrefix(args[1], "--output=")
-			case len(args) != 1:
-				return errors.New("usage: nixlayer stream SCRIPT [-o FILE]")
+			if c.NArg() != 1 {
+				return errors.New("usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG]")
 			}
-			return image.StreamScript(c.Context, args[0], out, c.App.Writer)
+			return image.StreamScript(c.Context, c.Args().First(), c.String("output"), c.String("repo_tag"), c.App.Writer)
 		},
 	}
 }

@@ -48,7 +48,7 @@ func newApp() *cli.App {
 			buildImageCommand(), buildLayerCommand(), buildIndexCommand(),
 			closureInfoCommand(),
 			streamCommand(),
-			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
+			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
 			exportCommand(), mergeImagesCommand(),
 			inspectCommand(), sbomCommand(),
 		},

@@ -398,3 +398,43 @@ func TestParsePasswdGroupErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnerNames: the uname/gname rule names the owner of every entry, a
+// nil name is left as it is, and a later rule still wins.
+func TestOwnerNames(t *testing.T) {
+	app, staff := "app", "staff"
+	for _, tt := range []struct {
+		name         string
+		rules        Rules
+		uname, gname string
+	}{
+		{"both", Rules{OwnerNames(&app, &staff)}, "app", "staff"},
+		{"uname only", Rules{OwnerNames(&app, nil)}, "app", "root"},
+		{"a later rule wins", Rules{OwnerNames(&app, &staff), {Path: "a/b", Uname: &staff}}, "staff", "staff"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			entries := []layers.Entry{layers.Dir("a", 0o755), layers.Dir("a/b", 0o755)}
+			for i := range entries {
+				entries[i].Uname, entries[i].Gname = "root", "root"
+			}
+			// Through JSON, as in a stream script.
+			data, err := json.Marshal(tt.rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rules Rules
+			if err := json.Unmarshal(data, &rules); err != nil {
+				t.Fatal(err)
+			}
+			if err := rules.Apply(entries); err != nil {
+				t.Fatal(err)
+			}
+			if e := entries[0]; e.Uname != "app" || (tt.gname == "staff" && e.Gname != "staff") {
+				t.Errorf("/a owner %s:%s", e.Uname, e.Gname)
+			}
+			if e := entries[1]; e.Uname != tt.uname || e.Gname != tt.gname {
+				t.Errorf("/a/b owner %s:%s, want %s:%s", e.Uname, e.Gname, tt.uname, tt.gname)
+			}
+		})
+	}
+}

@@ -26,6 +26,13 @@ type Rule struct {
 	Source string `json:"source,omitempty"`
 }
 
+// OwnerNames returns the rule that gives every entry of every layer the
+// owner names uname and gname (nil leaves a name as it is): dockerTools'
+// uname and gname arguments. Its Path is empty, which matches every entry.
+func OwnerNames(uname, gname *string) Rule {
+	return Rule{Uname: uname, Gname: gname, Source: "uname/gname"}
+}
+
 // Rules are permission rules applied in order; a later rule wins.
 type Rules []Rule
 
@@ -49,6 +56,9 @@ type matcher struct {
 
 func (m matcher) match(name string) bool {
 	p := m.rule.Path
+	if p == "" {
+		return m.re == nil || m.re.MatchString("/"+name)
+	}
 	if m.re == nil {
 		return name == p
 	}

@@ -47,7 +47,11 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		defer from.Close()
 	}
-	plan, err := Plan(ctx, set, r.Graph, from)
+	graph, err := withoutReferences(r.Graph, set.References)
+	if err != nil {
+		return err
+	}
+	plan, err := Plan(ctx, set, graph, from)
 	if err != nil {
 		return err
 	}

@@ -491,8 +491,8 @@ func TestBuildSettings(t *testing.T) {
 		uid   int
 		uname string
 	}{
-		{name: "mtime", edit: func(sp *image.Spec) { sp.MTime = ptr(int64(1700000000)) }, mtime: 1700000000},
-		{name: "SOURCE_DATE_EPOCH wins", edit: func(sp *image.Spec) { sp.MTime = ptr(int64(1700000000)) }, sde: "1000", mtime: 1000},
+		{name: "mtime", edit: func(sp *image.Spec) { sp.MTime = ptr(image.Timestamp("1700000000")) }, mtime: 1700000000},
+		{name: "SOURCE_DATE_EPOCH wins", edit: func(sp *image.Spec) { sp.MTime = ptr(image.Timestamp("1700000000")) }, sde: "1000", mtime: 1000},
 		{name: "uid and gid", edit: func(sp *image.Spec) { sp.Uid, sp.Gid = 1000, 100 }, mtime: 1, uid: 1000},
 		{name: "architecture", edit: func(sp *image.Spec) { sp.Architecture = "aarch64-linux" }, mtime: 1, check: func(t *testing.T, cf *v1.ConfigFile) {
 			if cf.Architecture != "arm64" || cf.Variant != "v8" || cf.OS != "linux" {

@@ -39,7 +39,7 @@ type LayerSpec struct {
 	Perms        []customize.Perm `json:"perms"`
 	Uid          int              `json:"uid"`
 	Gid          int              `json:"gid"`
-	MTime        *int64           `json:"mtime"`
+	MTime        *Timestamp       `json:"mtime"`
 	Compression  string           `json:"compression"`
 	Architecture string           `json:"architecture"`
 	System       string           `json:"system"`

@@ -117,7 +117,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 			}
 			if fm == "stream" {
 				archive := filepath.Join(t.TempDir(), "stream.tar")
-				if err := image.StreamScript(context.Background(), res, archive, nil); err != nil {
+				if err := image.StreamScript(context.Background(), res, archive, "", nil); err != nil {
 					t.Fatalf("streaming: %v", err)
 				}
 				checkRecipe(t, res, want)
@@ -351,7 +351,7 @@ func TestStreamCachedLayerGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	err := image.StreamScript(context.Background(), script, "", &buf)
+	err := image.StreamScript(context.Background(), script, "", "", &buf)
 	if err == nil || !strings.Contains(err.Error(), "store path "+blob+", which the image needs, is gone") || buf.Len() > 0 {
 		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
 	}

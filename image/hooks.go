@@ -8,7 +8,8 @@ import (
 // customisation returns the entries the spec declares for the image root
 // (users, files, symlinks, directories, config.WorkingDir, extraCommands
 // output) and the permission rules every layer applies. It checks
-// config.User against the image's users, and that each rule matches an
+// config.User against the image's users, (uname/gname name every entry's
+// owner, before the user's rules), and that each rule matches an
 // entry of the image: the contents (whose root entries root gives), the
 // customisation or one of the closure's store paths.
 func (p *planner) customisation(root func() ([]layers.Entry, error), stores []string) ([]layers.Entry, customize.Rules, error) {
@@ -26,5 +27,10 @@ func (p *planner) customisation(root func() ([]layers.Entry, error), stores []st
 	if err != nil {
 		return nil, nil, err
 	}
-	return res.Entries, res.Rules, nil
+	rules := res.Rules
+	if p.set.Uname != nil || p.set.Gname != nil {
+		// First, so that the user's perms rules win over it.
+		rules = append(customize.Rules{customize.OwnerNames(p.set.Uname, p.set.Gname)}, rules...)
+	}
+	return res.Entries, rules, nil
 }

@@ -285,6 +285,9 @@ func (p *planner) own() ([]Layer, error) {
 // strategy of the settings, leaving room for the reserved other layers (a
 // base image's, the Nix database) besides the customisation layer.
 func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
+	if !p.set.IncludeStorePaths {
+		return nil, nil
+	}
 	if p.stores.Len() == 0 {
 		return nil, nil // every store path is in a cached layer
 	}

@@ -56,6 +56,13 @@ type Settings struct {
 	Customize customize.Spec
 	// TempDir holds what a build extracts or writes before the output.
 	TempDir string
+	// Uname and Gname, when not nil, name the owner of every entry.
+	Uname, Gname *string
+	// IncludeStorePaths false leaves the store-path layers out.
+	IncludeStorePaths bool
+	// References is the store path whose references are the store paths
+	// the arguments name; it is left out of the image (or empty).
+	References string
 }
 
 // NixDB is how the Nix database layer is owned: by Uid/Gid with the names
@@ -101,7 +108,8 @@ func Resolve(spec *Spec, env Env) (*Settings, error) {
 }
 
 func resolve(s *Spec, env Env) (*Settings, error) {
-	set := &Settings{Stream: s.Stream, Contents: s.Contents, Customize: s.Spec, TempDir: env.TempDir}
+	set := &Settings{Stream: s.Stream, Contents: s.Contents, Customize: s.Spec, TempDir: env.TempDir,
+		Uname: s.Uname, Gname: s.Gname, IncludeStorePaths: s.IncludeStorePaths == nil || *s.IncludeStorePaths, References: s.References}
 	var err error
 	if set.Ref, err = s.Reference(env.DefaultTag); err != nil {
 		return nil, err
@@ -112,6 +120,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	if set.Platform, err = ResolvePlatform(s.Architecture, s.System); err != nil {
 		return nil, err
 	}
+	if s.Variant != "" {
+		set.Platform.Variant = s.Variant
+	}
 	now := env.Now
 	if now == nil {
 		now = time.Now
@@ -119,7 +130,7 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	if set.Created, err = s.CreatedTime(now); err != nil {
 		return nil, err
 	}
-	if set.MTime, err = s.LayerTime(env.SourceDateEpoch); err != nil {
+	if set.MTime, err = s.LayerTimeAt(env.SourceDateEpoch, now); err != nil {
 		return nil, err
 	}
 	if err := resolveOutput(s, set); err != nil {
@@ -156,12 +167,35 @@ func resolveOutput(s *Spec, set *Settings) error {
 	if s.Stream && set.Format != format.DockerArchive {
 		return fmt.Errorf("a streamed image is a docker-archive; format %q cannot be streamed", s.Format)
 	}
-	c := s.Compression
+	c, cerr := compressionName(s.Compression, s.Compressor)
+	if cerr != nil {
+		return cerr
+	}
 	if c == "" {
 		c = string(DefaultCompression(s.Stream))
 	}
 	set.Compression, err = layers.ParseCompression(c)
 	return err
+}
+
+// compressorNames maps dockerTools' compressor names to ours.
+var compressorNames = map[string]string{"gz": "gzip", "gzip": "gzip", "zstd": "zstd", "none": "none"}
+
+// compressionName returns the compression that compression (ours) and
+// compressor (dockerTools' "gz", "zstd", "none") name; both given must
+// agree. Empty means the default.
+func compressionName(compression, compressor string) (string, error) {
+	if compressor == "" {
+		return compression, nil
+	}
+	c, ok := compressorNames[compressor]
+	if !ok {
+		return "", fmt.Errorf("unknown compressor %q: use gz, zstd or none (or compression = \"gzip\", \"zstd\" or \"none\")", compressor)
+	}
+	if compression != "" && compression != c {
+		return "", fmt.Errorf("compression = %q and compressor = %q disagree: give one", compression, compressor)
+	}
+	return c, nil
 }
 
 // DefaultCompression is the compression of an image whose spec names none:

@@ -28,6 +28,8 @@ func TestResolveDefaults(t *testing.T) {
 			Layering:     layers.NoLayering,
 			MaxLayers:    layers.DefaultMaxLayers,
 			TempDir:      "/tmp/x",
+			// includeStorePaths defaults to true
+			IncludeStorePaths: true,
 		}
 		if edit != nil {
 			edit(&s)
@@ -75,6 +77,28 @@ func TestResolveDefaults(t *testing.T) {
 				s.Base = &image.BaseRef{Path: "/b.tar", Tag: "t"}
 				s.Customize = customize.Spec{Users: []customize.User{}}
 			})},
+		// dockerTools' forms of the arguments.
+		{name: "compressor gz", spec: `{"name":"App","compressor":"gz"}`, want: base(nil)},
+		{name: "compressor zstd", spec: `{"name":"App","compressor":"zstd","compression":"zstd"}`, want: base(func(s *image.Settings) { s.Compression = layers.Zstd })},
+		{name: "compressor none", spec: `{"name":"App","compressor":"none"}`, want: base(func(s *image.Settings) { s.Compression = layers.None })},
+		{name: "mtime ISO-8601", spec: `{"name":"App","mtime":"2024-01-02T03:04:05Z"}`, want: base(func(s *image.Settings) {
+			s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+		})},
+		{name: "mtime ISO-8601 with offset", spec: `{"name":"App","mtime":"2024-01-02T03:04:05+02:00"}`, want: base(func(s *image.Settings) {
+			s.MTime = time.Date(2024, 1, 2, 1, 4, 5, 0, time.UTC)
+		})},
+		{name: "mtime date", spec: `{"name":"App","mtime":"2024-01-02"}`, want: base(func(s *image.Settings) {
+			s.MTime = time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+		})},
+		{name: "mtime seconds as a string", spec: `{"name":"App","mtime":"42"}`, want: base(func(s *image.Settings) { s.MTime = time.Unix(42, 0).UTC() })},
+		{name: "mtime now", spec: `{"name":"App","mtime":"now"}`, want: base(func(s *image.Settings) { s.MTime = now().UTC() })},
+		{name: "uname gname variant", spec: `{"name":"App","uname":"app","gname":"staff","architecture":"arm","variant":"v6"}`, want: base(func(s *image.Settings) {
+			s.Uname, s.Gname = ptr("app"), ptr("staff")
+			s.Platform = image.Platform{Architecture: "arm", Variant: "v6", OS: "linux"}
+		})},
+		{name: "includeStorePaths false", spec: `{"name":"App","includeStorePaths":false,"references":"/nix/store/r"}`, want: base(func(s *image.Settings) {
+			s.IncludeStorePaths, s.References = false, "/nix/store/r"
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,6 +152,12 @@ func TestResolveErrors(t *testing.T) {
 		{"base name without base", `{"name":"a","fromImageName":"x"}`, []string{"without fromImage"}},
 		{"bad created", `{"name":"a","created":"yesterday"}`, []string{`created = "yesterday"`}},
 		{"config", `{"name":"a","config":{"Cmd":"x"}}`, []string{"config.Cmd must be a list of strings"}},
+		{"unknown compressor", `{"name":"a","compressor":"xz"}`, []string{`unknown compressor "xz": use gz, zstd or none`}},
+		{"compressor disagrees", `{"name":"a","compressor":"gz","compression":"zstd"}`, []string{`compression = "zstd" and compressor = "gz" disagree`}},
+		{"mtime not a date", `{"name":"a","mtime":"yesterday"}`, []string{`mtime = "yesterday" is not a number of seconds, an ISO-8601 date`}},
+		{"mtime negative string", `{"name":"a","mtime":"-3"}`, []string{"mtime = -3 is negative"}},
+		{"mtime before 1970", `{"name":"a","mtime":"1960-01-01"}`, []string{`mtime = "1960-01-01" is before 1970`}},
+		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,8 +184,8 @@ func TestOverlaySpec(t *testing.T) {
 			t.Errorf("field %s has flag %q, want %q", jsonName, fields[jsonName].Flag, flag)
 		}
 	}
-	if n := len(fields); n < 32 {
-		t.Errorf("%d spec fields have flags; want every one (32)", n)
+	if n := len(fields); n < 38 {
+		t.Errorf("%d spec fields have flags; want every one (38)", n)
 	}
 	values := map[string]json.RawMessage{}
 	set := func(name, text string, list []string, on bool) {

@@ -24,19 +24,21 @@ type Spec struct {
 	// Function is the Nix function that made the spec ("buildImage",
 	// "buildLayeredImage", "streamLayeredImage"), named in errors; it
 	// chooses the default layering. Empty on the command line.
-	Function     string          `json:"function"`
-	Name         string          `json:"name"`
-	Tag          *string         `json:"tag"`
-	Contents     []string        `json:"contents"`
-	Config       json.RawMessage `json:"config"`
-	Created      string          `json:"created"`
-	MTime        *int64          `json:"mtime"`
-	Uid          int             `json:"uid"`
-	Gid          int             `json:"gid"`
-	Architecture string          `json:"architecture"`
-	System       string          `json:"system"`
-	Format       string          `json:"format"`
-	Compression  string          `json:"compression"`
+	Function string          `json:"function"`
+	Name     string          `json:"name"`
+	Tag      *string         `json:"tag"`
+	Contents []string        `json:"contents"`
+	Config   json.RawMessage `json:"config"`
+	Created  string          `json:"created"`
+	// MTime is seconds since the epoch (a number or a string of digits),
+	// an ISO-8601 date, or "now" (dockerTools' forms).
+	MTime        *Timestamp `json:"mtime"`
+	Uid          int        `json:"uid"`
+	Gid          int        `json:"gid"`
+	Architecture string     `json:"architecture"`
+	System       string     `json:"system"`
+	Format       string     `json:"format"`
+	Compression  string     `json:"compression"`
 	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size" or
 	// another registered layers.Strategy.
 	Layering  string `json:"layering"`
@@ -55,6 +57,23 @@ type Spec struct {
 	FromImageTag  string `json:"fromImageTag"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
+	// Compressor is dockerTools' name for the compression: "gz", "zstd"
+	// or "none" (and ours, "gzip"); it may not contradict Compression.
+	Compressor string `json:"compressor"`
+	// Uname and Gname name the owner of every entry in the tar headers
+	// (dockerTools' uname/gname; default: the names uid/gid have, root).
+	Uname *string `json:"uname"`
+	Gname *string `json:"gname"`
+	// Variant overrides the platform's variant ("v7", "v8").
+	Variant string `json:"variant"`
+	// IncludeStorePaths false leaves the store out of the image: no
+	// store-path layers (dockerTools' includeStorePaths); default true.
+	IncludeStorePaths *bool `json:"includeStorePaths"`
+	// References is a store path whose references are the store paths the
+	// other arguments name (config, symlinks, files, ...): its closure is
+	// in the closure graph so that theirs is in the image, and the path
+	// itself is left out (nix/default.nix makes it).
+	References string `json:"references"`
 	// Layers are nl.buildLayer outputs, bottom first: layers built
 	// earlier that the image takes as they are (see cached.go).
 	Layers []string `json:"layers"`
@@ -163,8 +182,13 @@ func (s *Spec) CreatedTime(now func() time.Time) (time.Time, error) {
 }
 
 // LayerTime returns the mtime of every entry: SOURCE_DATE_EPOCH when set,
-// else the mtime option, else 1.
+// else the mtime option, else 1. mtime = "now" reads the clock (time.Now).
 func (s *Spec) LayerTime(sourceDateEpoch string) (time.Time, error) {
+	return s.LayerTimeAt(sourceDateEpoch, time.Now)
+}
+
+// LayerTimeAt is LayerTime with the clock for mtime = "now".
+func (s *Spec) LayerTimeAt(sourceDateEpoch string, now func() time.Time) (time.Time, error) {
 	if sourceDateEpoch != "" {
 		sec, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
 		if err != nil || sec < 0 {
@@ -172,11 +196,8 @@ func (s *Spec) LayerTime(sourceDateEpoch string) (time.Time, error) {
 		}
 		return time.Unix(sec, 0).UTC(), nil
 	}
-	if s.MTime != nil {
-		if *s.MTime < 0 {
-			return time.Time{}, fmt.Errorf("mtime = %d is negative", *s.MTime)
-		}
-		return time.Unix(*s.MTime, 0).UTC(), nil
+	if s.MTime == nil {
+		return time.Unix(1, 0).UTC(), nil
 	}
-	return time.Unix(1, 0).UTC(), nil
+	return s.MTime.Time(now)
 }

@@ -45,7 +45,7 @@ func TestParseSpec(t *testing.T) {
 			name: "full",
 			in:   `{"name":"hello","tag":"v1","contents":["/nix/store/x"],"config":{"Cmd":["/bin/hello"]},"created":"now","mtime":5,"uid":1,"gid":2,"architecture":"arm64","system":"x86_64-linux","format":"oci-layout","compression":"zstd","layering":"none","maxLayers":3}`,
 			want: &image.Spec{Name: "hello", Tag: ptr("v1"), Contents: []string{"/nix/store/x"}, Config: json.RawMessage(`{"Cmd":["/bin/hello"]}`),
-				Created: "now", MTime: ptr(int64(5)), Uid: 1, Gid: 2, Architecture: "arm64", System: "x86_64-linux", Format: "oci-layout",
+				Created: "now", MTime: ptr(image.Timestamp("5")), Uid: 1, Gid: 2, Architecture: "arm64", System: "x86_64-linux", Format: "oci-layout",
 				Compression: "zstd", Layering: "none", MaxLayers: ptr(3)},
 		},
 		{
@@ -211,21 +211,21 @@ func TestLayerTime(t *testing.T) {
 	tests := []struct {
 		name  string
 		sde   string
-		mtime *int64
+		mtime *image.Timestamp
 		want  int64
 		err   []string
 	}{
 		{name: "default", want: 1},
-		{name: "mtime", mtime: ptr(int64(1700000000)), want: 1700000000},
-		{name: "mtime 0", mtime: ptr(int64(0)), want: 0},
+		{name: "mtime", mtime: ptr(image.Timestamp("1700000000")), want: 1700000000},
+		{name: "mtime 0", mtime: ptr(image.Timestamp("0")), want: 0},
 		{name: "SOURCE_DATE_EPOCH", sde: "1234", want: 1234},
-		{name: "SOURCE_DATE_EPOCH wins over mtime", sde: "1234", mtime: ptr(int64(99)), want: 1234},
-		{name: "SOURCE_DATE_EPOCH 0", sde: "0", mtime: ptr(int64(99)), want: 0},
+		{name: "SOURCE_DATE_EPOCH wins over mtime", sde: "1234", mtime: ptr(image.Timestamp("99")), want: 1234},
+		{name: "SOURCE_DATE_EPOCH 0", sde: "0", mtime: ptr(image.Timestamp("99")), want: 0},
 		{name: "SOURCE_DATE_EPOCH not a number", sde: "yesterday", err: []string{`SOURCE_DATE_EPOCH = "yesterday"`}},
 		{name: "SOURCE_DATE_EPOCH with trailing junk", sde: "12abc", err: []string{`SOURCE_DATE_EPOCH = "12abc"`}},
 		{name: "SOURCE_DATE_EPOCH fractional", sde: "1.5", err: []string{`SOURCE_DATE_EPOCH = "1.5"`}},
 		{name: "SOURCE_DATE_EPOCH negative", sde: "-1", err: []string{`SOURCE_DATE_EPOCH = "-1"`}},
-		{name: "negative mtime", mtime: ptr(int64(-5)), err: []string{"mtime = -5"}},
+		{name: "negative mtime", mtime: ptr(image.Timestamp("-5")), err: []string{"mtime = -5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -225,11 +225,20 @@ func produce(ctx context.Context, l *Layer, d layers.Descriptor, opts layers.Opt
 }
 
 // StreamScript reads the stream script at path and writes its image to the
-// file out (atomically) or, when out is empty, to w.
-func StreamScript(ctx context.Context, path, out string, w io.Writer) error {
+// file out (atomically) or, when out is empty, to w. A repoTag not empty
+// ("name:tag") replaces the image's reference, as the -t/--repo_tag of
+// dockerTools' stream scripts does.
+func StreamScript(ctx context.Context, path, out, repoTag string, w io.Writer) error {
 	s, err := ReadScript(path)
 	if err != nil {
 		return err
+	}
+	if repoTag != "" {
+		ref, err := name.NewTag(repoTag, name.WeakValidation)
+		if err != nil {
+			return fmt.Errorf("--repo_tag %q is not an image reference (NAME:TAG): %w", repoTag, err)
+		}
+		s.Settings.Ref = ref
 	}
 	if out == "" {
 		return s.Stream(ctx, w)

@@ -5,7 +5,8 @@
 #   in nl.buildImage { name = "hello"; contents = [ hello ]; config.Cmd = [ "/bin/hello" ]; }
 #
 # With `pkgs` (nixpkgs) instead of `nixlayer`, the binary is built from
-# source by ./package.nix.
+# source by ./package.nix. The arguments each function takes are listed in
+# ./args.nix; any other is an evaluation error naming it.
 { nixlayer ? null, pkgs ? null, system ? builtins.currentSystem }:
 let
   nixlayerPkg =
@@ -14,24 +15,42 @@ let
     else throw "nixlayer: give `nixlayer` (a derivation or path holding bin/nixlayer) or `pkgs` (nixpkgs, to build nixlayer from source)";
   nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
 
-  toLower = s:
-    let up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; low = "abcdefghijklmnopqrstuvwxyz";
-    in builtins.replaceStrings (builtins.genList (i: builtins.substring i 1 up) 26) (builtins.genList (i: builtins.substring i 1 low) 26) s;
+  argLists = import ./args.nix;
+  inherit (argLists) lower;
 
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
 
-  # Arguments of dockerTools that need a VM, a shell or fakeroot: nixlayer
-  # declares instead (see README, "Migrating from dockerTools").
-  refuse = fn: args: bad:
-    let given = builtins.filter (a: args ? ${a} && args.${a} != null) bad;
-    in if given == [ ] then true
-       else throw "nixlayer.${fn}: ${builtins.concatStringsSep ", " given} is not supported: nixlayer needs no VM or fakeroot; declare files, users and permissions instead (README)";
+  # A store path's string: a Nix path (./dir) is copied into the store,
+  # a derivation gives its output path.
+  storeString = x: if builtins.isPath x then "${x}" else toString x;
+
+  # A derivation whose $out is a tree of files and symlinks, written by
+  # nixlayer (no shell).
+  writeFiles = name: tree: derivation {
+    inherit name system;
+    builder = nixlayerBin;
+    args = [ "write-files" ];
+    __structuredAttrs = true;
+    nixlayer = tree;
+    preferLocalBuild = true;
+    allowSubstitutes = false;
+  };
+
+  # The store paths the arguments name, besides contents: a file holding
+  # them as JSON, whose references Nix finds by scanning it (as dockerTools
+  # does with the config's JSON). Its closure goes into the closure graph;
+  # nixlayer leaves the file itself out of the image. null when they name
+  # no store path.
+  refArgs = [ "config" "symlinks" "files" "directories" "perms" "users" "extraCommands" ];
+  references = args:
+    let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) refArgs)) args);
+    in if builtins.hasContext text then writeFiles "nixlayer-references" { files.references = text; } else null;
 
   # The derivation every image builder makes: nixlayer reads `nixlayer`
   # (the options) and `closure` (the store paths with their references)
   # from the structured attrs.
   mkImage = { drvName, command ? "build-image", roots, spec }:
-    let drv = derivation {
+    derivation {
       name = drvName;
       inherit system;
       builder = nixlayerBin;
@@ -43,24 +62,22 @@ let
       allowSubstitutes = false;
       preferLocalBuild = true;
     };
-    # As dockerTools: the reference the image is tagged with (copyToRegistry's
-    # default destination). Not part of the derivation.
-    in drv // {
-      imageName = toLower spec.name;
-      imageTag = if spec.tag or null == null then builtins.substring 0 32 (baseNameOf drv.outPath) else toLower spec.tag;
-    };
 
-  outputName = name: format: compression:
-    let base = "docker-image-${baseNameOf name}";
+  # The store name of an image: dockerTools' (docker-image-NAME for
+  # buildImage, NAME for the layered builders) with the suffix of what the
+  # file is. A docker-archive is an uncompressed tar of compressed layers,
+  # so it is ".tar" whatever the compression (dockerTools' ".tar.gz" is a
+  # gzipped tar of uncompressed layers; docker load reads both).
+  outputName = prefix: name: format:
+    let base = "${prefix}${baseNameOf name}";
     in if format == "oci-layout" then base
        else if format == "oci-archive" then "${base}.oci.tar"
-       else if compression == "none" then "${base}.tar"
-       else "${base}.tar.gz";
+       else "${base}.tar";
 
   # A declared file: text, a store path or Nix path (its content), or
   # { text | source; mode; }.
   fileSpec = v:
-    if builtins.isAttrs v && !(v ? outPath) then v
+    if builtins.isAttrs v && !(v ? outPath) then v // (if v ? source then { source = storeString v.source; } else { })
     else if builtins.isPath v || builtins.isAttrs v then { source = "${v}"; }
     else if builtins.hasContext v && builtins.match "${builtins.storeDir}/[^\n ]+" v != null then { source = v; }
     else { text = v; };
@@ -71,81 +88,100 @@ let
   given = names: args:
     let g = builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args;
     in builtins.removeAttrs g (builtins.filter (n: g.${n} == null) (builtins.attrNames g));
-  commonArgs = [ "tag" "config" "created" "mtime" "uid" "gid" "architecture" "format"
-    "includeNixDB" "nixUid" "nixGid" "nixUname" "nixGname" "fromImageName" "fromImageTag"
-    "users" "groups" "perms" "symlinks" "directories" "extraCommands" ];
 
-  # The options every builder shares, in the shape nixlayer's image.Spec
-  # reads; function names the Nix function, for errors and the default
-  # layering.
-  commonSpec = function: args@{ name, contents ? [ ], copyToRoot ? null
-    , fromImage ? null, compression ? null, compressor ? null, files ? { }
-    , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null), ... }:
+  # The spec (image.Spec) and the closure roots of one image: every argument
+  # of fn's list (args.nix) but the special ones goes to nixlayer as given.
+  image = fn: args@{ name, contents ? [ ], copyToRoot ? null, fromImage ? null, files ? { }
+    , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null)
+    , includeStorePaths ? true, keepContentsDirlinks ? false, ... }:
+    assert argLists.check fn args;
+    assert !keepContentsDirlinks
+      || throw "nixlayer.${fn}: keepContentsDirlinks = true is not supported: nixlayer merges contents as symlinkJoin does (the first content wins; a directory in one and a symlink in another is an error naming both); shape the root with `symlinks` and `directories` instead";
     assert extraCommands == null || shell != null
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
-    given commonArgs args // {
-      inherit function name system;
-      # The base image is an input of the build, not part of the closure.
-      ${if fromImage != null then "fromImage" else null} = "${fromImage}";
-      ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
-      ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
-      contents = map toString (toList contents ++ toList copyToRoot);
-      ${if args.layers or [ ] != [ ] then "layers" else null} = map toString (toList args.layers);
-      ${if compression != null || compressor != null then "compression" else null} =
-        if compression != null then compression else compressor;
+    let
+      roots = map storeString (toList contents ++ toList copyToRoot);
+      refs = if includeStorePaths then references args else null;
+      passed = builtins.filter (n: !(builtins.elem n argLists.special)) argLists.functions.${fn};
+    in {
+      roots = roots ++ (if refs != null then [ refs ] else [ ]);
+      spec = given passed args // {
+        function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
+        inherit name system;
+        contents = roots;
+        # The base image is an input of the build, not part of the closure.
+        ${if fromImage != null then "fromImage" else null} = "${fromImage}";
+        ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
+        ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
+        ${if refs != null then "references" else null} = "${refs}";
+        # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
+        ${if args.layers or [ ] != [ ] then "layers" else null} = map storeString (toList args.layers);
+      };
     };
 
-  # The outputs' name: ".tar" for compression "none", else ".tar.gz" (nixlayer's
-  # default compression is gzip); absent arguments are null here.
-  drvName = name: args: outputName name (args.format or null) (args.compression or args.compressor or null);
+  # The result of a builder: the derivation with dockerTools' passthrus
+  # (imageName, imageTag, conf), the user's passthru and meta, and
+  # .override (the same builder with changed arguments).
+  result = fn: args: drv: extra:
+    drv // {
+      imageName = lower args.name;
+      imageTag = if args.tag or null == null then builtins.substring 0 32 (baseNameOf drv.outPath) else lower args.tag;
+      conf = args.config or { };
+      override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
+    } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
 
-  layeredSpec = fn: args:
-    assert refuse fn args [ "fakeRootCommands" "enableFakechroot" ];
-    commonSpec fn args // given [ "maxLayers" "layering" ] args;
+  # The builders by name, for .override.
+  builders = {
+    # One layer: the closure under /nix/store and the contents copied to
+    # the root.
+    buildImage = args:
+      let i = image "buildImage" args;
+      in result "buildImage" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots spec; }) { };
 
-  buildImage = args@{ name, contents ? [ ], copyToRoot ? null, ... }:
-    assert refuse "buildImage" args [ "runAsRoot" ];
-    mkImage {
-      drvName = drvName name args;
-      roots = toList contents ++ toList copyToRoot;
-      spec = commonSpec "buildImage" args;
-    };
-  # Like buildImage, but each popular store path gets its own layer (nixpkgs'
-  # popularity contest, or layering = "size"), shared between images.
-  buildLayeredImage = args@{ name, contents ? [ ], ... }:
-    mkImage {
-      drvName = drvName name args;
-      roots = toList contents;
-      spec = layeredSpec "buildLayeredImage" args;
-    };
+    # Like buildImage, but each popular store path gets its own layer
+    # (nixpkgs' popularity contest, or layering = "size"), shared between
+    # images. `stream` is the same image as a streamLayeredImage.
+    buildLayeredImage = args:
+      let i = image "buildLayeredImage" args;
+      in result "buildLayeredImage" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots spec; }) {
+        stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]);
+      };
 
-  # $out is a small executable; running it writes the image to stdout:
-  #   $(nix-build -A image) | docker load
-  # Layers are uncompressed unless compression says otherwise (nixlayer's
-  # default for a stream).
-  streamLayeredImage = args@{ name, contents ? [ ], ... }:
-    mkImage {
-      drvName = "stream-${baseNameOf name}";
-      roots = toList contents;
-      spec = layeredSpec "streamLayeredImage" args // { stream = true; };
-    };
-  # buildImage with the Nix database of the image's store paths inside.
-  buildImageWithNixDb = args: buildImage (args // { includeNixDB = true; });
+    # $out is a small executable; running it writes the image to stdout:
+    #   $(nix-build -A image) | docker load
+    # Layers are uncompressed unless compression says otherwise (nixlayer's
+    # default for a stream).
+    streamLayeredImage = args:
+      let i = image "streamLayeredImage" args;
+      in result "streamLayeredImage" args (mkImage { drvName = "stream-${baseNameOf args.name}"; inherit (i) roots; spec = i.spec // { stream = true; }; }) {
+        isExe = true;
+      };
 
-  # Like buildLayeredImage with includeNixDB; the database has its own top
-  # layer, so the store-path layers stay shareable.
-  buildLayeredImageWithNixDb = args: buildLayeredImage (args // { includeNixDB = true; });
+    # buildImage with the Nix database of the image's store paths inside.
+    buildImageWithNixDb = args:
+      let i = image "buildImageWithNixDb" args;
+      in result "buildImageWithNixDb" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+
+    # Like buildLayeredImage with includeNixDB; the database has its own top
+    # layer, so the store-path layers stay shareable.
+    buildLayeredImageWithNixDb = args:
+      let i = image "buildLayeredImageWithNixDb" args;
+      in result "buildLayeredImageWithNixDb" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+  };
+
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
   pullFns = import ./pull.nix { inherit nixlayerBin system; };
+  helpers = import ./helpers.nix { inherit pkgs writeFiles; };
 in
-{
+builders // {
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
+  inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
+  inherit nixlayerBin;
   buildLayer = import ./layer.nix { inherit nixlayerBin system; };
-  inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }

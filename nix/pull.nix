@@ -71,6 +71,11 @@ in
       outputHash = if hash != null then hash else sha256;
       inherit impureEnvVars;
       preferLocalBuild = true;
+    } // {
+      # dockerTools' passthrus: the name and tag the image is loaded as.
+      imageName = finalImageName;
+      imageTag = finalImageTag;
+      inherit imageDigest;
     };
 
   # An app that pushes an image (docker-archive, OCI layout or archive, or

@@ -100,8 +100,8 @@ func TestBuildImage(t *testing.T) {
 	imageID := strings.TrimSuffix(manifest[0].Config, ".json")
 
 	t.Run("output", func(t *testing.T) {
-		if !strings.HasSuffix(img, "-docker-image-hello.tar.gz") {
-			t.Errorf("output %s, want a docker-image-hello.tar.gz", img)
+		if !strings.HasSuffix(img, "-docker-image-hello.tar") {
+			t.Errorf("output %s, want a docker-image-hello.tar (an uncompressed archive of compressed layers)", img)
 		}
 		if got := manifest[0].RepoTags; len(got) != 1 || got[0] != "hello:v1" {
 			t.Errorf("RepoTags %q, want [hello:v1]", got)

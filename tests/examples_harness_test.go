@@ -20,10 +20,8 @@ import (
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
-// exCheck collects the failures of one example case instead of failing the
-// test at once, so that a case marked as a known gap can be judged as a
-// whole: it must still fail (NIXLAYER_EXAMPLES_KNOWN_GAPS=1) or, unmarked,
-// must pass.
+// exCheck collects the failures of one example case, reported together
+// when the case ends (a fatal check stops the case, not the test).
 type exCheck struct {
 	t    *testing.T
 	errs []string

@@ -9,16 +9,6 @@ import (
 	"time"
 )
 
-// The causes of the known gaps (issues 12 and 13), one phrase each.
-const (
-	gapConfigClosure = "store paths in config are not in the image"
-	gapNixPath       = "Nix paths in contents/copyToRoot"
-	gapStorePaths    = "includeStorePaths is ignored"
-	gapUnknownArgs   = "unknown arguments are ignored"
-	gapHelpers       = "dockerTools' helpers (caCertificates) are missing"
-	gapNonRoot       = "uname/gname are not taken; config.User names no user of the image"
-)
-
 type exampleKind int
 
 const (
@@ -30,13 +20,12 @@ const (
 // exampleCase is one of nixpkgs' dockerTools examples (tests/nix/examples.nix)
 // with the checks nixos/tests/docker-tools.nix makes of it.
 type exampleCase struct {
-	name     string // attribute of examples.nix, as in nixpkgs
-	kind     exampleKind
-	chroot   bool   // run by chroot even when Docker answers (Docker 20.10 cannot load zstd)
-	wantFail string // a known gap: the case fails today for this cause
-	cannot   string // not expressible without nixpkgs or a VM
-	note     string // a part of the NixOS test that cannot be expressed
-	wantErr  string // the build must fail with this in its error
+	name    string // attribute of examples.nix, as in nixpkgs
+	kind    exampleKind
+	chroot  bool   // run by chroot even when Docker answers (Docker 20.10 cannot load zstd)
+	cannot  string // not expressible without nixpkgs or a VM
+	note    string // a part of the NixOS test that cannot be expressed
+	wantErr string // the build must fail with this in its error
 	// refused names the arguments nixlayer refuses for now (runAsRoot,
 	// fakeRootCommands, enableFakechroot: issue 13): the build must fail
 	// with the refusal naming them; the NixOS test's checks are not run.
@@ -128,7 +117,7 @@ var exampleCases = []exampleCase{
 		im.mustRun("redis-cli", "redis-cli", "--version")
 		im.mustRun("bash", "bash", "--version")
 	}},
-	{name: "nginx", wantFail: gapConfigClosure, check: func(im *exImage) {
+	{name: "nginx", check: func(im *exImage) {
 		// What the server needs: the nginx.conf of its Cmd and the web root.
 		conf := im.cfg().Config.Cmd[len(im.cfg().Config.Cmd)-1]
 		if text, err := im.file(conf); err != nil || !strings.Contains(text, "listen 80;") {
@@ -172,7 +161,7 @@ var exampleCases = []exampleCase{
 	}},
 	{name: "environmentVariables", check: checkEnvInherited},
 	{name: "environmentVariablesLayered", check: checkEnvInherited},
-	{name: "another-layered-image", wantFail: gapConfigClosure, check: func(im *exImage) {
+	{name: "another-layered-image", check: func(im *exImage) {
 		// Shares the hello layer with layered-image.
 		other := buildExample(im.c, exampleCase{name: "layered-image"})
 		var shared bool
@@ -230,7 +219,7 @@ var exampleCases = []exampleCase{
 		checkTags(im, "registry-1.docker.io/image:latest")
 		im.loadedAs("registry-1.docker.io/image:latest")
 	}},
-	{name: "prefixedLayeredImage", wantFail: gapConfigClosure, check: func(im *exImage) {
+	{name: "prefixedLayeredImage", check: func(im *exImage) {
 		checkTags(im, "registry-1.docker.io/layered-image:latest")
 		im.loadedAs("registry-1.docker.io/layered-image:latest")
 		// Beyond the NixOS test: dockerTools puts the closure of config in
@@ -263,7 +252,7 @@ var exampleCases = []exampleCase{
 			checkTags(im, "redis:latest", "bash-uncompressed:latest", "bash-zstd:latest")
 		}},
 	{name: "helloOnRoot", kind: kindStream, check: func(im *exImage) { im.mustRun("Hello") }},
-	{name: "helloOnRootNoStore", kind: kindStream, wantFail: gapStorePaths, check: checkNoStore},
+	{name: "helloOnRootNoStore", kind: kindStream, check: checkNoStore},
 	{name: "helloOnRootNoStoreFakechroot", kind: kindStream, refused: "enableFakechroot", check: checkNoStore},
 	{name: "exportBash", kind: kindTar, check: func(im *exImage) {
 		_, names, err := archiveFiles(im.out)
@@ -277,12 +266,8 @@ var exampleCases = []exampleCase{
 	{name: "etc", kind: kindStream, refused: "fakeRootCommands,enableFakechroot", check: func(im *exImage) { im.mustRun("localhost") }},
 	{name: "chownTestImage", kind: kindStream, refused: "fakeRootCommands,enableFakechroot", check: func(im *exImage) { im.mustRun("12345:12345") }},
 	{name: "layersUnpackOrder", refused: "runAsRoot", check: func(im *exImage) { im.mustRun("abc", "cat", "/layer-order") }},
-	{name: "build-image-with-path", wantFail: gapNixPath, check: func(im *exImage) {
-		im.mustRun("a file of a Nix path", "cat", "/hello.txt")
-	}},
-	{name: "layered-image-with-path", kind: kindStream, wantFail: gapNixPath, check: func(im *exImage) {
-		im.mustRun("a file of a Nix path", "cat", "/hello.txt")
-	}},
+	{name: "build-image-with-path", check: checkNixPathFile},
+	{name: "layered-image-with-path", kind: kindStream, check: checkNixPathFile},
 	{name: "build-image-with-architecture", check: func(im *exImage) {
 		if a := im.cfg().Architecture; a != "arm64" {
 			im.c.Errorf("architecture %q, want arm64", a)
@@ -295,20 +280,20 @@ var exampleCases = []exampleCase{
 		}
 		im.load()
 	}},
-	{name: "image-with-certs", wantFail: gapHelpers, check: func(im *exImage) {
+	{name: "image-with-certs", check: func(im *exImage) {
 		for _, f := range []string{"/etc/ssl/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"} {
 			im.mustRun("", "test", "-r", f)
 		}
 	}},
-	{name: "nonRootTestImage", kind: kindStream, wantFail: gapNonRoot, check: func(im *exImage) {
-		im.mustRun("1000:1000")
-	}},
+	// nixlayer refuses a config.User the image does not define (Docker
+	// cannot start such an image); the NixOS test runs chownTestImage instead.
+	{name: "nonRootTestImage", kind: kindStream, wantErr: `config.User = "user": user "user" is not defined in the image`},
 	{name: "repeatedLayerBase", check: func(im *exImage) { checkLayers(im, 2) }},
 	{name: "repeatedLayerTestImage", refused: "runAsRoot", check: func(im *exImage) {
 		im.mustRun("", "/bin/bash", "-c", "exit 0")
 	}},
 	{name: "nix-shell", cannot: "streamNixShellImage needs nixpkgs' stdenv and a real Nix in the image"},
-	{name: "misspeltContents", wantFail: gapUnknownArgs, wantErr: "contnets"},
+	{name: "misspeltContents", wantErr: "unknown argument contnets; did you mean contents?"},
 }
 
 // checkNoStore: without the store the image's hello cannot run; with the
@@ -347,13 +332,11 @@ func symlinkStandin(im *exImage) string {
 }
 
 // TestDockerToolsExamples builds nixpkgs' dockerTools examples, ported to
-// nixlayer, and checks each as the NixOS test does. Cases marked wantFail
-// are known gaps: they fail the test, unless NIXLAYER_EXAMPLES_KNOWN_GAPS=1,
-// which instead checks that each still fails, so a fix shows up. Commands
-// run in Docker when `docker info` answers, else (or with
+// nixlayer, and checks each as the NixOS test does. Cases that use an
+// argument refused until issue 13 check the refusal; cases that need
+// nixpkgs or the network say why they cannot run. Commands run in Docker when `docker info` answers, else (or with
 // NIXLAYER_EXAMPLES_NO_DOCKER=1) by chroot into the umoci-unpacked root.
 func TestDockerToolsExamples(t *testing.T) {
-	knownGaps := os.Getenv("NIXLAYER_EXAMPLES_KNOWN_GAPS") == "1"
 	for _, e := range exampleCases {
 		t.Run(e.name, func(t *testing.T) {
 			if e.cannot != "" {
@@ -367,23 +350,20 @@ func TestDockerToolsExamples(t *testing.T) {
 				checkRefused(t, e)
 				return
 			}
-			errs := runExample(t, e)
-			switch {
-			case e.wantFail == "":
-				for _, m := range errs {
-					t.Error(m)
-				}
-			case !knownGaps:
-				t.Errorf("known gap (%s): %d failures:\n%s", e.wantFail, len(errs), strings.Join(errs, "\n"))
-				if len(errs) == 0 {
-					t.Errorf("marked wantFail %q but passes: remove the mark", e.wantFail)
-				}
-			case len(errs) == 0:
-				t.Errorf("marked wantFail %q but passes now: remove the mark", e.wantFail)
-			default:
-				t.Logf("still fails (%s):\n%s", e.wantFail, strings.Join(errs, "\n"))
+			for _, m := range runExample(t, e) {
+				t.Error(m)
 			}
 		})
+	}
+}
+
+// checkNixPathFile checks that the file of a Nix path given in contents
+// (copyToRoot) is at the image root, with its content.
+func checkNixPathFile(im *exImage) {
+	got, err := im.file("hello.txt")
+	want, rerr := os.ReadFile(filepath.Join("nix", "test-dummy", "hello.txt"))
+	if err != nil || rerr != nil || got != string(want) {
+		im.c.Errorf("/hello.txt of the image = %q (%v), want %q (%v)", got, err, want, rerr)
 	}
 }
 

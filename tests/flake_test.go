@@ -30,7 +30,7 @@ func TestFlakeOutputs(t *testing.T) {
 	  assert missing == [ ] || throw "flake lib lacks ${toString missing}";
 	  assert outputs.packages.${system}.default == nixlayerBin;
 	  outputs.packages.${system}.hello-image`)
-	if !strings.HasSuffix(out, "docker-image-hello.tar.gz") {
+	if !strings.HasSuffix(out, "docker-image-hello.tar") {
 		t.Fatalf("the flake's hello-image is %q", out)
 	}
 	rootfs := testutil.Unpack(t, out)

@@ -567,7 +567,7 @@ rec {
     tag = "latest";
     copyToRoot = pkgs.buildEnv {
       name = "image-with-certs-root";
-      paths = [ pkgs.coreutils (nl.caCertificates or (throw "nixlayer has no caCertificates")) ];
+      paths = [ pkgs.coreutils (nl.caCertificates { inherit (pkgs) cacert; }) ];
     };
   };
 
