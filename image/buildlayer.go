@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
@@ -164,6 +165,7 @@ func BuildLayer(ctx context.Context, r *LayerRequest) error {
 				return fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 			}
 			descs[i] = LayerDescriptor(&plan[i], d, set.Compression, set.Compression.MediaType(true))
+			descs[i].StorePaths = slices.Sorted(slices.Values(plan[i].StorePaths)) // as wire.Descriptor says
 			return os.Rename(tmp, filepath.Join(dir, wire.BlobPath(descs[i].Digest)))
 		})
 		if err != nil {
