@@ -122,7 +122,8 @@ func setOwner(entries []layers.Entry, uid, gid int) {
 type planner struct {
 	set   *Settings
 	graph *registration.Graph
-	base  *base.Image // nil without a base image
+	base  *base.Image         // nil without a base image
+	full  *registration.Graph // see fullGraph
 }
 
 // Plan decides the layers of the image set describes, from the closure g
@@ -132,7 +133,7 @@ type planner struct {
 // database layer. ctx stops the NAR hashing the database may need.
 func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
 	p := &planner{set: set, graph: g, base: from}
-	plan, err := p.own()
+	plan, err := p.own(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -180,20 +181,9 @@ func (p *planner) reserved() int {
 // nixDBLayer makes the layer holding the Nix database that registers every
 // store path of the image, with hashes computed where the closure lacks them.
 func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
-	g, err := nixdb.Complete(ctx, p.graph, false)
+	g, err := p.fullGraph(ctx)
 	if err != nil {
 		return Layer{}, err
-	}
-	if p.base != nil {
-		bg, err := baseGraph(p.base, p.graph.StoreDir(), p.set.TempDir)
-		if err != nil {
-			return Layer{}, err
-		}
-		if bg != nil {
-			if g, err = nixdb.Merge(bg, g); err != nil {
-				return Layer{}, fmt.Errorf("merging the base image's Nix database: %w", err)
-			}
-		}
 	}
 	db := p.set.NixDB
 	entries, err := nixdb.Entries(g, nixdb.Options{
@@ -212,9 +202,9 @@ func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
 
 // own decides the layers of the closure and the root: the store-path
 // groups of the strategy, then the root entries (contents and
-// customisation) in a layer of their own, or, when the contents are
-// copied, in the top store layer.
-func (p *planner) own() ([]Layer, error) {
+// customisation, the SBOM documents) in a layer of their own, or, when the
+// contents are copied, in the top store layer.
+func (p *planner) own(ctx context.Context) ([]Layer, error) {
 	set := p.set
 	for _, c := range set.Contents {
 		if _, ok := p.graph.Lookup(c); !ok {
@@ -246,7 +236,13 @@ func (p *planner) own() ([]Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	root = append(append([]layers.Entry(nil), root...), custom...)
+	docs, err := p.sbomEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Later entries win (Layer.Each merges): the contents' and the user's
+	// files over the SBOM's directories.
+	root = append(append(docs, root...), custom...)
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64

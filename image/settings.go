@@ -48,6 +48,9 @@ type Settings struct {
 	NixDB *NixDB
 	// Base is the base image (fromImage), or nil.
 	Base *BaseRef
+	// SBOM, when not nil, puts the SBOM documents in the customisation
+	// layer (see sbom.go).
+	SBOM *SBOM
 	// Customize is the customisation (users, files, perms...).
 	Customize customize.Spec
 	// TempDir holds what a build extracts or writes before the output.
@@ -129,6 +132,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	}
 	set.Uid, set.Gid = s.Uid, s.Gid
 	if set.NixDB, err = resolveNixDB(s); err != nil {
+		return nil, err
+	}
+	if set.SBOM, err = resolveSBOM(s); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

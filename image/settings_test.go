@@ -27,6 +27,7 @@ func TestResolveDefaults(t *testing.T) {
 			Layering:     layers.NoLayering,
 			MaxLayers:    layers.DefaultMaxLayers,
 			TempDir:      "/tmp/x",
+			SBOM:         &image.SBOM{},
 		}
 		if edit != nil {
 			edit(&s)

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/sbom"
 )
 
 // Spec is everything a build needs besides the closure, as the user wrote
@@ -55,6 +56,14 @@ type Spec struct {
 	FromImageTag  string `json:"fromImageTag"`
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
+	// SBOM is the sbom argument: absent, null or true for the documents
+	// (the default), false for none, or an object of entries keyed by store
+	// path (sbom.Meta fields) that add to or override what the closure and
+	// SBOMMeta say; a key that is not a store path names an extra package.
+	SBOM json.RawMessage `json:"sbom"`
+	// SBOMMeta is the meta (license, homepage, description) of the
+	// derivations named in contents, by store path, from nix/sbom.nix.
+	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
 
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec
