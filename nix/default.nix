@@ -73,7 +73,7 @@ let
     in builtins.removeAttrs g (builtins.filter (n: g.${n} == null) (builtins.attrNames g));
   commonArgs = [ "tag" "config" "created" "mtime" "uid" "gid" "architecture" "format"
     "includeNixDB" "nixUid" "nixGid" "nixUname" "nixGname" "fromImageName" "fromImageTag"
-    "users" "groups" "perms" "symlinks" "directories" "extraCommands" ];
+    "users" "groups" "perms" "symlinks" "directories" "extraCommands" "sbom" ];
 
   # The options every builder shares, in the shape nixlayer's image.Spec
   # reads; function names the Nix function, for errors and the default
@@ -90,6 +90,7 @@ let
       ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
       ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
       contents = map toString (toList contents ++ toList copyToRoot);
+      ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
       ${if compression != null || compressor != null then "compression" else null} =
         if compression != null then compression else compressor;
     };
