@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/nixlayer/nixlayer/layers"
@@ -24,6 +23,13 @@ type SBOM struct {
 	Extra []sbom.Meta
 }
 
+// sbomEntry is one entry of the sbom argument: a store path's metadata
+// (Path set) or an extra package that is not a store path (Name set).
+type sbomEntry struct {
+	Path string `json:"path"`
+	sbom.Meta
+}
+
 // resolveSBOM reads the sbom and sbomMeta fields: nil when sbom is false.
 func resolveSBOM(s *Spec) (*SBOM, error) {
 	raw := bytes.TrimSpace(s.SBOM)
@@ -33,15 +39,15 @@ func resolveSBOM(s *Spec) (*SBOM, error) {
 	case "", "null", "true":
 		raw = nil
 	}
-	var user map[string]sbom.Meta
+	var user []sbomEntry
 	if raw != nil {
-		if raw[0] != '{' {
-			return nil, fmt.Errorf("sbom must be true, false or an attribute set of entries by store path, not %s", raw)
+		if raw[0] != '[' {
+			return nil, fmt.Errorf("sbom must be true, false or a list of entries ({ path = <store path>; license = ...; } or { name = ...; version = ...; }), not %s", raw)
 		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&user); err != nil {
-			return nil, fmt.Errorf("reading sbom (entries of name, version, license, homepage, description, purl): %w", err)
+			return nil, fmt.Errorf("reading sbom (entries of path, name, version, license, homepage, description, purl): %w", err)
 		}
 	}
 	out := &SBOM{}
@@ -57,21 +63,19 @@ func resolveSBOM(s *Spec) (*SBOM, error) {
 		}
 		set(p, m)
 	}
-	keys := make([]string, 0, len(user))
-	for k := range user {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		m := user[k]
-		if !strings.HasPrefix(k, "/") {
-			if m.Name == "" {
-				m.Name = k
-			}
-			out.Extra = append(out.Extra, m)
-			continue
+	seen := map[string]bool{}
+	for i, e := range user {
+		switch {
+		case e.Path == "":
+			out.Extra = append(out.Extra, e.Meta)
+		case !strings.HasPrefix(e.Path, "/"):
+			return nil, fmt.Errorf("sbom entry %d: path %q is not a store path", i+1, e.Path)
+		case seen[e.Path]:
+			return nil, fmt.Errorf("sbom entry %d: store path %s has an entry already", i+1, e.Path)
+		default:
+			seen[e.Path] = true
+			set(e.Path, e.Meta)
 		}
-		set(k, m)
 	}
 	return out, nil
 }

@@ -133,7 +133,7 @@ func TestBuildSBOMArgument(t *testing.T) {
 	t.Run("entries", func(t *testing.T) {
 		spec := helloSpec(s, image.OCILayout, layers.Gzip)
 		spec.SBOMMeta = map[string]sbom.Meta{s.hello: {License: "GPL-3.0-or-later", Homepage: "https://example.org/hello", Description: "says hello"}}
-		spec.SBOM = json.RawMessage(`{"` + s.hello + `":{"license":"MIT"},"vendored-lib":{"version":"1.2","license":"Apache-2.0"}}`)
+		spec.SBOM = json.RawMessage(`[{"path":"` + s.hello + `","license":"MIT"},{"name":"vendored-lib","version":"1.2","license":"Apache-2.0"}]`)
 		d := readSPDX(t, build(t, s, spec, ""))
 		var hello, vendored bool
 		for _, p := range d.Packages {
@@ -155,10 +155,13 @@ func TestBuildSBOMArgument(t *testing.T) {
 		}
 	})
 	for _, tt := range []struct{ name, sbom, want string }{
-		{"not a set", `"yes"`, "sbom must be true, false or an attribute set"},
-		{"unknown field", `{"/nix/store/x":{"licence":"MIT"}}`, "licence"},
-		{"not in the closure", `{"` + filepath.Join(s.dir, "00000000000000000000000000000000-gone") + `":{"license":"MIT"}}`, "not in the image's closure"},
-		{"bad license", `{"` + s.hello + `":{"license":"MIT and"}}`, "not an SPDX license expression"},
+		{"not a list", `{"x":{}}`, "sbom must be true, false or a list of entries"},
+		{"unknown field", `[{"path":"/nix/store/x","licence":"MIT"}]`, "licence"},
+		{"not a store path", `[{"path":"hello","license":"MIT"}]`, `sbom entry 1: path "hello" is not a store path`},
+		{"twice", `[{"path":"` + s.hello + `"},{"path":"` + s.hello + `"}]`, "sbom entry 2: store path " + s.hello + " has an entry already"},
+		{"extra without a name", `[{"version":"1"}]`, "sbom extra entry 1 has no name"},
+		{"not in the closure", `[{"path":"` + filepath.Join(s.dir, "00000000000000000000000000000000-gone") + `","license":"MIT"}]`, "not in the image's closure"},
+		{"bad license", `[{"path":"` + s.hello + `","license":"MIT and"}]`, "not an SPDX license expression"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := helloSpec(s, image.OCILayout, layers.Gzip)

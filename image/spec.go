@@ -57,9 +57,10 @@ type Spec struct {
 	// Stream makes the output a stream script (streamLayeredImage).
 	Stream bool `json:"stream"`
 	// SBOM is the sbom argument: absent, null or true for the documents
-	// (the default), false for none, or an object of entries keyed by store
-	// path (sbom.Meta fields) that add to or override what the closure and
-	// SBOMMeta say; a key that is not a store path names an extra package.
+	// (the default), false for none, or a list of entries (sbom.Meta
+	// fields): one with a "path" (a store path) overrides, field by field,
+	// what the closure and SBOMMeta say of it; one without adds a package
+	// that is not a store path (it needs a name).
 	SBOM json.RawMessage `json:"sbom"`
 	// SBOMMeta is the meta (license, homepage, description) of the
 	// derivations named in contents, by store path, from nix/sbom.nix.

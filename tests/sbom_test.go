@@ -125,7 +125,7 @@ func sbomFile(t *testing.T, rootfs string, f sbom.Format) []byte {
 const sbomImagesExpr = `let
   hello = testPkgs.hello // { meta = { license = [ { spdxId = "MIT"; } { spdxId = "Apache-2.0"; } ]; homepage = "https://example.org/hello"; description = "says hello"; }; };
   args = { name = "sbom-img"; tag = "v1"; contents = [ hello testPkgs.bbBin ]; config.Cmd = [ "/bin/hello" ];
-    sbom."${testPkgs.bbBin}" = { license = "GPL-2.0-only"; }; };
+    sbom = [ { path = testPkgs.bbBin; license = "GPL-2.0-only"; } { name = "vendored"; version = "1.2"; } ]; };
 in [ (nl.buildLayeredImage args) (nl.buildImage (args // { format = "oci-layout"; })) (nl.streamLayeredImage args) testPkgs.hello testPkgs.bbBin ]`
 
 // TestSBOMInImage: every image of the three builders carries both
@@ -163,6 +163,9 @@ func TestSBOMInImage(t *testing.T) {
 				}
 				if p := got[bb]; p.License != "GPL-2.0-only" {
 					t.Errorf("%s: busybox has license %q, want the sbom argument's GPL-2.0-only", f, p.License)
+				}
+				if !strings.Contains(string(doc), `"vendored"`) {
+					t.Errorf("%s: no package vendored (an extra entry of the sbom argument)", f)
 				}
 				printed := testutil.Run(t, "", nil, testutil.Exe(t), "sbom", "--format", string(f), img.path)
 				if printed != string(doc) {
