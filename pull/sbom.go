@@ -28,13 +28,13 @@ func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...Option)
 	if err != nil {
 		return nil, fmt.Errorf("attaching the SBOM: the pushed image %q: %w", pushed.Reference, err)
 	}
+	docs, err := embedded.ReadAll(src)
+	if err != nil {
+		return nil, err
+	}
 	var artifacts []Artifact
 	for _, f := range sbom.Formats {
-		doc, err := embedded.Read(src, f)
-		if err != nil {
-			return nil, err
-		}
-		artifacts = append(artifacts, Artifact{ArtifactType: f.MediaType(), Title: path.Base(f.Path()), Data: doc})
+		artifacts = append(artifacts, Artifact{ArtifactType: f.MediaType(), Title: path.Base(f.Path()), Data: docs.Get(f)})
 	}
 	ropts, err := o.remoteOptions(remote.WithContext(ctx))
 	if err != nil {
