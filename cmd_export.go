@@ -29,7 +29,7 @@ device nodes and FIFOs left out. The output is written atomically.`,
 				return err
 			}
 			return base.Export(c.Args().First(), c.String("out"), time.Unix(c.Int64("mtime"), 0).UTC(),
-				base.WithName(c.String("name")), base.WithTag(c.String("tag")))
+				base.WithName(c.String("name")), base.WithTag(c.String("tag")), base.WithContext(c.Context))
 		},
 	}
 }

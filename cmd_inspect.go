@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/inspect"
 )
 
@@ -20,7 +21,7 @@ func inspectCommand() *cli.Command {
 			if err := needArgs(c, 1); err != nil {
 				return err
 			}
-			r, err := inspect.Inspect(c.Args().First())
+			r, err := inspect.Inspect(c.Args().First(), base.WithContext(c.Context))
 			if err != nil {
 				return err
 			}

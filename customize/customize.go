@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -391,90 +390,4 @@ func (v *view) matches(r *Rule) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// names returns the users and groups of the image: those of its
-// /etc/passwd and /etc/group, whoever provides them.
-func (v *view) names() (*names, error) {
-	n := &names{}
-	for _, f := range []struct {
-		name  string
-		parse func([]byte) error
-	}{
-		{"etc/passwd", func(b []byte) (err error) { n.users, err = ParsePasswd(b); return }},
-		{"etc/group", func(b []byte) (err error) { n.groups, err = ParseGroup(b); return }},
-	} {
-		data, ok, err := v.read(f.name)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		if err := f.parse(data); err != nil {
-			return nil, fmt.Errorf("reading the image's /%s: %w", f.name, err)
-		}
-	}
-	return n, nil
-}
-
-// read returns the content of the file name at the image root, following
-// symlinks into the image's store paths.
-func (v *view) read(name string) ([]byte, bool, error) {
-	for hops := 0; hops < 40; hops++ {
-		e, ok := v.root[name]
-		if !ok {
-			if _, disk, ok := v.store(name); ok {
-				data, err := os.ReadFile(disk)
-				if err != nil {
-					return nil, false, fmt.Errorf("reading the image's /%s (%s): %w", name, disk, err)
-				}
-				return data, true, nil
-			}
-			if v.base != nil {
-				return v.base(name)
-			}
-			return nil, false, nil
-		}
-		switch e.Type {
-		case tar.TypeReg:
-			if e.Source == "" {
-				return e.Data, true, nil
-			}
-			data, err := os.ReadFile(e.Source)
-			if err != nil {
-				return nil, false, fmt.Errorf("reading the image's /%s: %w", name, err)
-			}
-			return data, true, nil
-		case tar.TypeSymlink:
-			target := e.Linkname
-			if !path.IsAbs(target) {
-				target = path.Join("/", path.Dir(name), target)
-			}
-			if name, ok = cleanTarget(target, v); !ok {
-				return nil, false, nil
-			}
-		default:
-			return nil, false, nil
-		}
-	}
-	return nil, false, fmt.Errorf("reading the image's /%s: too many levels of symlinks", name)
-}
-
-// imagePath maps a path in one of the image's store paths on the build
-// machine to its path in the image (under /nix/store); other paths are
-// returned as they are.
-func (v *view) imagePath(p string) string {
-	for img, disk := range v.stores {
-		if p == disk || strings.HasPrefix(p, disk+"/") {
-			return "/" + img + strings.TrimPrefix(p, disk)
-		}
-	}
-	return p
-}
-
-// cleanTarget turns an absolute symlink target into an entry name.
-func cleanTarget(target string, v *view) (string, bool) {
-	name, err := layers.CleanName(v.imagePath(target))
-	return name, err == nil
 }

@@ -41,7 +41,7 @@ func Build(ctx context.Context, r *Request) error {
 	}
 	var from *base.Image
 	if set.Base != nil {
-		if from, err = set.Base.open(set.TempDir); err != nil {
+		if from, err = set.Base.open(ctx, set.TempDir); err != nil {
 			return err
 		}
 		defer from.Close()

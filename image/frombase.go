@@ -2,6 +2,8 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -23,11 +25,12 @@ type BaseRef struct {
 	Tag  string `json:"tag,omitempty"`
 }
 
-// open opens the base image with its safety limits.
-func (b *BaseRef) open(tempDir string) (*base.Image, error) {
+// open opens the base image with its safety limits; the reading of the
+// base (its index, its files) stops when ctx is done.
+func (b *BaseRef) open(ctx context.Context, tempDir string) (*base.Image, error) {
 	// The files the build reads from the base: its users and groups, and its
-	// Nix database. The index keeps them as it reads the layers, once.
-	opts := []base.Option{base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
+	// Nix database (read again from their layers when asked for).
+	opts := []base.Option{base.WithContext(ctx), base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
 	if b.Name != "" {
 		opts = append(opts, base.WithName(b.Name))
 	}
@@ -51,6 +54,9 @@ func (b *BaseRef) open(tempDir string) (*base.Image, error) {
 // has identically. A change that would replace a base directory by a file
 // is an error.
 func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
+	if err := storeDirsReal(x); err != nil {
+		return nil, err
+	}
 	present := map[string]bool{}
 	out := plan[:0]
 	for _, l := range plan {
@@ -92,6 +98,30 @@ func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
 	return out, nil
 }
 
+// storeDirsReal fails when the base's /nix or /nix/store is a symlink or
+// not a directory. Our layers write /nix/store/<path> with real directory
+// entries, which a runtime unpacks over the base's symlink (replacing it):
+// the base's store paths behind the link would vanish, and ours that the
+// base already has (found through the link, so not written again) with
+// them. Rather than make an image missing store paths, the build stops.
+func storeDirsReal(x *base.Index) error {
+	for _, d := range []string{"nix", "nix/store"} {
+		f, ok, err := x.Lookup(d)
+		if err != nil {
+			return fmt.Errorf("looking up /%s in the base image (fromImage): %w", d, err)
+		}
+		switch {
+		case !ok || f.Type == tar.TypeDir:
+			continue
+		case f.Type == tar.TypeSymlink:
+			return fmt.Errorf("the base image (fromImage) has /%s as a symlink to %q: the image's store paths must be real directories under /nix/store, and a layer writing them would replace the link and hide what the base has behind it; use a base whose /%s is a directory: %w", f.Path, f.Linkname, f.Path, base.ErrUnsafe)
+		default:
+			return fmt.Errorf("the base image (fromImage) has /%s, which is not a directory (type %q), where the image's store paths go: %w", f.Path, f.Type, base.ErrUnsafe)
+		}
+	}
+	return nil
+}
+
 // baseHasStorePath reports whether every file of store path p, as a layer
 // writes it (finish gives the owner and permission rules), is in the base
 // image with the same content and metadata.
@@ -128,9 +158,6 @@ func throughLinks(x *base.Index, entries []layers.Entry) ([]layers.Entry, error)
 	}
 	return out, nil
 }
-
-// maxLinks bounds symlink resolution, as Linux's MAXSYMLINKS.
-const maxLinks = 40
 
 // resolveDir returns where directory dir of the image is once the base's
 // symlinks are followed, staying inside the image root.
@@ -179,17 +206,18 @@ func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return x.Content(name)
+		return x.Content(name, maxBaseUserFileBytes)
 	}
 }
 
-// baseGraph reads the Nix database of the base image, if it has one.
-func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
+// baseGraph reads the Nix database of the base image, if it has one,
+// stopped when ctx is done.
+func baseGraph(ctx context.Context, img *base.Image, storeDir, tempDir string) (*registration.Graph, error) {
 	x, err := img.Index()
 	if err != nil {
 		return nil, err
 	}
-	if _, ok, err := x.Content(baseDBFiles[0]); err != nil || !ok {
+	if f, ok, err := x.Lookup(baseDBFiles[0]); err != nil || !ok || f.Type != tar.TypeReg {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
@@ -198,22 +226,37 @@ func baseGraph(img *base.Image, storeDir, tempDir string) (*registration.Graph, 
 	}
 	defer os.RemoveAll(dir)
 	for _, name := range baseDBFiles {
-		data, ok, err := x.Content(name)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dir, path.Base(name)), data, 0o644); err != nil {
+		if err := copyBaseFile(x, name, filepath.Join(dir, path.Base(name))); err != nil {
 			return nil, err
 		}
 	}
-	g, err := nixdb.ReadGraph(filepath.Join(dir, "db.sqlite"), storeDir)
+	g, err := nixdb.ReadGraphContext(ctx, filepath.Join(dir, "db.sqlite"), storeDir)
 	if err != nil {
 		return nil, fmt.Errorf("base image's Nix database: %w", err)
 	}
 	return g, nil
+}
+
+// copyBaseFile copies the base's file name (when it has one) to the new
+// file dst, streaming, within maxBaseDBBytes.
+func copyBaseFile(x *base.Index, name, dst string) error {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	ok, err := x.CopyContent(name, w, maxBaseDBBytes)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil && !ok {
+		err = os.Remove(dst)
+	}
+	if err != nil {
+		return fmt.Errorf("copying the base image's /%s: %w", name, err)
+	}
+	return f.Close()
 }
 
 // convertMediaType maps a layer media type between the Docker and OCI

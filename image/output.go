@@ -60,7 +60,7 @@ func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) e
 	case OCILayout:
 		return atomicfile.Dir(out, func(dir string) error { return writeLayout(dir, ref, img) })
 	case OCIArchive:
-		tmp, err := os.MkdirTemp(filepath.Dir(out), ".nixlayer-oci-")
+		tmp, err := os.MkdirTemp(atomicfile.TempDir(out), ".nixlayer-oci-")
 		if err != nil {
 			return err
 		}

@@ -106,7 +106,7 @@ func (p *planner) fullGraph(ctx context.Context) (*registration.Graph, error) {
 		return nil, err
 	}
 	if p.base != nil {
-		bg, err := baseGraph(p.base, p.graph.StoreDir(), p.set.TempDir)
+		bg, err := baseGraph(ctx, p.base, p.graph.StoreDir(), p.set.TempDir)
 		if err != nil {
 			return nil, err
 		}

@@ -119,7 +119,7 @@ func TestResolveErrors(t *testing.T) {
 		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
 		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
 		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
-		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "none, popularity, size"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, size"}},
 		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
 		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
 		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},

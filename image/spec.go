@@ -38,7 +38,7 @@ type Spec struct {
 	System       string          `json:"system"`
 	Format       string          `json:"format"`
 	Compression  string          `json:"compression"`
-	// Layering is "none" (one layer, buildImage), "popularity", "size" or
+	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size" or
 	// another registered layers.Strategy.
 	Layering  string `json:"layering"`
 	MaxLayers *int   `json:"maxLayers"`

@@ -118,7 +118,7 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 	var from *base.Image
 	var err error
 	if set.Base != nil {
-		if from, err = s.Settings.Base.open(""); err != nil {
+		if from, err = s.Settings.Base.open(ctx, ""); err != nil {
 			return err
 		}
 		defer from.Close()

@@ -46,7 +46,10 @@ type Layer struct {
 const historyPrefix = "store paths: "
 
 // Inspect opens the image at path (a docker-archive, an oci-archive, or an
-// OCI layout directory; see base.Open) and describes it.
+// OCI layout directory; see base.Open) and describes it. The layers whose
+// store paths the history does not give are read with base's Walk, so the
+// image's limits (bytes and entries of all layers together, bytes of
+// names) and the digest checks apply as for a build.
 func Inspect(path string, opts ...base.Option) (*Report, error) {
 	img, err := base.Open(path, opts...)
 	if err != nil {
@@ -63,6 +66,7 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 		Digest: digest.String(), Config: json.RawMessage(img.RawConfigFile()),
 	}
 	history := layerHistory(cfg.History)
+	var fromTar []map[string]bool // per layer, nil when the history says
 	for i, l := range img.Layers() {
 		var h v1.History
 		if i < len(history) {
@@ -73,8 +77,65 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 			return nil, fmt.Errorf("inspecting layer %d of image %q: %w", i+1, path, err)
 		}
 		r.Layers = append(r.Layers, layer)
+		var m map[string]bool
+		if layer.StorePathsFrom == "tar" {
+			m = map[string]bool{}
+		}
+		fromTar = append(fromTar, m)
+	}
+	if err := storePathsFromWalk(img, fromTar); err != nil {
+		return nil, fmt.Errorf("inspecting image %q: %w", path, err)
+	}
+	for i, m := range fromTar {
+		if m != nil {
+			r.Layers[i].StorePaths = sortedKeys(m)
+		}
 	}
 	return r, nil
+}
+
+// storePathsFromWalk fills sets[i], for each layer i with a set, with the
+// store paths of the layer's entries, reading the layers once with Walk.
+func storePathsFromWalk(img *base.Image, sets []map[string]bool) error {
+	need := false
+	for _, m := range sets {
+		need = need || m != nil
+	}
+	if !need {
+		return nil
+	}
+	return img.Walk(func(layer int, hdr *tar.Header, _ io.Reader) error {
+		if layer < len(sets) && sets[layer] != nil {
+			if p, ok := storePathOf(hdr.Name); ok {
+				sets[layer][p] = true
+			}
+		}
+		return nil
+	})
+}
+
+// storePathOf returns "/nix/store/<name>" for an entry at or below
+// nix/store/<name>.
+func storePathOf(name string) (string, bool) {
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/")
+	rest, ok := strings.CutPrefix(name, "nix/store/")
+	if !ok {
+		return "", false
+	}
+	top, _, _ := strings.Cut(rest, "/")
+	if top == "" || strings.HasPrefix(top, ".wh.") {
+		return "", false
+	}
+	return "/nix/store/" + top, true
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // layerHistory returns the history entries that have a layer, in order.
@@ -111,15 +172,7 @@ func describe(l v1.Layer, h v1.History) (Layer, error) {
 		out.StorePaths, out.StorePathsFrom = paths, "history"
 		return out, nil
 	}
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return out, err
-	}
-	defer rc.Close()
-	if out.StorePaths, err = StorePathsInTar(rc); err != nil {
-		return out, err
-	}
-	out.StorePathsFrom = "tar"
+	out.StorePathsFrom = "tar" // filled by storePathsFromWalk
 	return out, nil
 }
 
@@ -141,6 +194,8 @@ func StorePathsFromComment(h v1.History) (paths []string, ok bool) {
 
 // StorePathsInTar lists the store paths in a layer's tar stream: the
 // distinct names directly below nix/store, as /nix/store/<name>, sorted.
+// It applies no limits: for an image's layers, Inspect reads them through
+// base's Walk instead.
 func StorePathsInTar(r io.Reader) ([]string, error) {
 	seen := map[string]bool{}
 	tr := tar.NewReader(r)
@@ -152,20 +207,9 @@ func StorePathsInTar(r io.Reader) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading layer tar: %w", err)
 		}
-		name := strings.TrimPrefix(strings.TrimPrefix(hdr.Name, "./"), "/")
-		rest, ok := strings.CutPrefix(name, "nix/store/")
-		if !ok {
-			continue
-		}
-		top, _, _ := strings.Cut(rest, "/")
-		if top != "" && !strings.HasPrefix(top, ".wh.") {
-			seen["/nix/store/"+top] = true
+		if p, ok := storePathOf(hdr.Name); ok {
+			seen[p] = true
 		}
 	}
-	paths := make([]string, 0, len(seen))
-	for p := range seen {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	return paths, nil
+	return sortedKeys(seen), nil
 }

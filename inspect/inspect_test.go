@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"reflect"
@@ -15,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/nixlayer/nixlayer/image/base"
 )
 
 func TestStorePathsFromComment(t *testing.T) {
@@ -152,5 +156,49 @@ func TestInspectMissing(t *testing.T) {
 	_, err := Inspect(missing)
 	if err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("error %v does not name %s", err, missing)
+	}
+}
+
+// TestInspectLimits: inspect reads foreign layers with the walk's limits,
+// shared by all layers: entries (an uncapped set of names before), and
+// decompressed bytes.
+func TestInspectLimits(t *testing.T) {
+	var img v1.Image = empty.Image
+	for l := range 2 {
+		var names []string
+		for i := range 600 {
+			names = append(names, fmt.Sprintf("nix/store/%032d-p%d-%d", i, l, i))
+		}
+		data := layerTar(t, names...)
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "img.tar")
+	if err := tarball.WriteToFile(path, name.MustParseReference("many:1"), img); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Inspect(path); err != nil || len(r.Layers[1].StorePaths) != 600 {
+		t.Fatalf("within the limits: %v", err)
+	}
+	for _, tt := range []struct {
+		name string
+		lim  base.Limits
+		want string
+	}{
+		{"entries of all layers", base.Limits{MaxEntries: 1000}, "more than 1000 entries in all layers"},
+		{"bytes of all layers", base.Limits{MaxBytes: 600 * 1024}, "exceeds 614400 bytes"},
+		{"names", base.Limits{MaxNameBytes: 40000}, "names"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Inspect(path, base.WithLimits(tt.lim))
+			if !errors.Is(err, base.ErrLimit) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrLimit containing %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -5,7 +5,7 @@
 //
 // Layering strategies share one seam: a Strategy gets an Input (graph,
 // roots, sizes, layer budget) and registers under a name (Register,
-// Lookup, Names); "none", "popularity" and "size" are registered so. The
+// Lookup, Names); "none", "popularity", "auto" and "size" are registered so. The
 // write path takes Options (mtime, compression) and a context that stops
 // it between entries and between the chunks of a file.
 package layers

@@ -62,6 +62,8 @@ func init() {
 	Register("size", func(in Input) ([][]string, error) {
 		return SizeAware(in.Graph, in.Budget, in.Size)
 	})
+	// nixpkgs' auto-layer.py, buildLayeredImage's default there.
+	Register("auto", Auto)
 }
 
 // Register makes s available under name to Lookup. Strategies register

@@ -4,13 +4,10 @@ import (
 	"context"
 	"database/sql"
 	_ "embed" // schema.sql
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/nix-community/go-nix/pkg/sqlite/nix_v10"
 	_ "modernc.org/sqlite" // the pure-Go "sqlite" driver
@@ -124,122 +121,4 @@ func writeDB(ctx context.Context, file string, g *registration.Graph, rows []nix
 		}
 	}
 	return tx.Commit()
-}
-
-// ReadDB reads the store paths registered in a Nix database file (for
-// example a base image's /nix/var/nix/db/db.sqlite). The schema file next
-// to it must say SchemaVersion. Hashes are returned as the database stores
-// them ("sha256:<base16>"). The file is not modified: it is copied, with a
-// WAL file if there is one, to a temporary directory first.
-func ReadDB(path string) ([]registration.PathInfo, error) {
-	ctx := context.Background()
-	schemaFile := filepath.Join(filepath.Dir(path), "schema")
-	b, err := os.ReadFile(schemaFile)
-	if err != nil {
-		return nil, fmt.Errorf("reading Nix database schema version %q: %w", schemaFile, err)
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("reading Nix database schema version %q: %w", schemaFile, err)
-	}
-	if v != SchemaVersion {
-		return nil, fmt.Errorf("reading Nix database %q: schema version %d (in %s), nixlayer reads only version %d", path, v, schemaFile, SchemaVersion)
-	}
-	dir, err := os.MkdirTemp("", "nixdb-read-")
-	if err != nil {
-		return nil, fmt.Errorf("reading Nix database %q: %w", path, err)
-	}
-	defer os.RemoveAll(dir)
-	copyPath := filepath.Join(dir, "db.sqlite")
-	for _, suffix := range []string{"", "-wal"} {
-		if err := copyFile(path+suffix, copyPath+suffix); err != nil && (suffix == "" || !errors.Is(err, os.ErrNotExist)) {
-			return nil, fmt.Errorf("reading Nix database %q: %w", path, err)
-		}
-	}
-	infos, err := readDB(ctx, copyPath)
-	if err != nil {
-		return nil, fmt.Errorf("reading Nix database %q: %w", path, err)
-	}
-	return infos, nil
-}
-
-// ReadGraph reads a Nix database like ReadDB and returns its paths as a
-// graph in storeDir ("" means /nix/store), checking that every reference is
-// registered too.
-func ReadGraph(path, storeDir string) (*registration.Graph, error) {
-	infos, err := ReadDB(path)
-	if err != nil {
-		return nil, err
-	}
-	g, err := registration.NewGraph(storeDir, infos)
-	if err != nil {
-		return nil, fmt.Errorf("reading Nix database %q: %w", path, err)
-	}
-	return g, nil
-}
-
-func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(to, b, 0o600)
-}
-
-func readDB(ctx context.Context, file string) (infos []registration.PathInfo, err error) {
-	db, err := open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := db.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	rows, err := db.QueryContext(ctx, "select id, path from ValidPaths order by path")
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		var p string
-		if err := rows.Scan(&id, &p); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-		infos = append(infos, registration.PathInfo{Path: p})
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	var dangling, referrer int64
-	err = db.QueryRowContext(ctx, "select reference, referrer from Refs where reference not in (select id from ValidPaths) limit 1").Scan(&dangling, &referrer)
-	switch {
-	case err == nil:
-		return nil, fmt.Errorf("path id %d refers to id %d, which is not a valid path", referrer, dangling)
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, err
-	}
-	q := nix_v10.New(db)
-	for i := range infos {
-		p := &infos[i]
-		info, err := q.QueryPathInfo(ctx, p.Path)
-		if err != nil {
-			return nil, fmt.Errorf("querying store path %s: %w", p.Path, err)
-		}
-		p.NarHash = info.Hash
-		p.NarSize = uint64(info.Narsize.Int64)
-		p.Deriver = info.Deriver.String
-		refs, err := q.QueryReferences(ctx, ids[i])
-		if err != nil {
-			return nil, fmt.Errorf("querying references of store path %s: %w", p.Path, err)
-		}
-		p.References = refs
-	}
-	return infos, nil
 }

@@ -2,6 +2,8 @@ package pull
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +73,7 @@ func resolve(ctx context.Context, ref name.Reference, o *options) (*remote.Descr
 // want matches any. The error lists the platforms idx has.
 func choosePlatform(idx *v1.IndexManifest, want v1.Platform) (v1.Descriptor, error) {
 	var have []string
+	seen := map[string]bool{}
 	for _, m := range idx.Manifests {
 		if m.Platform == nil || !m.MediaType.IsImage() {
 			continue
@@ -79,11 +82,20 @@ func choosePlatform(idx *v1.IndexManifest, want v1.Platform) (v1.Descriptor, err
 		if p.OS == want.OS && p.Architecture == want.Architecture && (want.Variant == "" || p.Variant == want.Variant) {
 			return m, nil
 		}
-		if p.OS != "unknown" {
-			have = append(have, platformString(p))
+		if s := platformString(p); p.OS != "unknown" && !seen[s] {
+			seen[s] = true
+			have = append(have, s)
 		}
 	}
 	sort.Strings(have)
+	if len(have) > maxPlatformsListed {
+		have = append(have[:maxPlatformsListed], fmt.Sprintf("and %d more", len(have)-maxPlatformsListed))
+	}
+	for i, s := range have {
+		if len(s) > 100 {
+			have[i] = s[:100] + "…"
+		}
+	}
 	return v1.Descriptor{}, fmt.Errorf("no image for platform %s; the index has %s: set os, arch and variant (--os, --arch, --variant) to one of them",
 		platformString(want), strings.Join(have, ", "))
 }
@@ -126,6 +138,9 @@ func fetch(ctx context.Context, ref name.Reference, o *options) (_ *fetched, err
 			f.close()
 		}
 	}()
+	if m.Config.Size > MaxConfigBytes || m.Config.Size < 0 {
+		return nil, fmt.Errorf("reading %q: config %s is %d bytes, over the %d byte limit for image configs", f.ref.String(), m.Config.Digest, m.Config.Size, MaxConfigBytes)
+	}
 	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
 	if err := forEach(ctx, o.jobs, uniqueBlobs(blobs), func(ctx context.Context, d v1.Descriptor) error {
 		return f.download(ctx, d, o)
@@ -216,20 +231,31 @@ func (f *fetched) downloadOnce(ctx context.Context, d v1.Descriptor, o *options)
 			os.Remove(tmp.Name())
 		}
 	}()
-	// go-containerregistry checks the digest at the end of rc; the size
-	// it does not know.
-	n, err := io.Copy(tmp, rc)
+	// Never more than the descriptor's size is read (an endless body
+	// stops there), and the digest is checked here: go-containerregistry
+	// checks it only at the end of rc, which a limited read never meets.
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(rc, d.Size+1))
 	if err != nil {
 		return err
 	}
+	if n > d.Size {
+		return fmt.Errorf("the registry sends more than the %d bytes the manifest says", d.Size)
+	}
 	if n != d.Size {
 		return fmt.Errorf("content is %d bytes, the manifest says %d", n, d.Size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != d.Digest.Hex {
+		return fmt.Errorf("content has digest sha256:%s: %w", got, errDigest)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), f.blobPath(d.Digest))
 }
+
+// errDigest marks a blob whose content differs from its digest.
+var errDigest = errors.New("digest mismatch")
 
 // transient reports whether err is a network failure worth another try:
 // a connection cut or reset mid-body. Error statuses (5xx, 429) are already

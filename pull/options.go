@@ -1,12 +1,15 @@
 package pull
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -29,6 +32,7 @@ type options struct {
 	backoff    time.Duration
 	progress   io.Writer
 	tempDir    string
+	timeouts   Timeouts
 }
 
 func makeOptions(opts []Option) *options {
@@ -85,6 +89,10 @@ func WithRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
+// WithTimeouts sets the network timeouts; zero fields keep their defaults
+// (see DefaultTimeouts and the environment variables there).
+func WithTimeouts(t Timeouts) Option { return func(o *options) { o.timeouts = t } }
+
 // WithProgress reports progress to w: a bar when w is a terminal, plain
 // lines otherwise. Without it nothing is reported.
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
@@ -103,9 +111,24 @@ func (o *options) nameOptions() []name.Option {
 
 // remoteOptions are the go-containerregistry options for one operation.
 func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
+	to, err := o.timeouts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	rt := o.transport
 	if rt == nil {
 		t := remote.DefaultTransport.(*http.Transport).Clone()
+		dialer := &net.Dialer{Timeout: to.Dial, KeepAlive: 30 * time.Second}
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return writeDeadlineConn{c, to.Idle}, nil
+		}
+		t.TLSHandshakeTimeout = to.TLS
+		t.ResponseHeaderTimeout = to.Headers
+		t.ExpectContinueTimeout = time.Second
 		if o.insecure || o.caCertFile != "" {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // tlsVerify = false asks for it
 		}
@@ -122,6 +145,7 @@ func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
 		}
 		rt = t
 	}
+	rt = idleTransport{rt, to.Idle}
 	steps := o.attempts
 	return []remote.Option{
 		ctxOpt,
@@ -132,4 +156,86 @@ func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
 		remote.WithUserAgent("nixlayer"),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.backoff, Factor: 2, Steps: steps}),
 	}, nil
+}
+
+// idleTransport fails a response body that sends nothing for idle, by
+// closing it (which ends the blocked read).
+type idleTransport struct {
+	rt   http.RoundTripper
+	idle time.Duration
+}
+
+func (t idleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(r)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	b := &idleBody{rc: resp.Body, idle: t.idle, url: r.URL.Redacted()}
+	b.timer = time.AfterFunc(t.idle, b.expire)
+	resp.Body = b
+	return resp, nil
+}
+
+// idleBody is a response body with a progress deadline.
+type idleBody struct {
+	rc    io.ReadCloser
+	idle  time.Duration
+	url   string
+	timer *time.Timer
+	mu    sync.Mutex
+	timed bool
+}
+
+func (b *idleBody) expire() {
+	b.mu.Lock()
+	b.timed = true
+	b.mu.Unlock()
+	b.rc.Close()
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.mu.Lock()
+	timed := b.timed
+	b.mu.Unlock()
+	if timed {
+		return n, &idleError{b.url, b.idle}
+	}
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.rc.Close()
+}
+
+// idleError is a body that stalled; a net.Error whose Timeout is true, so
+// that it counts as transient.
+type idleError struct {
+	url  string
+	idle time.Duration
+}
+
+func (e *idleError) Error() string {
+	return fmt.Sprintf("no data from %s for %s (the idle timeout; $%s raises it)", e.url, e.idle, EnvIdleTimeout)
+}
+func (e *idleError) Timeout() bool   { return true }
+func (e *idleError) Temporary() bool { return true }
+
+// writeDeadlineConn fails a write (an upload, a request) that the peer
+// does not take within idle: a registry that stops reading cannot hold a
+// push forever.
+type writeDeadlineConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c writeDeadlineConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }

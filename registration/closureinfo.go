@@ -53,17 +53,25 @@ func MakeClosureInfo(g *Graph) (*ClosureInfo, error) {
 }
 
 // WriteClosureInfo writes the files `registration`, `store-paths` and
-// `total-nar-size` of g into dir (created if missing), byte for byte as
-// nixpkgs' closureInfo does; see MakeClosureInfo. Each file is written to a
-// temporary name in dir and renamed into place (internal/atomicfile), so a
-// failure leaves no partial file.
+// `total-nar-size` of g into the directory dir, byte for byte as nixpkgs'
+// closureInfo does; see MakeClosureInfo. The three files are written into
+// a temporary directory (internal/atomicfile) renamed to dir once all are
+// complete, so a failure (a full disk, a kill) leaves no dir, or an
+// existing empty dir as it was: never some of the files, or a partial one.
 func WriteClosureInfo(dir string, g *Graph) error {
 	ci, err := MakeClosureInfo(g)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("writing closure info: %w", err)
+	}
+	// An existing empty directory is replaced (os.Remove fails on one that
+	// is not empty: then the files would mix with others, an error).
+	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+		if err := os.Remove(dir); err != nil {
+			return fmt.Errorf("writing closure info into %q: the directory exists and is not empty", dir)
+		}
 	}
 	files := []struct {
 		name string
@@ -73,15 +81,33 @@ func WriteClosureInfo(dir string, g *Graph) error {
 		{"store-paths", ci.StorePaths},
 		{"total-nar-size", ci.TotalNarSize},
 	}
-	for _, f := range files {
-		out := filepath.Join(dir, f.name)
-		err := atomicfile.FileMode(out, 0o644, func(w *os.File) error {
-			_, err := w.Write(f.data)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("writing closure info %q: %w", out, err)
+	err = atomicfile.Dir(dir, func(tmp string) error {
+		for _, f := range files {
+			if err := writeSynced(filepath.Join(tmp, f.name), f.data); err != nil {
+				return fmt.Errorf("writing closure info file %s: %w", f.name, err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing closure info %q: %w", dir, err)
 	}
 	return nil
+}
+
+// writeSynced writes data to the new file p (0644) and flushes it to disk,
+// so that a full disk shows up here and not after the rename.
+func writeSynced(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -49,5 +49,14 @@
 // kept in memory. JSON documents (manifests, configs, indexes) are read up
 // to 8 MiB each. The zstd window is limited to 128 MiB and the xz dictionary
 // to 256 MiB. Memory use is thus bounded by the number of entries, never by
-// the size of the content.
+// the size of the content: the content of a kept file (WithKeep) is not
+// held, but read again from the layer that wrote it when asked for
+// (Index.CopyContent streams it; Index.Content reads it into memory up to
+// a size the caller gives). A legacy docker-archive's layers share one
+// MaxBytes budget when Open computes their diffIDs, as every walk does.
+// $NIXLAYER_MAX_BYTES and $NIXLAYER_MAX_ENTRIES raise the defaults.
+//
+// A file of an OCI layout directory (or the image file itself) that is not
+// a regular file, a FIFO say, is refused before anything reads it. With
+// WithContext, reading stops once the context is done.
 package base

@@ -135,6 +135,8 @@ func (img *Image) openLegacy() error {
 	}
 	cfg.RootFS = v1.RootFS{Type: "layers"}
 	cfg.History = nil
+	// One budget for all the layers: ids that link to one blob share it.
+	budget := newBudget(img.opts.limits.MaxBytes, fmt.Sprintf("the decompressed size of the layers of image %q", img.src))
 	for _, j := range chain {
 		name, err := img.cleanRef("layer", j.ID+"/layer.tar")
 		if err != nil {
@@ -145,7 +147,7 @@ func (img *Image) openLegacy() error {
 			return err
 		}
 		img.layers = append(img.layers, l)
-		d, err := l.hashUncompressed()
+		d, err := l.hashUncompressed(budget)
 		if err != nil {
 			return err
 		}
@@ -162,9 +164,9 @@ func (img *Image) openLegacy() error {
 	return img.finish()
 }
 
-// hashUncompressed computes the layer's diffID, within MaxBytes.
-func (l *layer) hashUncompressed() (v1.Hash, error) {
-	rc, err := l.tarStream(false)
+// hashUncompressed computes the layer's diffID, within the budget b.
+func (l *layer) hashUncompressed(b *budget) (v1.Hash, error) {
+	rc, err := l.tarStream(false, b)
 	if err != nil {
 		return v1.Hash{}, err
 	}

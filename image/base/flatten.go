@@ -34,6 +34,9 @@ func Flatten(img *Image, w io.Writer, mtime time.Time) error {
 	}
 	tw := tar.NewWriter(w)
 	err = x.t.walk(func(name string, n *node) error {
+		if err := img.opts.ctx.Err(); err != nil {
+			return fmt.Errorf("stopped: %w", err)
+		}
 		hdr := &tar.Header{
 			Name:     name,
 			Typeflag: n.typ,
@@ -55,7 +58,7 @@ func Flatten(img *Image, w io.Writer, mtime time.Time) error {
 			return fmt.Errorf("writing %q: %w", name, err)
 		}
 		if n.typ == tar.TypeReg {
-			if _, err := io.Copy(tw, io.NewSectionReader(spool, n.spool, n.size)); err != nil {
+			if _, err := io.Copy(tw, ctxReader{img.opts.ctx, io.NewSectionReader(spool, n.spool, n.size)}); err != nil {
 				return fmt.Errorf("writing %q: %w", name, err)
 			}
 		}

@@ -281,11 +281,13 @@ func (l *layer) Compressed() (io.ReadCloser, error) {
 
 // Uncompressed returns the layer's tar stream, checked against the diffID
 // at its end and limited to MaxBytes.
-func (l *layer) Uncompressed() (io.ReadCloser, error) { return l.tarStream(true) }
+func (l *layer) Uncompressed() (io.ReadCloser, error) {
+	return l.tarStream(true, newBudget(l.img.opts.limits.MaxBytes, l.String()))
+}
 
-// tarStream decompresses the blob within MaxBytes, checking the diffID
-// when check is set.
-func (l *layer) tarStream(check bool) (io.ReadCloser, error) {
+// tarStream decompresses the blob within the budget b (which several
+// layers may share), checking the diffID when check is set.
+func (l *layer) tarStream(check bool, b *budget) (io.ReadCloser, error) {
 	rc, err := l.Compressed()
 	if err != nil {
 		return nil, err
@@ -294,7 +296,7 @@ func (l *layer) tarStream(check bool) (io.ReadCloser, error) {
 	if err == nil {
 		var d io.ReadCloser
 		if d, err = decompress(r, c); err == nil {
-			var s io.Reader = &limitReader{d, newBudget(l.img.opts.limits.MaxBytes, l.String())}
+			var s io.Reader = &limitReader{ctxReader{l.img.opts.ctx, d}, b}
 			if check {
 				s, err = verify.NewReader(s, l.diffID, -1, l.String()+" (uncompressed)")
 			}

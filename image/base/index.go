@@ -31,11 +31,13 @@ type File struct {
 // order, whiteouts applied, hard links resolved to copies, devices and
 // FIFOs skipped (see the package documentation).
 type Index struct {
+	img      *Image
 	t        *tree
 	skipped  []string
 	spool    *os.File // Flatten's content spool, or nil
 	spoolOff int64
-	keep     map[string]bool // paths whose content is kept (WithKeep)
+	keep     map[string]bool // paths whose content Content may read (WithKeep)
+	cur      entryRef        // the entry apply sees
 }
 
 // Index reads every layer once (see Walk) and returns the flattened
@@ -48,7 +50,7 @@ func (img *Image) Index() (*Index, error) {
 // buildIndex applies the layers to a tree. With spool, the content of every
 // regular file is also appended to it and its offset kept.
 func (img *Image) buildIndex(spool *os.File) (*Index, error) {
-	x := &Index{t: newTree(img.opts.limits.MaxEntries), spool: spool, keep: img.opts.keep}
+	x := &Index{img: img, t: newTree(img.opts.limits.MaxEntries), spool: spool, keep: img.opts.keep}
 	if err := img.Walk(x.apply); err != nil {
 		return nil, err
 	}
@@ -57,6 +59,10 @@ func (img *Image) buildIndex(spool *os.File) (*Index, error) {
 
 // apply applies one entry, cleaned by Walk, of layer to the index.
 func (x *Index) apply(layer int, hdr *tar.Header, r io.Reader) error {
+	if x.cur.layer != layer || x.cur.ord == 0 {
+		x.cur = entryRef{layer, 0}
+	}
+	x.cur.ord++
 	switch hdr.Typeflag {
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		x.skipped = append(x.skipped, fmt.Sprintf("layer %d: %s (type %q)", layer, hdr.Name, hdr.Typeflag))
@@ -65,7 +71,7 @@ func (x *Index) apply(layer int, hdr *tar.Header, r io.Reader) error {
 	if strings.HasPrefix(path.Base(hdr.Name), ".wh.") {
 		return x.t.whiteout(hdr.Name, layer)
 	}
-	n := &node{typ: hdr.Typeflag, mode: hdr.Mode & 0o7777, uid: hdr.Uid, gid: hdr.Gid, spool: -1}
+	n := &node{typ: hdr.Typeflag, mode: hdr.Mode & 0o7777, uid: hdr.Uid, gid: hdr.Gid, spool: -1, src: x.cur}
 	switch hdr.Typeflag {
 	case tar.TypeSymlink:
 		n.link = hdr.Linkname
@@ -81,17 +87,9 @@ func (x *Index) apply(layer int, hdr *tar.Header, r io.Reader) error {
 			n.spool = x.spoolOff
 			w = io.MultiWriter(h, x.spool)
 		}
-		var kept *bytes.Buffer
-		if x.keep[hdr.Name] {
-			kept = &bytes.Buffer{}
-			w = io.MultiWriter(w, kept)
-		}
 		size, err := io.Copy(w, r)
 		if err != nil {
 			return err
-		}
-		if kept != nil {
-			n.data = kept.Bytes()
 		}
 		x.spoolOff += size
 		n.size = size
@@ -143,25 +141,50 @@ func (x *Index) Lookup(name string) (File, bool, error) {
 	return n.file(resolved), true, nil
 }
 
-// Content returns the content of the regular file at name, as the image
+// Content returns the content of the regular file at name as the image
 // leaves it, when Open was given WithKeep(name); ok is false when the image
-// has no regular file there.
-func (x *Index) Content(name string) (data []byte, ok bool, err error) {
+// has no regular file there. Symlinks on the way, the last one included,
+// are followed inside the image tree (never on the host), as a runtime
+// does. A file over max bytes is an ErrLimit error: the content is read
+// into memory. Use CopyContent for large files.
+func (x *Index) Content(name string, max int64) (data []byte, ok bool, err error) {
+	var b bytes.Buffer
+	ok, err = x.CopyContent(name, &b, max)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	return b.Bytes(), true, nil
+}
+
+// CopyContent writes the content of the regular file at name (see
+// Content) to w, failing with ErrLimit after max bytes. The content is
+// not held in memory: the layer that wrote it is read again (and checked
+// again against its digests).
+func (x *Index) CopyContent(name string, w io.Writer, max int64) (ok bool, err error) {
 	c, err := layers.CleanName(name)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	if !x.keep[c] {
-		return nil, false, fmt.Errorf("the content of %q was not kept: open the image WithKeep(%q)", c, c)
+		return false, fmt.Errorf("the content of %q was not kept: open the image WithKeep(%q)", c, c)
 	}
-	n, _, err := x.t.lookup(c)
+	n, resolved, err := x.t.follow(c)
 	if err != nil || n == nil || n.typ != tar.TypeReg {
 		if errors.Is(err, errNotDir) {
-			err = nil
+			return false, nil
 		}
-		return nil, false, err
+		if err != nil {
+			return false, fmt.Errorf("reading /%s of image %q: %w", c, x.img.src, err)
+		}
+		return false, nil
 	}
-	return n.data, true, nil
+	if n.size > max {
+		return false, fmt.Errorf("reading /%s (as /%s) of image %q: %d bytes is over the %d byte limit: %w", c, resolved, x.img.src, n.size, max, ErrLimit)
+	}
+	if err := x.img.entryContent(n.src, w, max); err != nil {
+		return false, fmt.Errorf("reading /%s (as /%s) of image %q: %w", c, resolved, x.img.src, err)
+	}
+	return true, nil
 }
 
 // Same reports whether the base image already has e, as e would be

@@ -38,7 +38,7 @@ func TestIndexContent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, ok, err := x.Content(tt.name)
+			data, ok, err := x.Content(tt.name, 1<<20)
 			if string(data) != tt.want || ok != tt.ok || (err != nil) != tt.err {
 				t.Errorf("Content(%q) = %q, %v, %v; want %q, %v, error %v", tt.name, data, ok, err, tt.want, tt.ok, tt.err)
 			}

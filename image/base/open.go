@@ -1,6 +1,7 @@
 package base
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,13 @@ func Open(path string, opts ...Option) (*Image, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.limits = o.limits.withDefaults()
+	var err error
+	if o.limits, err = o.limits.withDefaults(); err != nil {
+		return nil, fmt.Errorf("opening image %q: %w", path, err)
+	}
+	if o.ctx == nil {
+		o.ctx = context.Background()
+	}
 	img := &Image{src: path, opts: o}
 	if err := img.open(); err != nil {
 		img.Close()
@@ -49,7 +56,10 @@ func (img *Image) open() error {
 		img.format = OCILayout
 		return img.openOCI()
 	}
-	f, err := os.Open(img.src)
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("opening image %q: a %s, not a regular file or directory: %w", img.src, fileKind(fi.Mode()), ErrFormat)
+	}
+	f, err := openRegular(func(flag int) (*os.File, error) { return os.OpenFile(img.src, flag, 0) })
 	if err != nil {
 		return fmt.Errorf("opening image %q: %w", img.src, err)
 	}
@@ -111,7 +121,7 @@ func (img *Image) decompressFile(f *os.File, size int64) (*os.File, error) {
 		return nil, fmt.Errorf("decompressing image %q: %w", img.src, err)
 	}
 	os.Remove(tmp.Name()) // the open file stays readable, and vanishes with it
-	lim := &limitReader{d, newBudget(img.opts.limits.MaxBytes, fmt.Sprintf("decompressed image %q", img.src))}
+	lim := &limitReader{ctxReader{img.opts.ctx, d}, newBudget(img.opts.limits.MaxBytes, fmt.Sprintf("decompressed image %q", img.src))}
 	if _, err := io.Copy(tmp, lim); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("decompressing %s image %q: %w", img.compression, img.src, err)

@@ -1,6 +1,16 @@
 package base
 
-// Default limits; see the package documentation.
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// Default limits; see the package documentation and the README's
+// "Limits". DefaultMaxBytes and DefaultMaxEntries may be raised with
+// $NIXLAYER_MAX_BYTES and $NIXLAYER_MAX_ENTRIES (Limits fields win).
 const (
 	DefaultMaxBytes     int64 = 16 << 30
 	DefaultMaxEntries         = 1 << 20
@@ -9,6 +19,13 @@ const (
 	maxMetadataBytes = 8 << 20 // one JSON document
 	maxNameLen       = 4096    // one entry name or link target
 	maxSymlinks      = 40      // symlinks followed in one lookup
+	maxLookupSteps   = 4096    // path components one lookup visits, symlink targets included
+)
+
+// Environment variables raising the default limits.
+const (
+	EnvMaxBytes   = "NIXLAYER_MAX_BYTES"
+	EnvMaxEntries = "NIXLAYER_MAX_ENTRIES"
 )
 
 // Decompressor memory bounds; variables only so that fuzzing can lower them.
@@ -25,20 +42,29 @@ type Limits struct {
 	MaxNameBytes int64 // bytes of names and link targets kept in memory
 }
 
-func (l Limits) withDefaults() Limits {
+func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = DefaultMaxBytes
+		n, err := envLimit(EnvMaxBytes, DefaultMaxBytes)
+		if err != nil {
+			return l, err
+		}
+		l.MaxBytes = n
 	}
 	if l.MaxEntries <= 0 {
-		l.MaxEntries = DefaultMaxEntries
+		n, err := envLimit(EnvMaxEntries, DefaultMaxEntries)
+		if err != nil {
+			return l, err
+		}
+		l.MaxEntries = int(n)
 	}
 	if l.MaxNameBytes <= 0 {
 		l.MaxNameBytes = DefaultMaxNameBytes
 	}
-	return l
+	return l, nil
 }
 
 type options struct {
+	ctx       context.Context
 	name, tag string
 	limits    Limits
 	tempDir   string
@@ -74,4 +100,36 @@ func WithKeep(paths ...string) Option {
 			o.keep[p] = true
 		}
 	}
+}
+
+// WithContext makes reading the image (Open, Walk, Index, Flatten,
+// Content) stop with ctx's error once ctx is done: each entry and each
+// read of a blob checks it.
+func WithContext(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
+
+// ctxReader fails with its context's error once the context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("reading stopped: %w", err)
+	}
+	return c.r.Read(p)
+}
+
+// envLimit reads a positive integer from the environment variable env;
+// def when it is unset.
+func envLimit(env string, def int64) (int64, error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > 1<<50 {
+		return 0, fmt.Errorf("$%s = %q is not a positive number", env, v)
+	}
+	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // store is the set of files of an image archive: the entries of a tar file
@@ -160,7 +161,12 @@ func newDirStore(dir string) (*dirStore, error) {
 }
 
 func (s *dirStore) open(name string) (io.ReadCloser, int64, error) {
-	f, err := s.root.Open(name)
+	// Stat first, then open without blocking: a FIFO or device named as a
+	// blob is refused before anything waits on it.
+	if fi, err := s.root.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%q in image directory %q is a %s, not a regular file: %w", name, s.name, fileKind(fi.Mode()), ErrFormat)
+	}
+	f, err := openRegular(func(flag int) (*os.File, error) { return s.root.OpenFile(name, flag, 0) })
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, 0, fmt.Errorf("image directory %q has no file %q: %w", s.name, name, ErrMissing)
@@ -168,9 +174,9 @@ func (s *dirStore) open(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, fmt.Errorf("opening %q in image directory %q: %w", name, s.name, err)
 	}
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
-		return nil, 0, fmt.Errorf("%q in image directory %q is not a regular file: %w", name, s.name, ErrFormat)
+		return nil, 0, fmt.Errorf("opening %q in image directory %q: %w", name, s.name, err)
 	}
 	return f, fi.Size(), nil
 }
@@ -181,3 +187,40 @@ func (s *dirStore) has(name string) bool {
 }
 func (s *dirStore) String() string { return fmt.Sprintf("%q", s.name) }
 func (s *dirStore) close() error   { return s.root.Close() }
+
+// openRegular opens a file with open(flag) without blocking (O_NONBLOCK: a
+// FIFO opened for reading returns at once), refuses anything but a regular
+// file, and then makes the file blocking again.
+func openRegular(open func(flag int) (*os.File, error)) (*os.File, error) {
+	f, err := open(os.O_RDONLY | syscall.O_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("a %s, not a regular file: %w", fileKind(fi.Mode()), ErrFormat)
+	}
+	if err == nil {
+		err = syscall.SetNonblock(int(f.Fd()), false)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// fileKind names the type of a file that is not a regular file.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
+}

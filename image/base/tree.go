@@ -9,10 +9,6 @@ import (
 	"strings"
 )
 
-// maxLookupSteps bounds the path components one lookup may visit, symlink
-// targets included.
-const maxLookupSteps = 4096
-
 // node is a file of the in-memory tree a stack of layers makes.
 type node struct {
 	typ      byte // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
@@ -22,10 +18,14 @@ type node struct {
 	link     string   // symlink target
 	sum      [32]byte // sha256 of a regular file's content
 	spool    int64    // offset of the content in the Flatten spool
-	data     []byte   // content, for the files named by WithKeep
 	layer    int      // the layer that wrote it last
+	src      entryRef // the layer entry that holds a regular file's content
 	children map[string]*node
 }
+
+// entryRef names one entry of one layer: the ord-th entry Walk passes for
+// that layer, counted from 1.
+type entryRef struct{ layer, ord int }
 
 func newDir(layer int) *node {
 	return &node{typ: tar.TypeDir, mode: 0o755, layer: layer, children: map[string]*node{}}
@@ -249,4 +249,26 @@ func (t *tree) walk(fn func(name string, n *node) error) error {
 		return nil
 	}
 	return rec("", t.root)
+}
+
+// follow returns the node at name with every symlink followed, the last
+// component's included, inside the tree; nil when nothing exists there.
+func (t *tree) follow(name string) (*node, string, error) {
+	for hops := 0; ; hops++ {
+		n, resolved, err := t.lookup(name)
+		if err != nil || n == nil || n.typ != tar.TypeSymlink {
+			return n, resolved, err
+		}
+		if hops >= maxSymlinks {
+			return nil, "", fmt.Errorf("looking up %q: more than %d symlinks: %w", name, maxSymlinks, ErrUnsafe)
+		}
+		target := n.link
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(resolved), target)
+		}
+		name = path.Clean("/" + target)[1:] // ".." stops at the root
+		if name == "" {
+			return t.root, "", nil
+		}
+	}
 }

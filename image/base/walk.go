@@ -83,7 +83,7 @@ func (l *layer) walk(st *walkState, fn WalkFunc) error {
 	}
 	defer d.Close()
 	tarHash := sha256.New()
-	stream := &limitReader{io.TeeReader(d, tarHash), st.stream}
+	stream := &limitReader{ctxReader{l.img.opts.ctx, io.TeeReader(d, tarHash)}, st.stream}
 	tr := tar.NewReader(stream)
 	for {
 		hdr, err := tr.Next()
@@ -92,6 +92,9 @@ func (l *layer) walk(st *walkState, fn WalkFunc) error {
 		}
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", l, err)
+		}
+		if err := l.img.opts.ctx.Err(); err != nil {
+			return fmt.Errorf("reading %s: stopped: %w", l, err)
 		}
 		if st.entries++; st.entries > st.max {
 			return fmt.Errorf("reading %s: more than %d entries in all layers: %w", l, st.max, ErrLimit)
@@ -198,4 +201,29 @@ func cleanEntryName(name string) (string, error) {
 		return "", nil
 	}
 	return c, nil
+}
+
+// entryContent writes the content of the entry e to w, at most max bytes,
+// by reading its layer again to its end (so the layer is checked against
+// its digests again: a blob changed since the first read is an error).
+func (img *Image) entryContent(e entryRef, w io.Writer, max int64) error {
+	if e.layer < 0 || e.layer >= len(img.layers) {
+		return fmt.Errorf("layer %d does not exist: %w", e.layer, ErrMissing)
+	}
+	ord, found := 0, false
+	err := img.layers[e.layer].walk(img.newWalkState(), func(_ int, hdr *tar.Header, r io.Reader) error {
+		if ord++; ord != e.ord {
+			return nil
+		}
+		found = true
+		n, err := io.Copy(w, io.LimitReader(r, max+1))
+		if err == nil && n > max {
+			err = fmt.Errorf("more than %d bytes: %w", max, ErrLimit)
+		}
+		return err
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("entry %d of layer %d is gone: %w", e.ord, e.layer, ErrDigest)
+	}
+	return err
 }

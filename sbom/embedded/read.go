@@ -73,6 +73,11 @@ func ReadAll(path string) (*sbom.Documents, error) {
 	return &sbom.Documents{SPDX: docs[sbom.SPDXJSON], CycloneDX: docs[sbom.CycloneDXJSON]}, nil
 }
 
+// MaxDocumentSize bounds an SBOM read out of an image into memory: a
+// document lists each store path in about 1 KiB, so this allows closures
+// far larger than any real one.
+const MaxDocumentSize = 256 << 20
+
 func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) {
 	docs, err := fromImageAll(path, []sbom.Format{f}, opts...)
 	return docs[f], err
@@ -96,7 +101,7 @@ func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.
 	}
 	out := map[sbom.Format][]byte{}
 	for _, f := range fs {
-		data, ok, err := x.Content(f.Path())
+		data, ok, err := x.Content(f.Path(), MaxDocumentSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 		}

@@ -1,0 +1,79 @@
+package pull
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// Limits and network timeouts of Pull, Pin and Push; see the README's
+// "Limits" section.
+const (
+	// MaxConfigBytes bounds an image config blob, which is read into
+	// memory; a manifest saying more is refused before the download.
+	MaxConfigBytes = 8 << 20
+	// maxPlatformsListed bounds the platforms a no-matching-platform
+	// error lists (deduplicated).
+	maxPlatformsListed = 32
+)
+
+// Timeouts bound each network step. A zero field means its default.
+type Timeouts struct {
+	Dial    time.Duration // TCP connect (default 30s)
+	TLS     time.Duration // TLS handshake (default 30s)
+	Headers time.Duration // from the request sent to the response headers (default 60s)
+	// Idle bounds the time a response body may send nothing, and a
+	// write to the connection may wait (default 60s): a stalled or
+	// slow-loris body, or a registry that stops reading an upload, fails,
+	// and is retried as a transient failure.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the timeouts unless WithTimeouts or the environment
+// ($NIXLAYER_CONNECT_TIMEOUT for Dial, TLS and Headers;
+// $NIXLAYER_IDLE_TIMEOUT for Idle; Go durations such as "90s") say
+// otherwise.
+var DefaultTimeouts = Timeouts{Dial: 30 * time.Second, TLS: 30 * time.Second, Headers: 60 * time.Second, Idle: 60 * time.Second}
+
+// Environment variables overriding DefaultTimeouts.
+const (
+	EnvConnectTimeout = "NIXLAYER_CONNECT_TIMEOUT"
+	EnvIdleTimeout    = "NIXLAYER_IDLE_TIMEOUT"
+)
+
+// withDefaults fills zero fields from the environment, then from
+// DefaultTimeouts.
+func (t Timeouts) withDefaults() (Timeouts, error) {
+	d := DefaultTimeouts
+	if v := os.Getenv(EnvConnectTimeout); v != "" {
+		x, err := parseTimeout(EnvConnectTimeout, v)
+		if err != nil {
+			return t, err
+		}
+		d.Dial, d.TLS, d.Headers = x, x, x
+	}
+	if v := os.Getenv(EnvIdleTimeout); v != "" {
+		x, err := parseTimeout(EnvIdleTimeout, v)
+		if err != nil {
+			return t, err
+		}
+		d.Idle = x
+	}
+	for _, f := range []struct {
+		got *time.Duration
+		def time.Duration
+	}{{&t.Dial, d.Dial}, {&t.TLS, d.TLS}, {&t.Headers, d.Headers}, {&t.Idle, d.Idle}} {
+		if *f.got <= 0 {
+			*f.got = f.def
+		}
+	}
+	return t, nil
+}
+
+func parseTimeout(env, v string) (time.Duration, error) {
+	x, err := time.ParseDuration(v)
+	if err != nil || x <= 0 {
+		return 0, fmt.Errorf("$%s = %q is not a positive duration (like 90s or 5m)", env, v)
+	}
+	return x, nil
+}
