@@ -1,13 +1,18 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	spdxjson "github.com/spdx/tools-golang/json"
+	"github.com/spdx/tools-golang/spdx/v2/common"
+	"github.com/spdx/tools-golang/spdxlib"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/registration"
@@ -19,66 +24,64 @@ type sbomPackage struct {
 	SHA256, License, Homepage string
 }
 
-// sbomPackages reads a document in format f and returns its packages by
-// store path: SPDX packageFileName and checksum, CycloneDX bom-ref and
-// SHA-256 hash.
+// sbomPackages reads a document in format f with its format's library
+// (tools-golang, cyclonedx-go; spdxlib validates the SPDX one) and returns
+// its packages by store path: SPDX packageFileName and checksum,
+// CycloneDX bom-ref and SHA-256 hash.
 func sbomPackages(t *testing.T, f sbom.Format, doc []byte) map[string]sbomPackage {
 	t.Helper()
 	out := map[string]sbomPackage{}
 	if f == sbom.SPDXJSON {
-		var d struct {
-			SPDXVersion string `json:"spdxVersion"`
-			Packages    []struct {
-				FileName  string `json:"packageFileName"`
-				License   string `json:"licenseDeclared"`
-				Homepage  string `json:"homepage"`
-				Checksums []struct{ Algorithm, ChecksumValue string }
-			}
+		d, err := spdxjson.Read(bytes.NewReader(doc))
+		if err != nil {
+			t.Fatalf("tools-golang cannot read the SPDX document: %v", err)
 		}
-		if err := json.Unmarshal(doc, &d); err != nil || d.SPDXVersion != "SPDX-2.3" {
-			t.Fatalf("reading the SPDX document (%v): version %q", err, d.SPDXVersion)
+		if err := spdxlib.ValidateDocument(d); err != nil || d.SPDXVersion != "SPDX-2.3" {
+			t.Errorf("the SPDX document (%s) is not valid: %v", d.SPDXVersion, err)
 		}
 		for _, p := range d.Packages {
-			for _, c := range p.Checksums {
-				if p.FileName != "" && c.Algorithm == "SHA256" {
-					out[p.FileName] = sbomPackage{c.ChecksumValue, p.License, p.Homepage}
+			for _, c := range p.PackageChecksums {
+				if p.PackageFileName != "" && c.Algorithm == common.SHA256 {
+					out[p.PackageFileName] = sbomPackage{c.Value, p.PackageLicenseDeclared, p.PackageHomePage}
 				}
 			}
 		}
 		return out
 	}
-	var d struct {
-		SpecVersion string `json:"specVersion"`
-		Components  []struct {
-			Ref      string `json:"bom-ref"`
-			Hashes   []struct{ Alg, Content string }
-			Licenses []struct{ Expression string }
-			Refs     []struct{ Type, URL string } `json:"externalReferences"`
-		}
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(doc), cdx.BOMFileFormatJSON).Decode(&bom); err != nil || bom.SpecVersion != cdx.SpecVersion1_6 {
+		t.Fatalf("cyclonedx-go cannot read the CycloneDX 1.6 document (%v): version %s", err, bom.SpecVersion)
 	}
-	if err := json.Unmarshal(doc, &d); err != nil || d.SpecVersion != "1.6" {
-		t.Fatalf("reading the CycloneDX document (%v): version %q", err, d.SpecVersion)
+	if bom.Components == nil {
+		return out
 	}
-	for _, c := range d.Components {
+	for _, c := range *bom.Components {
 		var p sbomPackage
-		for _, h := range c.Hashes {
-			if h.Alg == "SHA-256" {
-				p.SHA256 = h.Content
+		for _, h := range deref(c.Hashes) {
+			if h.Algorithm == cdx.HashAlgoSHA256 {
+				p.SHA256 = h.Value
 			}
 		}
-		for _, l := range c.Licenses {
+		for _, l := range deref((*[]cdx.LicenseChoice)(c.Licenses)) {
 			p.License = l.Expression
 		}
-		for _, r := range c.Refs {
-			if r.Type == "website" {
+		for _, r := range deref(c.ExternalReferences) {
+			if r.Type == cdx.ERTypeWebsite {
 				p.Homepage = r.URL
 			}
 		}
-		if strings.HasPrefix(c.Ref, "/") {
-			out[c.Ref] = p
+		if strings.HasPrefix(c.BOMRef, "/") {
+			out[c.BOMRef] = p
 		}
 	}
 	return out
+}
+
+func deref[T any](p *[]T) []T {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // hostClosure returns the closure of roots in the host's store, each path
