@@ -253,3 +253,24 @@ in [ (nl.buildLayeredImage { name = "on-base"; tag = "v1"; fromImage = base; con
 		}
 	})
 }
+
+// TestSBOMNixMeta evaluates nix/sbom.nix on derivation-like sets: a
+// license becomes its spdxId, a list of them "A AND B"; a license without
+// an spdxId, or a plain string, leaves the license out; a list of
+// homepages gives the first; empty fields and non-derivations give nothing.
+func TestSBOMNixMeta(t *testing.T) {
+	testutil.RequireTool(t, "nix-instantiate")
+	expr := `import ` + filepath.Join(testutil.RepoRoot(t), "nix", "sbom.nix") + ` [
+  { outPath = "/nix/store/a-one"; meta = { license = { spdxId = "MIT"; }; homepage = [ "https://one" "https://two" ]; description = "one"; }; }
+  { outPath = "/nix/store/b-two"; meta = { license = [ { spdxId = "MIT"; } { shortName = "unfree"; } ]; description = ""; }; }
+  { outPath = "/nix/store/c-three"; meta.license = "MIT"; }
+  { outPath = "/nix/store/d-four"; }
+  "/nix/store/e-five"
+  { outPath = "/nix/store/f-six"; meta.license = [ { spdxId = "GPL-2.0-only"; } { spdxId = "BSD-3-Clause"; } ]; }
+]`
+	got := testutil.Run(t, "", testutil.NixEnv(), "nix-instantiate", "--eval", "--strict", "--json", "-E", expr)
+	want := `{"/nix/store/a-one":{"description":"one","homepage":"https://one","license":"MIT"},"/nix/store/f-six":{"license":"GPL-2.0-only AND BSD-3-Clause"}}`
+	if strings.TrimSpace(got) != want {
+		t.Errorf("nix/sbom.nix gave\n%s\nwant\n%s", got, want)
+	}
+}
