@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
 	"github.com/nixlayer/nixlayer/pull"
 )
@@ -44,8 +44,8 @@ func registryOptions(c *cli.Context) []pull.Option {
 }
 
 // pullOptions reads --format and the registry and platform flags.
-func pullOptions(c *cli.Context) (image.Format, []pull.Option, error) {
-	format, err := image.ParseFormat(c.String("format"))
+func pullOptions(c *cli.Context) (format.Format, []pull.Option, error) {
+	format, err := format.Parse(c.String("format"))
 	if err != nil {
 		return "", nil, err
 	}

@@ -45,7 +45,7 @@ func newApp() *cli.App {
 		// Errors are printed once, by main.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			buildImageCommand(),
+			buildImageCommand(), buildIndexCommand(),
 			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),

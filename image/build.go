@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
@@ -63,20 +64,40 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		return WriteScript(r.Out, interp, &Script{Settings: set, Layers: plan, Blobs: descs})
 	}
+	return format.Create(r.Out, set.Format, set.MTime, func(w format.Writer) error {
+		if err := writeBase(w, from, set.Format); err != nil {
+			return err
+		}
+		blobs, err := writeOwnLayers(ctx, w, plan, set)
+		if err != nil {
+			return err
+		}
+		return addImage(w, blobs, plan, set, from)
+	})
+}
+
+// writeOwnLayers writes the planned layers into w. Into an archive they go
+// straight, one after another; into an OCI layout they are written to
+// files several at once and hard-linked.
+func writeOwnLayers(ctx context.Context, w format.Writer, plan []Layer, set *Settings) ([]*Blob, error) {
+	if set.Format != format.OCILayout {
+		return produceLayers(ctx, w, plan, set)
+	}
 	tmp, err := os.MkdirTemp(set.TempDir, "nixlayer-layers-")
 	if err != nil {
-		return fmt.Errorf("making a temporary directory for layers: %w", err)
+		return nil, fmt.Errorf("making a temporary directory for layers: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	blobs, err := WriteLayers(ctx, plan, set.WriteOptions(), tmp)
+	blobs, err := WriteLayers(ctx, plan, WriteOptions{Options: set.LayerOptions(), OCI: true}, tmp)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	img, err := Assemble(blobs, plan, set, from)
-	if err != nil {
-		return err
+	for _, b := range blobs {
+		if err := w.Blob(b.formatBlob()); err != nil {
+			return nil, err
+		}
 	}
-	return set.Format.Write(r.Out, set.Ref, img, set.MTime)
+	return blobs, nil
 }
 
 // WriteOptions says how planned layers are written to files: the layer

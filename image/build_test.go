@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
@@ -110,7 +111,7 @@ func newTestStore(t *testing.T) *testStore {
 }
 
 // helloSpec is the spec of the round-trip image.
-func helloSpec(s *testStore, format image.Format, c layers.Compression) *image.Spec {
+func helloSpec(s *testStore, format imgformat.Format, c layers.Compression) *image.Spec {
 	return &image.Spec{
 		Name:        "hello",
 		Tag:         ptr("v1"),
@@ -134,10 +135,10 @@ func build(t *testing.T, s *testStore, spec *image.Spec, sourceDateEpoch string)
 
 // readBack opens a built image with go-containerregistry and returns it with
 // the tag it is known by in the archive or layout.
-func readBack(t *testing.T, format image.Format, c layers.Compression, out string) (v1.Image, string) {
+func readBack(t *testing.T, format imgformat.Format, c layers.Compression, out string) (v1.Image, string) {
 	t.Helper()
 	switch format {
-	case image.DockerArchive:
+	case imgformat.DockerArchive:
 		m, err := tarball.LoadManifest(openFile(out))
 		if err != nil || len(m) != 1 || len(m[0].RepoTags) != 1 {
 			t.Fatalf("manifest.json of %s: %v, %+v", out, err, m)
@@ -151,7 +152,7 @@ func readBack(t *testing.T, format image.Format, c layers.Compression, out strin
 			t.Fatalf("tarball.ImageFromPath: %v", err)
 		}
 		return img, m[0].RepoTags[0]
-	case image.OCIArchive:
+	case imgformat.OCIArchive:
 		dir := t.TempDir()
 		untar(t, out, dir)
 		return readLayout(t, dir, c)
@@ -251,7 +252,7 @@ func contains(s []string, v string) bool {
 }
 
 var (
-	allFormats      = []image.Format{image.DockerArchive, image.OCILayout, image.OCIArchive}
+	allFormats      = []imgformat.Format{imgformat.DockerArchive, imgformat.OCILayout, imgformat.OCIArchive}
 	allCompressions = []layers.Compression{layers.Gzip, layers.Zstd, layers.None}
 )
 
@@ -267,7 +268,7 @@ func TestBuildRoundTrip(t *testing.T) {
 				img, tag := readBack(t, format, c, out)
 				validateImage(t, img, c)
 				wantTag := "v1"
-				if format == image.DockerArchive {
+				if format == imgformat.DockerArchive {
 					wantTag = "hello:v1"
 				}
 				if tag != wantTag {
@@ -370,7 +371,7 @@ func checkConfig(t *testing.T, img v1.Image) {
 	}
 }
 
-func checkMediaTypes(t *testing.T, img v1.Image, format image.Format, c layers.Compression) {
+func checkMediaTypes(t *testing.T, img v1.Image, format imgformat.Format, c layers.Compression) {
 	t.Helper()
 	mt, err := img.MediaType()
 	if err != nil {
@@ -387,7 +388,7 @@ func checkMediaTypes(t *testing.T, img v1.Image, format image.Format, c layers.C
 	if mt != wantManifest || m.Config.MediaType != wantConfig {
 		t.Errorf("manifest %s, config %s; want %s, %s", mt, m.Config.MediaType, wantManifest, wantConfig)
 	}
-	if format == image.DockerArchive {
+	if format == imgformat.DockerArchive {
 		return // manifest.json has no layer media types: ggcr guesses them
 	}
 	for _, l := range m.Layers {
@@ -511,10 +512,10 @@ func TestBuildSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, image.DockerArchive, layers.None)
+			spec := helloSpec(s, imgformat.DockerArchive, layers.None)
 			tt.edit(spec)
 			out := build(t, s, spec, tt.sde)
-			img, tag := readBack(t, image.DockerArchive, layers.None, out)
+			img, tag := readBack(t, imgformat.DockerArchive, layers.None, out)
 			validateImage(t, img, layers.None)
 			if want := tt.tag; want != "" && tag != want {
 				t.Errorf("tag %q, want %q", tag, want)
@@ -598,7 +599,7 @@ func TestBuildOverwrites(t *testing.T) {
 	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req := &image.Request{Spec: helloSpec(s, image.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+	req := &image.Request{Spec: helloSpec(s, imgformat.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}

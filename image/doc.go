@@ -2,8 +2,12 @@
 // goes Spec (what the user wrote, from Nix or the command line's flags
 // overlaid on it) → Resolve, the one place every default and check lives →
 // Settings (typed, complete) → Plan (the layers, from the settings, the
-// closure graph and the opened base image) → WriteLayers or Describe →
-// Assemble and Format.Write, or a stream script (whose on-disk form is
-// package wire's, converted in wire.go). It writes a docker-archive, an OCI
-// layout or an oci-archive atomically.
+// closure graph and the opened base image) → the layers written and the
+// config and manifest made with go-containerregistry (Assemble), handed to
+// package format, which writes the docker-archive, OCI layout or
+// oci-archive atomically; or a stream script (whose on-disk form is
+// package wire's, converted in wire.go). Into an archive each layer is
+// written straight after its tar header, one layer after another (each
+// compresses on every core); for an OCI layout the layers are written to
+// files several at once and hard-linked into the layout.
 package image

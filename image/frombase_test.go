@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -90,7 +91,7 @@ func TestHostileBase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, image.DockerArchive, layers.Gzip)
+			spec := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
 			spec.FromImage = craftedBase(t, tt.entries...)
 			if tt.user != "" {
 				spec.Config = []byte(`{"Cmd":["/bin/hello"],"User":"` + tt.user + `"}`)

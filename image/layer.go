@@ -6,8 +6,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -52,23 +50,12 @@ func (b *Blob) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch b.Compression {
-	case layers.Gzip:
-		zr, err := gzip.NewReader(rc)
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return readCloser{zr, rc}, nil
-	case layers.Zstd:
-		zr, err := zstd.NewReader(rc)
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return readCloser{zr.IOReadCloser(), rc}, nil
+	zr, err := b.Compression.NewReader(rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
 	}
-	return rc, nil
+	return readCloser{zr, rc}, nil
 }
 
 // readCloser reads from a decompressor and closes both it and the source.

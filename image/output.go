@@ -1,140 +1,100 @@
 package image
 
 import (
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/nixlayer/nixlayer/internal/atomicfile"
+	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
-// Format is an output format.
-type Format string
+// The image is written through package format, which holds the output
+// formats: this file only turns a plan, its layers and a base image into
+// the blobs and the image a format.Writer takes.
 
-// The output formats.
-const (
-	DockerArchive Format = "docker-archive"
-	OCILayout     Format = "oci-layout"
-	OCIArchive    Format = "oci-archive"
-)
-
-// ParseFormat checks a format name; empty means docker-archive.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case "":
-		return DockerArchive, nil
-	case DockerArchive, OCILayout, OCIArchive:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown format %q: use docker-archive, oci-layout or oci-archive", s)
-}
-
-// OCI reports whether the format uses OCI media types.
-func (f Format) OCI() bool { return f != DockerArchive }
-
-// refNameAnnotation names an image inside an OCI layout's index.
-const refNameAnnotation = "org.opencontainers.image.ref.name"
-
-// Write writes img in format f to out, tagged ref. It writes to a temporary
-// name next to out and renames it, so a failure leaves nothing at out.
-// mtime stamps the entries of an oci-archive.
-func (f Format) Write(out string, ref name.Tag, img v1.Image, mtime time.Time) error {
-	switch f {
-	case DockerArchive:
-		return atomicfile.File(out, func(file *os.File) error {
-			if err := tarball.Write(ref, img, file); err != nil {
-				return fmt.Errorf("writing docker-archive: %w", err)
-			}
-			return nil
-		})
-	case OCILayout:
-		return atomicfile.Dir(out, func(dir string) error { return writeLayout(dir, ref, img) })
-	case OCIArchive:
-		tmp, err := os.MkdirTemp(atomicfile.TempDir(out), ".nixlayer-oci-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		if err := writeLayout(tmp, ref, img); err != nil {
-			return err
-		}
-		return atomicfile.File(out, func(file *os.File) error { return tarDir(file, tmp, mtime) })
-	}
-	return fmt.Errorf("unknown format %q", f)
-}
-
-func writeLayout(dir string, ref name.Tag, img v1.Image) error {
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-	}
-	if err := linkBlobs(dir, img); err != nil {
-		return err
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: ref.TagStr()})); err != nil {
-		return fmt.Errorf("writing image into OCI layout %s: %w", dir, err)
-	}
-	return nil
-}
-
-// linkBlobs hard-links the layers of img that are files into the layout,
-// where AppendImage finds them and copies nothing. A layer that cannot be
-// linked (another file system, say) is left for AppendImage to copy.
-func linkBlobs(dir string, img v1.Image) error {
-	ls, err := img.Layers()
-	if err != nil {
-		return err
-	}
-	for _, l := range ls {
-		b, ok := l.(*Blob)
-		if !ok || b.Path == "" {
-			continue
-		}
-		blobs := filepath.Join(dir, "blobs", b.Desc.Digest.Algorithm)
-		if err := os.MkdirAll(blobs, 0o755); err != nil {
-			return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-		}
-		_ = os.Link(b.Path, filepath.Join(blobs, b.Desc.Digest.Hex)) // on failure AppendImage copies it
-	}
-	return nil
-}
-
-// tarDir writes the files below dir as a deterministic tar (sorted, fixed
-// owner and time), as an oci-archive is a tar of an OCI layout.
-func tarDir(file *os.File, dir string, mtime time.Time) error {
-	var entries []layers.Entry
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, dir+"/"))
-		if d.IsDir() {
-			entries = append(entries, layers.Dir(rel, 0o755))
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		e := layers.File(rel, 0o644, nil)
-		e.Size, e.Source = fi.Size(), p
-		entries = append(entries, e)
+// writeBase gives w the base image's layers (from may be nil), in the media
+// types of format f.
+func writeBase(w format.Writer, from *base.Image, f format.Format) error {
+	if from == nil {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("reading OCI layout %s: %w", dir, err)
 	}
-	layers.Sort(entries)
-	_, err = layers.Write(file, entries, mtime, layers.None)
-	return err
+	for i, l := range from.Layers() {
+		d, err := layerDescriptor(l, f)
+		if err != nil {
+			return fmt.Errorf("base image layer %d: %w", i+1, err)
+		}
+		if err := w.Blob(format.Blob{Desc: d, Open: l.Compressed}); err != nil {
+			return fmt.Errorf("copying base image layer %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+func layerDescriptor(l v1.Layer, f format.Format) (v1.Descriptor, error) {
+	mt, err := l.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: convertMediaType(mt, f.OCI()), Digest: digest, Size: size}, nil
+}
+
+// produceLayers writes each planned layer straight into w, one after
+// another (each layer compresses on every core), and returns them as blobs.
+func produceLayers(ctx context.Context, w format.Writer, plan []Layer, set *Settings) ([]*Blob, error) {
+	blobs := make([]*Blob, len(plan))
+	mt := set.Compression.MediaType(set.Format.OCI())
+	for i := range plan {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		d, err := w.Produce(mt, func(dst io.Writer) (layers.Descriptor, error) {
+			return plan[i].Write(ctx, dst, set.LayerOptions())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
+		}
+		blobs[i] = &Blob{Desc: d, Compression: set.Compression, Type: mt}
+	}
+	return blobs, nil
+}
+
+// addImage gives w the image: config and manifest made by Assemble from
+// the blobs (already written) over the base's layers, tagged set.Ref.
+func addImage(w format.Writer, blobs []*Blob, plan []Layer, set *Settings, from *base.Image) error {
+	ref := set.Ref
+	img, err := Assemble(blobs, plan, set, from)
+	if err != nil {
+		return err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("making image config: %w", err)
+	}
+	man, err := img.RawManifest()
+	if err != nil {
+		return fmt.Errorf("making image manifest: %w", err)
+	}
+	return w.Image(format.Image{Config: cfg, Manifest: man, Name: strings.TrimSuffix(ref.String(), ":"+ref.TagStr()), Tag: ref.TagStr()})
+}
+
+// formatBlob is b as package format takes it.
+func (b *Blob) formatBlob() format.Blob {
+	return format.Blob{
+		Desc: v1.Descriptor{MediaType: b.Type, Digest: b.Desc.Digest, Size: b.Desc.Size},
+		Open: b.Open,
+		Path: b.Path,
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -23,12 +24,19 @@ func TestLayoutLinksLayerFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := Assemble(blobs, plan, &Settings{Format: OCILayout, Compression: layers.Gzip, Platform: Platform{OS: "linux", Architecture: "amd64"}}, nil)
+	set := &Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Format: format.OCILayout, Compression: layers.Gzip, Platform: Platform{OS: "linux", Architecture: "amd64"}}
+	img, err := Assemble(blobs, plan, set, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "image")
-	if err := OCILayout.Write(out, name.MustParseReference("app:v1").(name.Tag), img, time.Unix(1, 0)); err != nil {
+	err = format.Create(out, format.OCILayout, time.Unix(1, 0), func(w format.Writer) error {
+		if err := w.Blob(blobs[0].formatBlob()); err != nil {
+			return err
+		}
+		return addImage(w, blobs, plan, set, nil)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	src, err := os.Stat(blobs[0].Path)

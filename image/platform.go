@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -64,6 +65,46 @@ func ResolvePlatform(arch, system string) (Platform, error) {
 func knownSystems() []string {
 	var s []string
 	for k := range nixSystems {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// knownVariants lists, per OCI architecture, the variants an image config
+// may give ("" for none); an architecture missing here is not known.
+var knownVariants = map[string][]string{
+	"amd64": {"", "v1", "v2", "v3", "v4"}, "386": {""},
+	"arm64": {"", "v8"}, "arm": {"v5", "v6", "v7", "v8"},
+	"ppc64le": {""}, "s390x": {""}, "riscv64": {""}, "mips64le": {""}, "loong64": {""},
+}
+
+// CheckPlatform checks an image config's architecture and variant against
+// the OCI names nixlayer knows, and returns the platform in canonical form
+// (arm64's variant is v8 when none is given, as containerd normalises it).
+func CheckPlatform(p Platform) (Platform, error) {
+	if p.Architecture == "" {
+		return p, fmt.Errorf("the image config has no architecture: build it with architecture set (an OCI name such as arm64, or a Nix system)")
+	}
+	if p.OS == "" {
+		return p, fmt.Errorf("the image config has no os")
+	}
+	vs, ok := knownVariants[p.Architecture]
+	if !ok {
+		return p, fmt.Errorf("unknown architecture %q: use an OCI architecture (%s)", p.Architecture, strings.Join(sortedKeys(knownVariants), ", "))
+	}
+	if !slices.Contains(vs, p.Variant) {
+		return p, fmt.Errorf("unknown variant %q of architecture %q: use one of %q", p.Variant, p.Architecture, vs)
+	}
+	if p.Architecture == "arm64" && p.Variant == "" {
+		p.Variant = "v8"
+	}
+	return p, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	s := make([]string, 0, len(m))
+	for k := range m {
 		s = append(s, k)
 	}
 	sort.Strings(s)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
@@ -62,7 +63,7 @@ func TestBuildSBOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := helloSpec(s, image.DockerArchive, layers.Gzip)
+	spec := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
 	spec.Config = json.RawMessage(`{"Entrypoint":["` + s.busybox + `/bin/sh"]}`)
 	out := build(t, s, spec, "")
 	d := readSPDX(t, out)
@@ -121,7 +122,7 @@ func TestBuildSBOM(t *testing.T) {
 func TestBuildSBOMArgument(t *testing.T) {
 	s := newTestStore(t)
 	t.Run("false", func(t *testing.T) {
-		spec := helloSpec(s, image.OCILayout, layers.Gzip)
+		spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
 		spec.SBOM = json.RawMessage(`false`)
 		out := build(t, s, spec, "")
 		for _, f := range sbom.Formats {
@@ -131,7 +132,7 @@ func TestBuildSBOMArgument(t *testing.T) {
 		}
 	})
 	t.Run("entries", func(t *testing.T) {
-		spec := helloSpec(s, image.OCILayout, layers.Gzip)
+		spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
 		spec.SBOMMeta = map[string]sbom.Meta{s.hello: {License: "GPL-3.0-or-later", Homepage: "https://example.org/hello", Description: "says hello"}}
 		spec.SBOM = json.RawMessage(`[{"path":"` + s.hello + `","license":"MIT"},{"name":"vendored-lib","version":"1.2","license":"Apache-2.0"}]`)
 		d := readSPDX(t, build(t, s, spec, ""))
@@ -164,7 +165,7 @@ func TestBuildSBOMArgument(t *testing.T) {
 		{"bad license", `[{"path":"` + s.hello + `","license":"MIT and"}]`, "not an SPDX license expression"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, image.OCILayout, layers.Gzip)
+			spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
 			spec.SBOM = json.RawMessage(tt.sbom)
 			err := image.Build(context.Background(), &image.Request{Spec: spec, Graph: s.graph, Out: filepath.Join(t.TempDir(), "img"), Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

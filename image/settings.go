@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -27,7 +28,7 @@ type Settings struct {
 	// MTime stamps every entry of every layer.
 	MTime time.Time
 	// Format is the output format; a stream is always DockerArchive.
-	Format Format
+	Format format.Format
 	// Compression compresses every layer blob.
 	Compression layers.Compression
 	// Stream makes the output a stream script (streamLayeredImage).
@@ -148,15 +149,11 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 // resolveOutput sets the format and the compression: docker-archive, and
 // gzip ("none" for a stream, which is compressed, if at all, on its way).
 func resolveOutput(s *Spec, set *Settings) error {
-	format := s.Format
-	if format == "" {
-		format = string(DockerArchive)
-	}
 	var err error
-	if set.Format, err = ParseFormat(format); err != nil {
+	if set.Format, err = format.Parse(s.Format); err != nil { // "" is docker-archive
 		return err
 	}
-	if s.Stream && set.Format != DockerArchive {
+	if s.Stream && set.Format != format.DockerArchive {
 		return fmt.Errorf("a streamed image is a docker-archive; format %q cannot be streamed", s.Format)
 	}
 	c := s.Compression

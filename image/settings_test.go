@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nixlayer/nixlayer/customize"
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -21,7 +22,7 @@ func TestResolveDefaults(t *testing.T) {
 			Platform:     image.Platform{Architecture: "amd64", OS: "linux"},
 			Created:      time.Unix(1, 0).UTC(),
 			MTime:        time.Unix(1, 0).UTC(),
-			Format:       image.DockerArchive,
+			Format:       imgformat.DockerArchive,
 			Compression:  layers.Gzip,
 			ContentsMode: layers.Copy,
 			Layering:     layers.NoLayering,
@@ -71,7 +72,7 @@ func TestResolveDefaults(t *testing.T) {
 				s.Created, s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), time.Unix(9, 0).UTC()
 				s.Uid, s.Gid = 1, 2
 				s.Platform = image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}
-				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = image.OCILayout, layers.Zstd, "size", layers.Link, 9
+				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = imgformat.OCILayout, layers.Zstd, "size", layers.Link, 9
 				s.Base = &image.BaseRef{Path: "/b.tar", Tag: "t"}
 				s.Customize = customize.Spec{Users: []customize.User{}}
 			})},

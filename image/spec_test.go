@@ -239,31 +239,6 @@ func TestLayerTime(t *testing.T) {
 	}
 }
 
-func TestParseFormat(t *testing.T) {
-	tests := []struct {
-		in   string
-		want image.Format
-		oci  bool
-		err  []string
-	}{
-		{in: "", want: image.DockerArchive},
-		{in: "docker-archive", want: image.DockerArchive},
-		{in: "oci-layout", want: image.OCILayout, oci: true},
-		{in: "oci-archive", want: image.OCIArchive, oci: true},
-		{in: "oci", err: []string{`unknown format "oci"`, "docker-archive, oci-layout or oci-archive"}},
-		{in: "Docker-Archive", err: []string{`unknown format "Docker-Archive"`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := image.ParseFormat(tt.in)
-			wantErr(t, err, tt.err...)
-			if err == nil && (got != tt.want || got.OCI() != tt.oci) {
-				t.Errorf("ParseFormat(%q) = %q (OCI %v), want %q (OCI %v)", tt.in, got, got.OCI(), tt.want, tt.oci)
-			}
-		})
-	}
-}
-
 func TestParseCompression(t *testing.T) {
 	tests := []struct {
 		in              string

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
@@ -99,10 +101,41 @@ func ReadScript(path string) (*Script, error) {
 // as it is written, and its digest checked at its end.
 // A cancelled ctx stops it within a file read.
 func (s *Script) Stream(ctx context.Context, w io.Writer) error {
+	blobs, from, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	if from != nil {
+		defer from.Close()
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	err = format.Stream(bw, format.DockerArchive, s.Settings.MTime, func(fw format.Writer) error {
+		if err := writeBase(fw, from, format.DockerArchive); err != nil {
+			return err
+		}
+		for _, b := range blobs {
+			if err := fw.Blob(b.formatBlob()); err != nil {
+				return err
+			}
+		}
+		return addImage(fw, blobs, s.Layers, s.Settings, from)
+	})
+	if err != nil {
+		if errors.Is(err, verify.ErrMismatch) {
+			return fmt.Errorf("streaming image: %w: a store path was modified since the image was built; rebuild the image", err)
+		}
+		return fmt.Errorf("streaming image: %w", err)
+	}
+	return bw.Flush()
+}
+
+// open checks the script's store paths and returns its layers as blobs
+// produced on demand, and its base image (or nil; the caller closes it).
+func (s *Script) open(ctx context.Context) ([]*Blob, *base.Image, error) {
 	for _, l := range s.Layers {
 		for _, p := range l.StorePaths {
 			if _, err := os.Lstat(p); err != nil {
-				return fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
+				return nil, nil, fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
 			}
 		}
 	}
@@ -116,25 +149,49 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 		}}
 	}
 	var from *base.Image
-	var err error
 	if set.Base != nil {
-		if from, err = s.Settings.Base.open(ctx, ""); err != nil {
-			return err
+		var err error
+		if from, err = set.Base.open(ctx, ""); err != nil {
+			return nil, nil, err
 		}
-		defer from.Close()
 	}
-	img, err := Assemble(blobs, s.Layers, set, from)
+	return blobs, from, nil
+}
+
+// Image returns the image of a stream script without writing it anywhere:
+// each layer is produced from the store when it is read, and checked
+// against its digest at its end (push reads a script this way). Close
+// releases the base image.
+func (s *Script) Image(ctx context.Context) (img v1.Image, ref name.Tag, close func(), err error) {
+	blobs, from, err := s.open(ctx)
 	if err != nil {
-		return err
+		return nil, s.Settings.Ref, nil, err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := tarball.Write(set.Ref, img, bw); err != nil {
-		if errors.Is(err, verify.ErrMismatch) {
-			return fmt.Errorf("streaming image: %w: a store path was modified since the image was built; rebuild the image", err)
+	close = func() {
+		if from != nil {
+			from.Close()
 		}
-		return fmt.Errorf("streaming image: %w", err)
 	}
-	return bw.Flush()
+	if img, err = Assemble(blobs, s.Layers, s.Settings, from); err != nil {
+		close()
+		return nil, s.Settings.Ref, nil, err
+	}
+	return img, s.Settings.Ref, close, nil
+}
+
+// IsScript reports whether the file at path starts like a stream script.
+func IsScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	first, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	if err != nil {
+		return false
+	}
+	first = bytes.TrimSuffix(first, []byte("\n"))
+	return bytes.HasPrefix(first, []byte("#!")) && bytes.HasSuffix(first, []byte(" "+streamMagic))
 }
 
 // produce returns a reader of layer l, written on the fly by a goroutine

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -161,7 +162,7 @@ func TestScriptRoundTrip(t *testing.T) {
 	}
 	mode, uid, uname := int64(0o4755), 1000, "app"
 	s := &Script{
-		Settings: &Settings{Ref: mustTag(t, "app:v1"), Format: DockerArchive, Stream: true, Compression: layers.Zstd,
+		Settings: &Settings{Ref: mustTag(t, "app:v1"), Format: format.DockerArchive, Stream: true, Compression: layers.Zstd,
 			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
 			Platform: Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
 			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
 )
@@ -92,7 +93,7 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s names an invalid reference %q: %w", what, w.Ref, err)
 	}
-	set := &Settings{Ref: ref, Format: DockerArchive, Stream: true, MTime: time.Unix(w.MTime, 0).UTC(),
+	set := &Settings{Ref: ref, Format: format.DockerArchive, Stream: true, MTime: time.Unix(w.MTime, 0).UTC(),
 		Platform: Platform{Architecture: w.Platform.Architecture, Variant: w.Platform.Variant, OS: w.Platform.OS}}
 	if err := json.Unmarshal(w.Config, &set.Config); err != nil {
 		return nil, fmt.Errorf("%s: reading the image config: %w", what, err)

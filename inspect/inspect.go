@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ type Report struct {
 	Digest      string          `json:"configDigest"`
 	Layers      []Layer         `json:"layers"`
 	Config      json.RawMessage `json:"config"`
+	// Index lists the entries of a multi-platform index (buildImageIndex);
+	// the rest of the report is the entry for this machine's platform.
+	Index []v1.Descriptor `json:"index,omitempty"`
 }
 
 // Layer is one layer of a Report, bottom first.
@@ -64,6 +68,13 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 	r := &Report{
 		Source: path, Format: string(img.Format()), Compression: img.Compression(), Ref: img.Ref(),
 		Digest: digest.String(), Config: json.RawMessage(img.RawConfigFile()),
+	}
+	if raw := img.RawIndex(); raw != nil {
+		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("inspecting image %q: reading its index: %w", path, err)
+		}
+		r.Index = im.Manifests
 	}
 	history := layerHistory(cfg.History)
 	var fromTar []map[string]bool // per layer, nil when the history says

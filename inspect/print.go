@@ -33,6 +33,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if len(r.Layers) == 1 {
 		noun = "layer"
 	}
+	r.writeIndex(w)
 	fmt.Fprintf(w, "config %s, %d %s, %s\n\n", r.Digest, len(r.Layers), noun, humanSize(total))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tDIGEST\tSIZE\tTYPE\tSTORE PATHS")

@@ -5,7 +5,10 @@
 //
 // Layering strategies share one seam: a Strategy gets an Input (graph,
 // roots, sizes, layer budget) and registers under a name (Register,
-// Lookup, Names); "none", "popularity", "auto" and "size" are registered so. The
-// write path takes Options (mtime, compression) and a context that stops
+// Lookup, Names); "none", "popularity", "auto" and "size" are registered so.
+// The write path takes Options (mtime, compression) and a context that stops
 // it between entries and between the chunks of a file.
+//
+// The compressors are package compression's (Compression here is an alias
+// of compression.Compression).
 package layers

@@ -143,6 +143,7 @@ in
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
+  inherit (import ./index.nix { inherit nixlayerBin system; }) buildImageIndex;
   inherit buildImage buildLayeredImage streamLayeredImage buildImageWithNixDb buildLayeredImageWithNixDb nixlayerBin;
   nixlayer = nixlayerPkg;
 }

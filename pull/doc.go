@@ -6,6 +6,13 @@
 // or the stream of a streamLayeredImage script to a registry or into
 // `docker load`.
 //
+// Pull writes through package format (the one writer of every output
+// format); Push reads through image/base (the one reader of foreign
+// images), which streams blobs out of the archive within its limits and
+// extracts nothing. A nixlayer stream script is read in process; another
+// executable is run by its absolute path, never looked up in $PATH, and its
+// docker-archive spooled to a temporary file (source.go says more).
+//
 // The archives Pull writes depend only on the image and the format, never
 // on nixlayer's version or the day:
 //
@@ -21,5 +28,7 @@
 //	  blobs/sha256/<hex>           manifest, config and layers as fetched; a
 //	                               Docker schema 2 manifest is rewritten with OCI
 //	                               media types (blobs unchanged), as skopeo does
-//	oci-archive: the oci-layout directory as a tar, written like the above.
+//	oci-archive: the oci-layout directory as a tar, written like the
+//	docker-archive: blobs/, blobs/sha256/, the blobs sorted by digest,
+//	index.json, oci-layout.
 package pull

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 )
 
 func mustRead(t *testing.T, p string) []byte {
@@ -63,7 +63,7 @@ func TestPullBadInput(t *testing.T) {
 		if err := os.WriteFile(out, []byte("keep"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := Pull(context.Background(), Request{ImageName: host + "/app", ImageDigest: digest.String(), Format: image.DockerArchive}, out)
+		err := Pull(context.Background(), Request{ImageName: host + "/app", ImageDigest: digest.String(), Format: format.DockerArchive}, out)
 		if err == nil || !strings.Contains(err.Error(), "already exists") {
 			t.Fatalf("error %v, want already exists", err)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 )
 
@@ -54,7 +54,7 @@ func TestPullFaults(t *testing.T) {
 				if err != nil {
 					t.Fatalf("pull failed: %v", err)
 				}
-				checkImage(t, readBack(t, out, image.DockerArchive))
+				checkImage(t, readBack(t, out, format.DockerArchive))
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -114,7 +114,7 @@ func TestPullAuth(t *testing.T) {
 		if err := Pull(context.Background(), req, out, fast); err != nil {
 			t.Fatal(err)
 		}
-		checkImage(t, readBack(t, out, image.DockerArchive))
+		checkImage(t, readBack(t, out, format.DockerArchive))
 	})
 }
 

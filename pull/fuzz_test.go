@@ -1,7 +1,8 @@
 package pull
 
 import (
-	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -25,14 +26,19 @@ func FuzzParseSpec(f *testing.F) {
 	})
 }
 
-// FuzzDetectTar feeds the archive sniffing arbitrary bytes.
+// FuzzDetectTar feeds the archive detection (image/base's reader)
+// arbitrary bytes as a file.
 func FuzzDetectTar(f *testing.F) {
 	f.Add(tarOf(f, "manifest.json", "[]"))
 	f.Add(tarOf(f, "oci-layout", "{}"))
 	f.Add(tarOf(f, "x", "y"))
 	f.Add([]byte("not a tar"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		kind, err := detectTar(bytes.NewReader(data), "fuzz.tar")
+		p := filepath.Join(t.TempDir(), "fuzz.tar")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		kind, err := DetectSource(p)
 		if err == nil && kind != SourceDockerArchive && kind != SourceOCIArchive {
 			t.Errorf("kind %q without error", kind)
 		}

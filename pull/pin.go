@@ -14,7 +14,7 @@ import (
 	"github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 
-	"github.com/nixlayer/nixlayer/image"
+	imgformat "github.com/nixlayer/nixlayer/format"
 )
 
 // Pinned holds the arguments of pullImage that fetch an image again, bit
@@ -35,13 +35,13 @@ type Pinned struct {
 	Arch    string `json:"arch,omitempty"`
 	Variant string `json:"variant,omitempty"`
 	// Format is set when it is not docker-archive.
-	Format image.Format `json:"format,omitempty"`
+	Format imgformat.Format `json:"format,omitempty"`
 }
 
 // Pin resolves ref (NAME[:TAG] or NAME@DIGEST) to a digest, pulls the image
 // exactly as the pullImage derivation does and hashes the result. The
 // final image name and tag default to the name and tag in ref.
-func Pin(ctx context.Context, ref string, format image.Format, opts ...Option) (*Pinned, error) {
+func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Option) (*Pinned, error) {
 	o := makeOptions(opts)
 	parsed, err := name.ParseReference(ref, o.nameOptions()...)
 	if err != nil {
@@ -60,7 +60,7 @@ func Pin(ctx context.Context, ref string, format image.Format, opts ...Option) (
 	if top.MediaType.IsIndex() {
 		p.OS, p.Arch, p.Variant = o.platform.OS, o.platform.Architecture, o.platform.Variant
 	}
-	if format != "" && format != image.DockerArchive {
+	if format != "" && format != imgformat.DockerArchive {
 		p.Format = format
 	}
 	r := Request{ImageName: repo, ImageDigest: p.ImageDigest, FinalImageName: repo, FinalImageTag: tag, Format: format}
@@ -86,7 +86,7 @@ func Pin(ctx context.Context, ref string, format image.Format, opts ...Option) (
 // the file for archives, of its NAR serialisation for an oci-layout.
 func (f *fetched) outputHash(r Request, o *options) ([]byte, error) {
 	h := sha256.New()
-	if r.Format == image.OCILayout {
+	if r.Format == imgformat.OCILayout {
 		tmp, err := os.MkdirTemp(o.tempDir, "nixlayer-pin-")
 		if err != nil {
 			return nil, err

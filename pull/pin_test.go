@@ -13,7 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 )
 
 // TestPinMatchesPull checks that the hash pin prints is the hash of what
@@ -21,7 +21,7 @@ import (
 func TestPinMatchesPull(t *testing.T) {
 	host, _ := newRegistry(t)
 	put(t, host+"/app:v2", randomImage(t))
-	for _, f := range []image.Format{image.DockerArchive, image.OCILayout, image.OCIArchive} {
+	for _, f := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive} {
 		t.Run(string(f), func(t *testing.T) {
 			p, err := Pin(context.Background(), host+"/app:v2", f)
 			if err != nil {
@@ -36,7 +36,7 @@ func TestPinMatchesPull(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got string
-			if f == image.OCILayout {
+			if f == format.OCILayout {
 				got = narHash(t, out)
 			} else {
 				s := sha256.Sum256(mustRead(t, out))
@@ -87,7 +87,7 @@ func TestPullIndex(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			req := Request{ImageName: host + "/multi", ImageDigest: digest.String(), Format: image.OCILayout}
+			req := Request{ImageName: host + "/multi", ImageDigest: digest.String(), Format: format.OCILayout}
 			err := Pull(context.Background(), req, out, WithPlatform(tt.platform))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -100,13 +100,13 @@ func TestPullIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := tt.want.ConfigName()
-			if c, _ := readBack(t, out, image.OCILayout).ConfigName(); c != want {
+			if c, _ := readBack(t, out, format.OCILayout).ConfigName(); c != want {
 				t.Errorf("pulled config %s, want %s", c, want)
 			}
 		})
 	}
 	t.Run("pin names the platform", func(t *testing.T) {
-		p, err := Pin(context.Background(), host+"/multi", image.DockerArchive, WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64"}))
+		p, err := Pin(context.Background(), host+"/multi", format.DockerArchive, WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64"}))
 		if err != nil {
 			t.Fatal(err)
 		}

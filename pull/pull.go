@@ -8,8 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/nixlayer/nixlayer/image"
-	"github.com/nixlayer/nixlayer/internal/atomicfile"
+	"github.com/nixlayer/nixlayer/format"
 )
 
 // Request names the image Pull fetches and how it is written: the
@@ -27,7 +26,7 @@ type Request struct {
 	FinalImageName string
 	FinalImageTag  string
 	// Format is docker-archive (default), oci-layout or oci-archive.
-	Format image.Format
+	Format format.Format
 }
 
 // reference checks r and returns the reference it pulls.
@@ -39,9 +38,9 @@ func (r *Request) reference(o *options) (name.Digest, error) {
 		r.FinalImageTag = "latest"
 	}
 	if r.Format == "" {
-		r.Format = image.DockerArchive
+		r.Format = format.DockerArchive
 	}
-	if _, err := image.ParseFormat(string(r.Format)); err != nil {
+	if _, err := format.Parse(string(r.Format)); err != nil {
 		return name.Digest{}, err
 	}
 	if _, err := v1.NewHash(r.ImageDigest); err != nil {
@@ -80,12 +79,9 @@ func Pull(ctx context.Context, r Request, out string, opts ...Option) error {
 
 // write writes the fetched image to out, atomically.
 func (f *fetched) write(out string, r Request) error {
-	es, err := f.entries(r.Format, r.FinalImageName, r.FinalImageTag)
+	a, err := f.entries(r.Format, r.FinalImageName, r.FinalImageTag)
 	if err != nil {
 		return err
 	}
-	if r.Format == image.OCILayout {
-		return atomicfile.Dir(out, func(dir string) error { return writeDir(dir, es) })
-	}
-	return atomicfile.File(out, func(w *os.File) error { return writeTar(w, es) })
+	return format.Create(out, r.Format, archiveTime, a.fill)
 }

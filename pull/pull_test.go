@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 )
 
 func fileSHA256(t *testing.T, p string) string {
@@ -34,19 +35,19 @@ func fileSHA256(t *testing.T, p string) string {
 }
 
 // readBack opens what Pull wrote as an image.
-func readBack(t *testing.T, p string, f image.Format) v1.Image {
+func readBack(t *testing.T, p string, f format.Format) v1.Image {
 	t.Helper()
 	switch f {
-	case image.DockerArchive:
+	case format.DockerArchive:
 		img, err := tarball.ImageFromPath(p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return img
-	case image.OCIArchive:
+	case format.OCIArchive:
 		dir := t.TempDir()
-		if err := extractTar(p, dir); err != nil {
-			t.Fatal(err)
+		if out, err := exec.Command("tar", "-xf", p, "-C", dir).CombinedOutput(); err != nil {
+			t.Fatalf("tar -xf %s: %v\n%s", p, err, out)
 		}
 		p = dir
 	}
@@ -126,7 +127,7 @@ func TestPullFormats(t *testing.T) {
 		img  v1.Image
 	}{{"fixed", fixedImage(t, "amd64")}, {"gzip", randomImage(t)}} {
 		digest := put(t, host+"/app/"+tc.name+":v1", tc.img)
-		for _, f := range []image.Format{image.DockerArchive, image.OCILayout, image.OCIArchive} {
+		for _, f := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive} {
 			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "image")
 				req := Request{ImageName: host + "/app/" + tc.name, ImageDigest: digest.String(), FinalImageName: "final/name", FinalImageTag: "t1", Format: f}
@@ -141,12 +142,12 @@ func TestPullFormats(t *testing.T) {
 				// go-containerregistry's tarball reader compresses
 				// uncompressed layers, so only compressed ones keep their
 				// digests through a docker-archive.
-				if f != image.DockerArchive || tc.name == "gzip" {
+				if f != format.DockerArchive || tc.name == "gzip" {
 					if g, w := strings.Join(layerDigests(t, got), " "), strings.Join(layerDigests(t, tc.img), " "); g != w {
 						t.Errorf("layers %s, want %s", g, w)
 					}
 				}
-				if f != image.DockerArchive {
+				if f != format.DockerArchive {
 					// OCI tools read OCI manifests: a Docker one is converted.
 					if mt, _ := got.MediaType(); mt != types.OCIManifestSchema1 {
 						t.Errorf("manifest media type %s in an OCI layout", mt)
@@ -157,7 +158,7 @@ func TestPullFormats(t *testing.T) {
 				if err := Pull(context.Background(), req, out2, fast); err != nil {
 					t.Fatal(err)
 				}
-				if f == image.OCILayout {
+				if f == format.OCILayout {
 					if a, b := narHash(t, out), narHash(t, out2); a != b {
 						t.Errorf("two pulls differ: %s, %s", a, b)
 					}

@@ -13,8 +13,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/mattn/go-isatty"
+
+	"github.com/nixlayer/nixlayer/image"
 )
 
 // DockerDaemon is the prefix of a Push destination that means `docker load`
@@ -40,22 +41,19 @@ type Pushed struct {
 // and running it again finishes the job.
 func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error) {
 	o := makeOptions(opts)
-	kind, err := DetectSource(src)
-	if err != nil {
-		return nil, err
-	}
 	if tag, ok := strings.CutPrefix(dest, DockerDaemon); ok {
-		return loadDocker(ctx, src, kind, tag, o)
+		return loadDocker(ctx, src, tag, o)
 	}
 	ref, err := name.ParseReference(dest, o.nameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("reading destination %q: %w", dest, err)
 	}
-	s, err := openSource(ctx, src, kind, o)
+	s, err := openSource(ctx, src, o)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
+	kind := s.kind
 	digest, err := s.digest()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %q: %w", kind, src, err)
@@ -81,9 +79,13 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 }
 
 // loadDocker streams src into `docker load` as a docker-archive tagged
-// tag (when given; else with the tags it has).
-func loadDocker(ctx context.Context, src string, kind SourceKind, tag string, o *options) (_ *Pushed, err error) {
-	if tag == "" && kind != SourceDockerArchive && kind != SourceStream {
+// tag (when given; else with the tag it has).
+func loadDocker(ctx context.Context, src, tag string, o *options) (_ *Pushed, err error) {
+	kind, err := sniffSource(src)
+	if err != nil {
+		return nil, err
+	}
+	if kind == SourceOCILayout && tag == "" {
 		return nil, fmt.Errorf("loading %s %q into Docker: name the image to load, docker-daemon:NAME:TAG", kind, src)
 	}
 	cmd := exec.CommandContext(ctx, "docker", "load")
@@ -99,13 +101,21 @@ func loadDocker(ctx context.Context, src string, kind SourceKind, tag string, o 
 	werr := writeDockerArchive(ctx, src, kind, tag, stdin, o)
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
+		if werr != nil {
+			return nil, fmt.Errorf("loading %q into Docker: %w", src, werr)
+		}
 		return nil, fmt.Errorf("loading %q into Docker: docker load: %w\n%s", src, err, out.String())
 	}
 	if werr != nil {
 		return nil, fmt.Errorf("loading %q into Docker: %w", src, werr)
 	}
+	return loaded(ctx, out.String(), o)
+}
+
+// loaded reads what docker load reported.
+func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
 	p := &Pushed{}
-	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		if ref, ok := strings.CutPrefix(sc.Text(), "Loaded image: "); ok {
 			p.Reference = ref
@@ -115,7 +125,7 @@ func loadDocker(ctx context.Context, src string, kind SourceKind, tag string, o 
 		}
 	}
 	if p.Reference == "" && p.Digest == (v1.Hash{}) {
-		return nil, fmt.Errorf("loading %q into Docker: docker load reported no image:\n%s", src, out.String())
+		return nil, fmt.Errorf("docker load reported no image:\n%s", out)
 	}
 	if p.Reference != "" && p.Digest == (v1.Hash{}) {
 		if id, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", p.Reference).Output(); err == nil {
@@ -123,42 +133,40 @@ func loadDocker(ctx context.Context, src string, kind SourceKind, tag string, o 
 		}
 	}
 	if o.progress != nil {
-		fmt.Fprint(o.progress, out.String())
+		fmt.Fprint(o.progress, out)
 	}
 	return p, nil
 }
 
-// writeDockerArchive writes src as a docker-archive to w: the file or the
-// stream itself when it already is one and no tag is asked for, else
-// converted with the tag.
+// writeDockerArchive writes src as a docker-archive to w: an uncompressed
+// docker-archive file or a stream as it is when no tag is asked for, else
+// the image read by image/base (or the stream script) written by package
+// format with the tag, or the tag the source gives it.
 func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o *options) error {
-	if tag == "" {
-		switch kind {
-		case SourceDockerArchive:
-			f, err := os.Open(src)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = io.Copy(w, f)
-			return err
-		case SourceStream:
-			return runStream(ctx, src, w)
+	if tag == "" && kind == SourceStream && !image.IsScript(src) {
+		return runStream(ctx, src, w)
+	}
+	if tag != "" {
+		if _, err := name.NewTag(tag); err != nil {
+			return fmt.Errorf("reading destination tag %q: %w", tag, err)
 		}
 	}
-	t, err := name.NewTag(tag)
-	if err != nil {
-		return fmt.Errorf("reading destination tag %q: %w", tag, err)
-	}
-	s, err := openSource(ctx, src, kind, o)
+	s, err := openSource(ctx, src, o)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if s.img == nil {
-		return fmt.Errorf("%s %q holds several images: docker load takes one", kind, src)
+	if tag == "" {
+		tag = s.ref
 	}
-	return tarball.Write(t, s.img, w)
+	if tag == "" {
+		return fmt.Errorf("%s %q names no image: name the image to load, docker-daemon:NAME:TAG", s.kind, src)
+	}
+	img, err := s.image(hostPlatform())
+	if err != nil {
+		return fmt.Errorf("loading %s %q into Docker: %w", s.kind, src, err)
+	}
+	return writeV1(w, img, tag)
 }
 
 // showProgress reports updates to w until the channel closes, and returns

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/format"
 )
 
 // sources pulls img from the registry into every source kind Push reads.
@@ -27,7 +27,7 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 	}
 	dir := t.TempDir()
 	out := map[SourceKind]string{}
-	for kind, f := range map[SourceKind]image.Format{SourceDockerArchive: image.DockerArchive, SourceOCILayout: image.OCILayout, SourceOCIArchive: image.OCIArchive} {
+	for kind, f := range map[SourceKind]format.Format{SourceDockerArchive: format.DockerArchive, SourceOCILayout: format.OCILayout, SourceOCIArchive: format.OCIArchive} {
 		p := filepath.Join(dir, string(kind))
 		req := Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
 		if err := Pull(context.Background(), req, p); err != nil {

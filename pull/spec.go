@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 )
 
@@ -47,7 +48,7 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	if _, err := v1.NewHash(s.ImageDigest); err != nil {
 		return nil, fmt.Errorf("reading imageDigest %q in %s: %w", s.ImageDigest, file, err)
 	}
-	if _, err := image.ParseFormat(s.Format); err != nil {
+	if _, err := format.Parse(s.Format); err != nil {
 		return nil, fmt.Errorf("reading format in %s: %w", file, err)
 	}
 	if _, err := Platform(s.OS, s.Arch, s.Variant, s.System); err != nil {
@@ -63,7 +64,7 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 
 // Request returns the image s asks for.
 func (s *Spec) Request() Request {
-	f, _ := image.ParseFormat(s.Format)
+	f, _ := format.Parse(s.Format)
 	return Request{ImageName: s.ImageName, ImageDigest: s.ImageDigest, FinalImageName: s.FinalImageName, FinalImageTag: s.FinalImageTag, Format: f}
 }
 

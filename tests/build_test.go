@@ -96,7 +96,8 @@ func TestBuildImage(t *testing.T) {
 	if err := json.Unmarshal(archiveMember(t, img, "manifest.json"), &manifest); err != nil || len(manifest) != 1 {
 		t.Fatalf("manifest.json of %s: %v (%d images)", img, err, len(manifest))
 	}
-	imageID := strings.TrimPrefix(manifest[0].Config, "sha256:")
+	// The config file is named by its digest: "<hex>.json" (package format).
+	imageID := strings.TrimSuffix(manifest[0].Config, ".json")
 
 	t.Run("output", func(t *testing.T) {
 		if !strings.HasSuffix(img, "-docker-image-hello.tar.gz") {

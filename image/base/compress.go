@@ -1,213 +1,63 @@
 package base
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
+	nlcompress "github.com/nixlayer/nixlayer/compression"
 )
+
+// The compression of foreign archives and blobs is detected and read by
+// package compression's hardened readers; these names keep the reader's
+// call sites, with the limits of this package and its errors.
 
 // compression is the compression of a stream, found by its magic bytes.
-type compression int
+type compression = nlcompress.Kind
 
 const (
-	uncompressed compression = iota
-	gzipped
-	zstded
-	xzed
+	uncompressed = nlcompress.Uncompressed
+	gzipped      = nlcompress.Gzipped
+	zstded       = nlcompress.Zstded
+	xzed         = nlcompress.Xzed
 )
 
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-	xzMagic   = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
-)
+// xzMagic is only used for its length: the bytes sniff needs.
+var xzMagic = make([]byte, nlcompress.MagicLen)
 
-func (c compression) String() string {
-	return [...]string{"uncompressed", "gzip", "zstd", "xz"}[c]
-}
+func sniff(b []byte) compression { return nlcompress.Sniff(b) }
 
-// sniff returns the compression whose magic starts b.
-func sniff(b []byte) compression {
-	switch {
-	case bytes.HasPrefix(b, gzipMagic):
-		return gzipped
-	case bytes.HasPrefix(b, zstdMagic):
-		return zstded
-	case bytes.HasPrefix(b, xzMagic):
-		return xzed
-	}
-	return uncompressed
-}
+func peek(r io.Reader) (compression, io.Reader, error) { return nlcompress.Peek(r) }
 
-// peek finds the compression of r and returns a reader that still yields
-// all of r.
-func peek(r io.Reader) (compression, io.Reader, error) {
-	br := bufio.NewReader(r)
-	b, err := br.Peek(len(xzMagic))
-	if err != nil && err != io.EOF {
-		return 0, nil, err
-	}
-	return sniff(b), br, nil
-}
-
-// decompress returns the decompressed stream of r, which is compressed
-// with c. xz streams are not accepted here: they need a seekable input to
-// check their dictionary size first (see decompressFile).
 func decompress(r io.Reader, c compression) (io.ReadCloser, error) {
-	switch c {
-	case gzipped:
-		z, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return z, nil
-	case zstded:
-		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(maxZstdWindow))
-		if err != nil {
-			return nil, err
-		}
-		return d.IOReadCloser(), nil
-	case uncompressed:
-		return io.NopCloser(r), nil
-	}
-	return nil, fmt.Errorf("%s compression is not supported here: %w", c, ErrFormat)
+	rc, err := nlcompress.Decompress(r, c, maxZstdWindow)
+	return rc, baseError(err)
 }
 
-// newXzReader checks every block's dictionary size in the xz file ra (of
-// the given size) against maxXzDict, then returns its decompressed stream.
-// The xz library allocates the dictionary a block header asks for, so an
-// unchecked header could ask for 4 GiB.
 func newXzReader(ra io.ReaderAt, size int64) (io.Reader, error) {
-	if err := checkXzDicts(ra, size); err != nil {
-		return nil, err
-	}
-	return xz.NewReader(io.NewSectionReader(ra, 0, size))
+	r, err := nlcompress.NewXzReader(ra, size, maxXzDict)
+	return r, baseError(err)
 }
 
-// checkXzDicts walks the xz streams of ra backwards, from each stream
-// footer to its index and from the index to each block header (the xz file
-// format, sections 2 and 3), and checks every LZMA2 dictionary size.
-func checkXzDicts(ra io.ReaderAt, size int64) error {
-	corrupt := func(what string) error { return fmt.Errorf("corrupt xz stream: %s", what) }
-	read := func(off, n int64) ([]byte, error) {
-		if off < 0 || n < 0 || off+n > size {
-			return nil, corrupt("offset out of range")
-		}
-		b := make([]byte, n)
-		if _, err := ra.ReadAt(b, off); err != nil {
-			return nil, err
-		}
-		return b, nil
+// baseError makes package compression's errors match this package's
+// ErrLimit and ErrFormat too, keeping their text.
+func baseError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, nlcompress.ErrLimit):
+		return alsoIs{err, ErrLimit}
+	case errors.Is(err, nlcompress.ErrUnsupported):
+		return alsoIs{err, ErrFormat}
 	}
-	pos := size
-	for pos > 0 {
-		if b, err := read(pos-4, 4); err == nil && bytes.Equal(b, []byte{0, 0, 0, 0}) {
-			pos -= 4 // stream padding
-			continue
-		}
-		footer, err := read(pos-12, 12)
-		if err != nil {
-			return err
-		}
-		if footer[10] != 'Y' || footer[11] != 'Z' {
-			return corrupt("bad stream footer")
-		}
-		indexSize := (int64(binary.LittleEndian.Uint32(footer[4:8])) + 1) * 4
-		indexStart := pos - 12 - indexSize
-		index, err := read(indexStart, indexSize)
-		if err != nil {
-			return err
-		}
-		if index[0] != 0 {
-			return corrupt("bad index indicator")
-		}
-		ix := bytes.NewReader(index[1:])
-		n, err := binary.ReadUvarint(ix)
-		if err != nil {
-			return corrupt("bad index")
-		}
-		var blocks []int64 // padded sizes
-		var total int64
-		for i := uint64(0); i < n; i++ {
-			unpadded, err1 := binary.ReadUvarint(ix)
-			_, err2 := binary.ReadUvarint(ix)
-			if err1 != nil || err2 != nil || unpadded > uint64(size) {
-				return corrupt("bad index record")
-			}
-			padded := (int64(unpadded) + 3) &^ 3
-			blocks = append(blocks, padded)
-			total += padded
-			if total > size {
-				return corrupt("index larger than file")
-			}
-		}
-		streamStart := indexStart - total - 12
-		if _, err := read(streamStart, 12); err != nil {
-			return err
-		}
-		off := streamStart + 12
-		for _, padded := range blocks {
-			if err := checkXzBlockHeader(read, off); err != nil {
-				return err
-			}
-			off += padded
-		}
-		pos = streamStart
-	}
-	return nil
+	return err
 }
 
-// checkXzBlockHeader checks the LZMA2 dictionary sizes of the block header
-// at off.
-func checkXzBlockHeader(read func(off, n int64) ([]byte, error), off int64) error {
-	first, err := read(off, 1)
-	if err != nil {
-		return err
-	}
-	h, err := read(off, (int64(first[0])+1)*4)
-	if err != nil {
-		return err
-	}
-	r := bytes.NewReader(h[2:])
-	flags := h[1]
-	if flags&0x40 != 0 {
-		if _, err := binary.ReadUvarint(r); err != nil {
-			return fmt.Errorf("corrupt xz block header")
-		}
-	}
-	if flags&0x80 != 0 {
-		if _, err := binary.ReadUvarint(r); err != nil {
-			return fmt.Errorf("corrupt xz block header")
-		}
-	}
-	for f := 0; f <= int(flags&3); f++ {
-		id, err1 := binary.ReadUvarint(r)
-		psize, err2 := binary.ReadUvarint(r)
-		if err1 != nil || err2 != nil || psize > uint64(r.Len()) {
-			return fmt.Errorf("corrupt xz block header")
-		}
-		props := make([]byte, psize)
-		_, _ = io.ReadFull(r, props)
-		if id == 0x21 && psize == 1 {
-			code := props[0] & 0x3f
-			dict := int64(1<<32 - 1)
-			if code < 40 {
-				dict = int64(2|code&1) << (code/2 + 11)
-			}
-			if dict > maxXzDict {
-				return fmt.Errorf("xz dictionary of %d bytes is over the %d byte limit: %w", dict, maxXzDict, ErrLimit)
-			}
-		}
-	}
-	return nil
-}
+// alsoIs is err, which also matches target.
+type alsoIs struct{ err, target error }
+
+func (e alsoIs) Error() string   { return e.err.Error() }
+func (e alsoIs) Unwrap() []error { return []error{e.err, e.target} }
 
 // budget is a count of bytes left, shared by the readers that draw on it.
 type budget struct {

@@ -40,6 +40,7 @@ type Image struct {
 	rawConfig   []byte
 	config      *v1.ConfigFile
 	rawManifest []byte // OCI only; docker archives get one made
+	rawIndex    []byte // the (innermost) index the manifest was picked from, or nil
 	layers      []*layer
 	v1img       v1.Image
 
@@ -65,6 +66,11 @@ func (img *Image) Ref() string { return img.ref }
 // archive's config is made from its top layer's json, with the diffIDs
 // computed).
 func (img *Image) ConfigFile() *v1.ConfigFile { return img.config.DeepCopy() }
+
+// RawIndex returns the bytes of the multi-platform index the image was
+// picked from (an OCI layout whose entry is an index), or nil when the
+// entry was an image manifest. Its other images open WithManifest.
+func (img *Image) RawIndex() []byte { return append([]byte(nil), img.rawIndex...) }
 
 // RawConfigFile returns the config's bytes.
 func (img *Image) RawConfigFile() []byte { return append([]byte(nil), img.rawConfig...) }

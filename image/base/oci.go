@@ -65,7 +65,7 @@ func (img *Image) openOCI() error {
 			return fmt.Errorf("image %q: indexes nest more than %d deep: %w", img.src, maxIndexDepth, ErrLimit)
 		}
 		var sub v1.IndexManifest
-		if _, err := img.decodeBlob("index", desc, &sub); err != nil {
+		if img.rawIndex, err = img.decodeBlob("index", desc, &sub); err != nil {
 			return err
 		}
 		if desc, err = img.pickPlatform(sub); err != nil {
@@ -101,9 +101,18 @@ func (img *Image) openOCI() error {
 	return img.finish()
 }
 
-// pickPlatform picks this machine's platform from a multi-platform index,
-// or else its first image that is not an attestation.
+// pickPlatform picks the manifest WithManifest names, else this machine's
+// platform from a multi-platform index, or else its first image that is
+// not an attestation.
 func (img *Image) pickPlatform(idx v1.IndexManifest) (v1.Descriptor, error) {
+	if h := img.opts.manifest; h != (v1.Hash{}) {
+		for _, d := range idx.Manifests {
+			if d.Digest == h {
+				return d, nil
+			}
+		}
+		return v1.Descriptor{}, fmt.Errorf("image %q: its index lists no manifest %s: %w", img.src, h, ErrMissing)
+	}
 	for _, d := range idx.Manifests {
 		if p := d.Platform; p != nil && p.OS == "linux" && p.Architecture == runtime.GOARCH {
 			return d, nil

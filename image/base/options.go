@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Default limits; see the package documentation and the README's
@@ -69,6 +71,7 @@ type options struct {
 	limits    Limits
 	tempDir   string
 	keep      map[string]bool
+	manifest  v1.Hash // WithManifest
 }
 
 // Option changes how Open reads an image.
@@ -80,6 +83,11 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // WithTag picks the image with this tag when the archive holds several.
 func WithTag(tag string) Option { return func(o *options) { o.tag = tag } }
+
+// WithManifest picks the image manifest with digest h from a
+// multi-platform index instead of this machine's platform (see
+// (*Image).RawIndex).
+func WithManifest(h v1.Hash) Option { return func(o *options) { o.manifest = h } }
 
 // WithLimits sets the resource limits; zero fields keep their defaults.
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }

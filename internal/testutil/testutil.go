@@ -121,15 +121,22 @@ func NixBuild(t testing.TB, expr string, extraArgs ...string) string {
 func NixBuildErr(t testing.TB, expr string, extraArgs ...string) (string, string, error) {
 	t.Helper()
 	RequireTool(t, "nix-build")
-	dir := t.TempDir()
-	file := filepath.Join(dir, "test.nix")
+	file := NixExprFile(t, expr)
+	args := append([]string{file, "--no-out-link"}, extraArgs...)
+	out, errOut, err := RunErr(filepath.Dir(file), NixEnv(), "nix-build", args...)
+	return strings.TrimSpace(out), errOut, err
+}
+
+// NixExprFile writes expr to a file in a temporary directory with `nl` and
+// `testPkgs` bound as NixBuild describes, and returns the file's path.
+func NixExprFile(t testing.TB, expr string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "test.nix")
 	root := RepoRoot(t)
 	full := "let\n  nl = import " + filepath.Join(root, "nix") + " { nixlayer = builtins.path { path = " + Binary(t) + "; name = \"nixlayer\"; }; };\n" +
 		"  testPkgs = import " + filepath.Join(root, "tests", "nix", "pkgs.nix") + " {};\nin\n" + expr + "\n"
 	if err := os.WriteFile(file, []byte(full), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{file, "--no-out-link"}, extraArgs...)
-	out, errOut, err := RunErr(dir, NixEnv(), "nix-build", args...)
-	return strings.TrimSpace(out), errOut, err
+	return file
 }

@@ -49,4 +49,96 @@ let
     mkdir -p $out/share/big
     seq 1 1800000 > $out/share/big/numbers
   '' {};
-in { inherit bbDir busybox bbBin big hello run twins; }
+  # Stand-ins for the nixpkgs helpers and packages that nixpkgs' dockerTools
+  # examples use (tests/nix/examples.nix), all made by busybox.
+  writeText = name: text: run name ''printf '%s' "$text" > $out'' { inherit text; };
+  writeScript = name: text: run name ''printf '%s' "$text" > $out; chmod 555 $out'' { inherit text; };
+  writeTextDir = path: text: run (baseNameOf path) ''
+    mkdir -p "$out/$(dirname "$file")"
+    printf '%s' "$text" > "$out/$file"
+  '' { inherit text; file = path; };
+  writeScriptBin = name: text: run name ''
+    mkdir -p $out/bin
+    printf '%s' "$text" > "$out/bin/$bin"
+    chmod 555 "$out/bin/$bin"
+  '' { inherit text; bin = name; };
+  runCommand = name: env: script: run name script env;
+  # buildEnv: a tree of symlinks to the files of paths (under pathsToLink).
+  buildEnv = { name, paths, pathsToLink ? [ "/" ] }: run name ''
+    mkdir -p $out
+    for p in $paths; do
+      for sub in $links; do
+        [ -d "$p$sub" ] || continue
+        (cd "$p$sub" && find . ! -type d) | while read -r f; do
+          f=''${f#./}
+          mkdir -p "$(dirname "$out$sub/$f")"
+          ln -sf "$p$sub/$f" "$out$sub/$f"
+        done
+      done
+    done
+  '' { inherit paths; links = pathsToLink; };
+  # A script package: bin/<name> running text under busybox sh.
+  scriptBin = name: bin: text: run name ''
+    mkdir -p $out/bin
+    printf '#!${bbBin}/bin/sh\n%s\n' "$text" > "$out/bin/$bin"
+    chmod 555 "$out/bin/$bin"
+  '' { inherit text bin; };
+  # bash and bashInteractive: busybox sh that answers --version.
+  bash = run "bash-5.2-standin" ''
+    mkdir -p $out/bin
+    printf '#!${bbBin}/bin/sh\nif [ "$1" = --version ]; then echo "GNU bash, version 5.2 (busybox stand-in)"; exit 0; fi\nexec ${bbBin}/bin/sh "$@"\n' > $out/bin/bash
+    chmod 555 $out/bin/bash
+    ln -s bash $out/bin/sh
+  '' {};
+  # coreutils: the GNU tools the examples use, as busybox applets.
+  coreutils = run "coreutils-9.1-standin" ''
+    mkdir -p $out/bin
+    for a in cat chmod cp echo env id ls mkdir readlink stat test touch true; do ln -s ${busybox} $out/bin/$a; done
+  '' {};
+  # pkgsStatic.busybox: the binary with relative applet links, copyable.
+  busyboxStatic = run "busybox-static-standin" ''
+    mkdir -p $out/bin
+    cp ${busybox} $out/bin/busybox
+    for a in $($out/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox $out/bin/$a; done
+  '' {};
+  # nginx: busybox httpd serving the root and port of an nginx.conf.
+  nginx = scriptBin "nginx-1.24-standin" "nginx" ''
+    while [ $# -gt 0 ]; do [ "$1" = -c ] && conf=$2; shift; done
+    port=$(${bbBin}/bin/sed -n 's/.*listen *\([0-9]*\);.*/\1/p' "$conf")
+    root=$(${bbBin}/bin/sed -n 's/.*root *\([^;]*\);.*/\1/p' "$conf")
+    exec ${bbBin}/bin/httpd -f -p "$port" -h "$root"'';
+  # redis: a PONG server on 6379 and a redis-cli that knows its version.
+  redis = run "redis-7.0-standin" ''
+    mkdir -p $out/bin
+    printf '#!${bbBin}/bin/sh\nwhile true; do echo +PONG | ${bbBin}/bin/nc -l -p 6379; done\n' > $out/bin/redis-server
+    printf '#!${bbBin}/bin/sh\necho "redis-cli 7.0.0 (busybox stand-in)"\n' > $out/bin/redis-cli
+    chmod 555 $out/bin/*
+  '' {};
+  # nix: what exists without a real Nix: bin/nix and its nix-daemon link.
+  nix = run "nix-2.8-standin" ''
+    mkdir -p $out/bin
+    printf '#!${bbBin}/bin/sh\necho "nix (Nix) 2.8 stand-in"\n' > $out/bin/nix
+    chmod 555 $out/bin/nix
+    ln -s nix $out/bin/nix-daemon
+    ln -s nix $out/bin/nix-store
+  '' {};
+  # dockerTools.fakeNss: root and nobody in /etc/passwd and /etc/group.
+  fakeNss = run "fake-nss" ''
+    mkdir -p $out/etc $out/var/empty
+    printf 'root:x:0:0:root user:/var/empty:/bin/sh\nnobody:x:65534:65534:nobody:/var/empty:/bin/sh\n' > $out/etc/passwd
+    printf 'root:x:0:\nnobody:x:65534:\n' > $out/etc/group
+    printf 'hosts: files dns\n' > $out/etc/nsswitch.conf
+  '' {};
+  # nss-cacert: a CA bundle where nixpkgs' cacert puts it.
+  cacert = run "nss-cacert-standin" ''
+    mkdir -p $out/etc/ssl/certs
+    printf -- '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n' > $out/etc/ssl/certs/ca-bundle.crt
+  '' {};
+in {
+  inherit cacert;
+  inherit bbDir busybox bbBin big hello run twins;
+  inherit writeText writeScript writeTextDir writeScriptBin runCommand buildEnv scriptBin;
+  inherit bash coreutils busyboxStatic nginx redis nix fakeNss;
+  bashInteractive = bash;
+  runtimeShell = "${bash}/bin/bash";
+}

@@ -1,4 +1,4 @@
-package layers
+package compression
 
 import (
 	"bytes"

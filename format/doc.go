@@ -1,0 +1,31 @@
+// Package format is the one home of the image formats nixlayer writes:
+// docker-archive, OCI layout and oci-archive. Builds, stream scripts and
+// pullImage all write through it, so the three formats have one enum
+// (Format), one set of file names and one byte layout.
+//
+// A Writer takes blobs (the config, layers, a manifest) and images that
+// refer to them by digest; several images may go into one output (the
+// manifest.json of a docker-archive and the index.json of an OCI layout are
+// lists). Create writes atomically through internal/atomicfile: nothing is
+// left at the output on error.
+//
+// Every byte of an archive is written once. A blob whose descriptor is
+// known (a pulled blob, a base image's layer, a stream script's layer) is
+// copied after its tar header. A blob produced while the archive is written
+// (a layer built now) gets a placeholder header; once the blob is written
+// its size and digest are known and the header, which names the blob by
+// digest, is written over the placeholder (the output file is seekable).
+// Headers are USTAR, or GNU for a blob of 8 GiB or more, so a header is
+// always one 512-byte block and patching never moves a byte; the bytes are
+// the same whether a blob was known or produced. An OCI layout hard-links a
+// blob that is already a file, or writes it once.
+//
+// Entry order is the order blobs are given, then manifest.json (or
+// index.json and oci-layout); every entry has mode 0644 (directories 0755),
+// owner 0 and the given mtime.
+//
+// Adding an output format touches this package (a Format constant, Parse,
+// a Writer and its case in Create), the output name in nix/default.nix
+// (outputName) and the README; builds, streams and pull take it unchanged.
+// Reading it (base images, push) is image/base's.
+package format

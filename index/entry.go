@@ -1,0 +1,135 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/image/base"
+)
+
+// entry is one input image of an index, opened.
+type entry struct {
+	src      string
+	img      v1.Image
+	config   []byte
+	layers   []v1.Descriptor // with OCI media types
+	manifest []byte          // OCI
+	platform platformJSON
+	close    func()
+}
+
+// openEntry opens the image at p: a stream script is read in process, any
+// other image through image/base.
+func openEntry(ctx context.Context, p, tempDir string) (*entry, error) {
+	e := &entry{src: p, close: func() {}}
+	if image.IsScript(p) {
+		sc, err := image.ReadScript(p)
+		if err != nil {
+			return nil, err
+		}
+		img, _, closeFn, err := sc.Image(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading stream script: %w", err)
+		}
+		e.img, e.close = img, closeFn
+	} else {
+		img, err := base.Open(p, base.WithContext(ctx), base.WithTempDir(tempDir))
+		if err != nil {
+			return nil, err
+		}
+		e.close = func() { img.Close() }
+		if img.RawIndex() != nil {
+			e.close()
+			return nil, fmt.Errorf("the image is itself a multi-platform index: give single-platform images")
+		}
+		e.img = img.V1()
+	}
+	if err := e.read(); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// read takes the config, the platform and the manifest in OCI media types.
+func (e *entry) read() error {
+	var err error
+	if e.config, err = e.img.RawConfigFile(); err != nil {
+		return fmt.Errorf("reading the config: %w", err)
+	}
+	var cfg v1.ConfigFile
+	if err := json.Unmarshal(e.config, &cfg); err != nil {
+		return fmt.Errorf("decoding the config: %w", err)
+	}
+	p := image.Platform{Architecture: cfg.Architecture, Variant: cfg.Variant, OS: cfg.OS}
+	if _, err := image.CheckPlatform(p); err != nil {
+		return err
+	}
+	e.platform = platformJSON{Architecture: cfg.Architecture, OS: cfg.OS, OSVersion: cfg.OSVersion, Variant: cfg.Variant}
+	raw, err := e.img.RawManifest()
+	if err != nil {
+		return fmt.Errorf("reading the manifest: %w", err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("decoding the manifest: %w", err)
+	}
+	if e.manifest, _, err = format.ManifestFor(format.OCILayout, raw, m); err != nil {
+		return fmt.Errorf("converting the manifest to OCI: %w", err)
+	}
+	for _, l := range m.Layers {
+		l.MediaType = format.OCILayout.MediaType(l.MediaType)
+		e.layers = append(e.layers, l)
+	}
+	return nil
+}
+
+// key is what two entries may not share: the platform, arm64's variant
+// v8 and none counting as one.
+func (e *entry) key() string {
+	p, _ := image.CheckPlatform(image.Platform{Architecture: e.platform.Architecture, Variant: e.platform.Variant, OS: e.platform.OS})
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	if e.platform.OSVersion != "" {
+		s += " (os.version " + e.platform.OSVersion + ")"
+	}
+	return s
+}
+
+// write gives the entry's layers, config and manifest to w and returns the
+// manifest's descriptor in the index.
+func (e *entry) write(w format.Writer) (descJSON, error) {
+	for _, l := range e.layers {
+		layer, err := e.img.LayerByDigest(l.Digest)
+		if err != nil {
+			return descJSON{}, fmt.Errorf("layer %s: %w", l.Digest, err)
+		}
+		if err := w.Blob(format.Blob{Desc: l, Open: layer.Compressed}); err != nil {
+			return descJSON{}, err
+		}
+	}
+	cd, err := blobDesc(types.OCIConfigJSON, e.config)
+	if err != nil {
+		return descJSON{}, err
+	}
+	md, err := blobDesc(types.OCIManifestSchema1, e.manifest)
+	if err != nil {
+		return descJSON{}, err
+	}
+	for _, b := range []format.Blob{{Desc: cd, Open: bytesOpener(e.config)}, {Desc: md, Open: bytesOpener(e.manifest)}} {
+		if err := w.Blob(b); err != nil {
+			return descJSON{}, err
+		}
+	}
+	p := e.platform
+	return descJSON{MediaType: md.MediaType, Digest: md.Digest.String(), Size: md.Size, Platform: &p}, nil
+}

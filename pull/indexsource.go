@@ -1,0 +1,32 @@
+package pull
+
+import (
+	"fmt"
+	"runtime"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// hostPlatform is this machine's platform: what `docker load` of a
+// multi-platform index loads (the daemon's platform when it runs here).
+func hostPlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: runtime.GOARCH} }
+
+// image returns the source's image or, from an index, the image for p
+// (an error lists the platforms the index has).
+func (s *source) image(p v1.Platform) (v1.Image, error) {
+	if s.img != nil {
+		return s.img, nil
+	}
+	im, err := s.idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	d, err := choosePlatform(im, p)
+	if err != nil {
+		if len(im.Manifests) > 1 && im.Manifests[0].Platform == nil {
+			return nil, fmt.Errorf("it holds several images: docker load takes one")
+		}
+		return nil, err
+	}
+	return s.idx.Image(d.Digest)
+}
