@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/sbom"
@@ -44,6 +45,37 @@ func TestSBOMPush(t *testing.T) {
 			checkReferrers(t, src, pushed, true)
 		})
 	}
+	t.Run("index", func(t *testing.T) {
+		src := testutil.NixBuild(t, `nl.buildImageIndex { name = "sbom-idx"; tag = "v1"; images = [
+		  (nl.buildLayeredImage { name = "sbom-idx"; tag = "amd64"; architecture = "amd64"; contents = [ testPkgs.hello ]; })
+		  (nl.buildLayeredImage { name = "sbom-idx"; tag = "arm64"; architecture = "arm64"; contents = [ testPkgs.twins ]; }) ]; }`)
+		out := testutil.Run(t, "", nil, exe, "push", "--quiet", src, reg.Host+"/sbom/idx:v1")
+		ref, err := name.NewDigest(strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("push printed %q: %v", out, err)
+		}
+		idx, err := remote.Index(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil || len(im.Manifests) != 2 {
+			t.Fatalf("pushed index: %v, %v", im, err)
+		}
+		seen := map[string]bool{}
+		for _, m := range im.Manifests {
+			checkReferrers(t, src, ref.Context().Digest(m.Digest.String()).String(), true, base.WithManifest(m.Digest))
+			docs, err := embedded.ReadAll(src, base.WithManifest(m.Digest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[string(docs.SPDX)] = true
+		}
+		if len(seen) != 2 {
+			t.Error("the two platforms' images gave the same document: the index's images were not read each")
+		}
+		checkReferrers(t, src, ref.String(), false)
+	})
 	t.Run("--no-sbom", func(t *testing.T) {
 		out := testutil.Run(t, "", nil, exe, "push", "--quiet", "--no-sbom", paths[0], reg.Host+"/sbom/none:v1")
 		checkReferrers(t, paths[0], strings.TrimSpace(out), false)
@@ -64,9 +96,10 @@ func TestSBOMPush(t *testing.T) {
 }
 
 // checkReferrers lists the referrers of the pushed manifest (NAME@DIGEST)
-// and, when want, checks that they are both documents of src, each an
-// artifact whose one layer is the document; else that there are none.
-func checkReferrers(t *testing.T, src, pushed string, want bool) {
+// and, when want, checks that they are both documents of src (of its image
+// that bopts pick), each an artifact whose one layer is the document; else
+// that there are none.
+func checkReferrers(t *testing.T, src, pushed string, want bool, bopts ...base.Option) {
 	t.Helper()
 	subject, err := name.NewDigest(pushed)
 	if err != nil {
@@ -113,11 +146,11 @@ func checkReferrers(t *testing.T, src, pushed string, want bool) {
 			if d.ArtifactType != f.MediaType() {
 				continue
 			}
-			doc, err := embedded.Read(src, f)
+			docs, err := embedded.ReadAll(src, bopts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, doc) {
+			if !bytes.Equal(got, docs.Get(f)) {
 				t.Errorf("the %s referrer is not the image's document", f)
 			}
 			found[string(f)] = true

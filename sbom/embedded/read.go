@@ -54,8 +54,9 @@ func isScript(path string) (bool, error) {
 }
 
 // ReadAll returns both documents of the image at path (see Read), reading
-// an image's layers once for the two.
-func ReadAll(path string) (*sbom.Documents, error) {
+// an image's layers once for the two. opts choose the image of an archive
+// or index (base.WithManifest, say); a stream script ignores them.
+func ReadAll(path string, opts ...base.Option) (*sbom.Documents, error) {
 	script, err := isScript(path)
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func ReadAll(path string) (*sbom.Documents, error) {
 				return nil, err
 			}
 		}
-	} else if docs, err = fromImageAll(path, sbom.Formats); err != nil {
+	} else if docs, err = fromImageAll(path, sbom.Formats, opts...); err != nil {
 		return nil, err
 	}
 	return &sbom.Documents{SPDX: docs[sbom.SPDXJSON], CycloneDX: docs[sbom.CycloneDXJSON]}, nil
