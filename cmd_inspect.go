@@ -13,15 +13,19 @@ func inspectCommand() *cli.Command {
 		Usage:     "show an image's layers (digests, sizes, store paths) and config",
 		ArgsUsage: "ARCHIVE|LAYOUT",
 		Description: `Reads a docker-archive, an oci-archive or an OCI layout directory
-(compressed archives too) and prints a table, or JSON with --json.`,
+(compressed archives too), or a stream script's recipe (nothing is produced),
+and prints a table, or JSON with --json. An archive holding several images
+is described by the first (or --name/--tag), with a list of them all.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"},
+			&cli.StringFlag{Name: "name", Usage: "describe the image with this name of an archive holding several"},
+			&cli.StringFlag{Name: "tag", Usage: "describe the image with this tag of an archive holding several"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1); err != nil {
 				return err
 			}
-			r, err := inspect.Inspect(c.Args().First(), base.WithContext(c.Context))
+			r, err := inspect.File(c.Context, c.Args().First(), base.WithName(c.String("name")), base.WithTag(c.String("tag")))
 			if err != nil {
 				return err
 			}

@@ -49,7 +49,7 @@ func newApp() *cli.App {
 			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(),
-			exportCommand(),
+			exportCommand(), mergeImagesCommand(),
 			inspectCommand(), sbomCommand(),
 		},
 	}

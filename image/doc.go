@@ -9,5 +9,8 @@
 // package wire's, converted in wire.go). Into an archive each layer is
 // written straight after its tar header, one layer after another (each
 // compresses on every core); for an OCI layout the layers are written to
-// files several at once and hard-linked into the layout.
+// files several at once and hard-linked into the layout. Merge (mergeImages,
+// merge.go) writes the images of several archives, layouts and stream
+// scripts into one docker-archive; a stream script's Recipe is its image
+// without its layers' bytes (for inspect).
 package image

@@ -145,6 +145,11 @@ func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.
 		if plan, err = onBase(x, plan); err != nil {
 			return nil, err
 		}
+		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
+			// dockerTools' buildImage always adds its one layer, even when
+			// it brings nothing the base lacks: an empty tar.
+			plan = append(plan, Layer{Comment: "nothing new over the base image"})
+		}
 	}
 	if set.NixDB != nil {
 		db, err := p.nixDBLayer(ctx)

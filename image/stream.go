@@ -110,15 +110,7 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	err = format.Stream(bw, format.DockerArchive, s.Settings.MTime, func(fw format.Writer) error {
-		if err := writeBase(fw, from, format.DockerArchive); err != nil {
-			return err
-		}
-		for _, b := range blobs {
-			if err := fw.Blob(b.formatBlob()); err != nil {
-				return err
-			}
-		}
-		return addImage(fw, blobs, s.Layers, s.Settings, from)
+		return s.fill(fw, blobs, from)
 	})
 	if err != nil {
 		if errors.Is(err, verify.ErrMismatch) {
@@ -127,6 +119,20 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("streaming image: %w", err)
 	}
 	return bw.Flush()
+}
+
+// fill gives fw the script's image: the base's layers, ours (blobs, from
+// open) and the image.
+func (s *Script) fill(fw format.Writer, blobs []*Blob, from *base.Image) error {
+	if err := writeBase(fw, from, format.DockerArchive); err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		if err := fw.Blob(b.formatBlob()); err != nil {
+			return err
+		}
+	}
+	return addImage(fw, blobs, s.Layers, s.Settings, from)
 }
 
 // open checks the script's store paths and returns its layers as blobs

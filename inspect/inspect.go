@@ -18,15 +18,28 @@ import (
 // Report is what Inspect finds in an image.
 type Report struct {
 	Source      string          `json:"source"`
-	Format      string          `json:"format"`      // docker-archive, oci-layout, oci-archive, ...
+	Format      string          `json:"format"`      // docker-archive, oci-layout, oci-archive, stream-script, ...
 	Compression string          `json:"compression"` // of the archive file itself
 	Ref         string          `json:"ref,omitempty"`
 	Digest      string          `json:"configDigest"`
 	Layers      []Layer         `json:"layers"`
 	Config      json.RawMessage `json:"config"`
+	// Images lists every image of an archive that holds several (a
+	// mergeImages archive, a multi-image OCI layout), in its order; the
+	// rest of the report describes the one picked.
+	Images []Summary `json:"images,omitempty"`
 	// Index lists the entries of a multi-platform index (buildImageIndex);
 	// the rest of the report is the entry for this machine's platform.
 	Index []v1.Descriptor `json:"index,omitempty"`
+}
+
+// Summary is one image of an archive that holds several.
+type Summary struct {
+	Ref      string `json:"ref,omitempty"`
+	Digest   string `json:"configDigest"`
+	Platform string `json:"platform,omitempty"` // os/architecture[/variant]
+	Layers   int    `json:"layers"`
+	Size     int64  `json:"size"` // of the layer blobs
 }
 
 // Layer is one layer of a Report, bottom first.
@@ -53,22 +66,20 @@ const historyPrefix = "store paths: "
 // OCI layout directory; see base.Open) and describes it. The layers whose
 // store paths the history does not give are read with base's Walk, so the
 // image's limits (bytes and entries of all layers together, bytes of
-// names) and the digest checks apply as for a build.
+// names) and the digest checks apply as for a build. An archive that holds
+// several images is described by the one opts pick (the first by default),
+// and Images lists them all.
 func Inspect(path string, opts ...base.Option) (*Report, error) {
 	img, err := base.Open(path, opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer img.Close()
-	cfg := img.ConfigFile()
-	digest, err := img.V1().ConfigName()
+	r, err := report(path, img.V1(), img, len(img.Layers()))
 	if err != nil {
-		return nil, fmt.Errorf("inspecting image %q: hashing its config: %w", path, err)
+		return nil, err
 	}
-	r := &Report{
-		Source: path, Format: string(img.Format()), Compression: img.Compression(), Ref: img.Ref(),
-		Digest: digest.String(), Config: json.RawMessage(img.RawConfigFile()),
-	}
+	r.Format, r.Compression, r.Ref = string(img.Format()), img.Compression(), img.Ref()
 	if raw := img.RawIndex(); raw != nil {
 		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
@@ -76,26 +87,53 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 		}
 		r.Index = im.Manifests
 	}
+	if img.Count() > 1 {
+		if r.Images, err = summaries(path, img.Count(), opts); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// report describes the image v read from src. Its layers without store
+// paths in their history are walked in walk, whose first n layers are v's
+// first n (walk may be nil when n is 0).
+func report(src string, v v1.Image, walk *base.Image, n int) (*Report, error) {
+	raw, err := v.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %q: %w", src, err)
+	}
+	cfg, err := v.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %q: %w", src, err)
+	}
+	digest, err := v.ConfigName()
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %q: hashing its config: %w", src, err)
+	}
+	ls, err := v.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %q: %w", src, err)
+	}
+	r := &Report{Source: src, Digest: digest.String(), Config: json.RawMessage(raw)}
 	history := layerHistory(cfg.History)
-	var fromTar []map[string]bool // per layer, nil when the history says
-	for i, l := range img.Layers() {
+	fromTar := make([]map[string]bool, n) // per layer, nil when the history says
+	for i, l := range ls {
 		var h v1.History
 		if i < len(history) {
 			h = history[i]
 		}
 		layer, err := describe(l, h)
 		if err != nil {
-			return nil, fmt.Errorf("inspecting layer %d of image %q: %w", i+1, path, err)
+			return nil, fmt.Errorf("inspecting layer %d of image %q: %w", i+1, src, err)
 		}
 		r.Layers = append(r.Layers, layer)
-		var m map[string]bool
-		if layer.StorePathsFrom == "tar" {
-			m = map[string]bool{}
+		if layer.StorePathsFrom == "tar" && i < n {
+			fromTar[i] = map[string]bool{}
 		}
-		fromTar = append(fromTar, m)
 	}
-	if err := storePathsFromWalk(img, fromTar); err != nil {
-		return nil, fmt.Errorf("inspecting image %q: %w", path, err)
+	if err := storePathsFromWalk(walk, fromTar); err != nil {
+		return nil, fmt.Errorf("inspecting image %q: %w", src, err)
 	}
 	for i, m := range fromTar {
 		if m != nil {
@@ -105,6 +143,48 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 	return r, nil
 }
 
+// summaries describes in brief each of the count images of the archive at
+// path.
+func summaries(path string, count int, opts []base.Option) ([]Summary, error) {
+	var out []Summary
+	for i := 0; i < count; i++ {
+		img, err := base.Open(path, append(opts, base.WithPosition(i))...)
+		if err != nil {
+			return nil, err
+		}
+		s, err := summary(img)
+		img.Close()
+		if err != nil {
+			return nil, fmt.Errorf("inspecting image %d of %q: %w", i+1, path, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func summary(img *base.Image) (Summary, error) {
+	digest, err := img.V1().ConfigName()
+	if err != nil {
+		return Summary{}, err
+	}
+	cfg := img.ConfigFile()
+	s := Summary{Ref: img.Ref(), Digest: digest.String(), Layers: len(img.Layers())}
+	if cfg.OS != "" || cfg.Architecture != "" {
+		s.Platform = cfg.OS + "/" + cfg.Architecture
+		if cfg.Variant != "" {
+			s.Platform += "/" + cfg.Variant
+		}
+	}
+	for _, l := range img.Layers() {
+		n, err := l.Size()
+		if err != nil {
+			return Summary{}, err
+		}
+		s.Size += n
+	}
+	return s, nil
+}
+
 // storePathsFromWalk fills sets[i], for each layer i with a set, with the
 // store paths of the layer's entries, reading the layers once with Walk.
 func storePathsFromWalk(img *base.Image, sets []map[string]bool) error {
@@ -112,7 +192,7 @@ func storePathsFromWalk(img *base.Image, sets []map[string]bool) error {
 	for _, m := range sets {
 		need = need || m != nil
 	}
-	if !need {
+	if !need || img == nil {
 		return nil
 	}
 	return img.Walk(func(layer int, hdr *tar.Header, _ io.Reader) error {

@@ -35,6 +35,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	r.writeIndex(w)
 	fmt.Fprintf(w, "config %s, %d %s, %s\n\n", r.Digest, len(r.Layers), noun, humanSize(total))
+	if err := r.writeImages(w); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tDIGEST\tSIZE\tTYPE\tSTORE PATHS")
 	for i, l := range r.Layers {
@@ -98,4 +101,26 @@ func humanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// writeImages lists the images of an archive that holds several.
+func (r *Report) writeImages(w io.Writer) error {
+	if len(r.Images) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "the archive holds %d images:\n", len(r.Images))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tREF\tCONFIG\tPLATFORM\tLAYERS\tSIZE")
+	for i, s := range r.Images {
+		ref := s.Ref
+		if ref == "" {
+			ref = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", i+1, ref, shortDigest(s.Digest), s.Platform, s.Layers, humanSize(s.Size))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }

@@ -165,7 +165,13 @@ func tarRootfs(t *testing.T, r io.Reader) (map[string]fsEntry, []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := strings.TrimSuffix(h.Name, "/")
+		if h.Name == "./" && h.Typeflag == tar.TypeDir {
+			continue // the root, first, as dockerTools' exportImage writes it
+		}
+		name, ok := strings.CutPrefix(strings.TrimSuffix(h.Name, "/"), "./")
+		if !ok {
+			t.Errorf("%s: name without dockerTools' ./ prefix", h.Name)
+		}
 		order = append(order, name)
 		e, err := entryOf(h, tr)
 		if err != nil {

@@ -15,9 +15,11 @@ import (
 // layer applied in order with whiteouts applied, hard links written as
 // regular files, devices and FIFOs left out (see the package
 // documentation). It is deterministic: entries in path order (a directory
-// right before its contents, the root itself not written), every time set
-// to mtime, uid and gid as the image has them, user and group names "root"
-// for id 0 and empty otherwise, no xattrs. Directory names end in "/".
+// right before its contents), every time set to mtime, uid and gid as the
+// image has them, user and group names "root" for id 0 and empty otherwise,
+// no xattrs. Names are those of dockerTools' exportImage (`tar -C root -c
+// .`): the root directory first as "./" (mode 0755, root), then "./bin/",
+// "./bin/sh", ...; directory names end in "/".
 //
 // The content of the files is spooled to an unlinked temporary file while
 // the layers are read, so that it can be written in path order.
@@ -33,42 +35,51 @@ func Flatten(img *Image, w io.Writer, mtime time.Time) error {
 		return fmt.Errorf("flattening image %q: %w", img.src, err)
 	}
 	tw := tar.NewWriter(w)
-	err = x.t.walk(func(name string, n *node) error {
-		if err := img.opts.ctx.Err(); err != nil {
-			return fmt.Errorf("stopped: %w", err)
-		}
-		hdr := &tar.Header{
-			Name:     name,
-			Typeflag: n.typ,
-			Mode:     n.mode,
-			Uid:      n.uid,
-			Gid:      n.gid,
-			Uname:    rootName(n.uid),
-			Gname:    rootName(n.gid),
-			ModTime:  mtime,
-			Linkname: n.link,
-		}
-		switch n.typ {
-		case tar.TypeDir:
-			hdr.Name += "/"
-		case tar.TypeReg:
-			hdr.Size = n.size
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return fmt.Errorf("writing %q: %w", name, err)
-		}
-		if n.typ == tar.TypeReg {
-			if _, err := io.Copy(tw, ctxReader{img.opts.ctx, io.NewSectionReader(spool, n.spool, n.size)}); err != nil {
-				return fmt.Errorf("writing %q: %w", name, err)
-			}
-		}
-		return nil
-	})
+	err = tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: x.t.root.mode, Uname: "root", Gname: "root", ModTime: mtime})
+	if err == nil {
+		err = x.t.walk(func(name string, n *node) error {
+			return flattenEntry(img, tw, spool, name, n, mtime)
+		})
+	}
 	if err == nil {
 		err = tw.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("flattening image %q: %w", img.src, err)
+	}
+	return nil
+}
+
+// flattenEntry writes the node n at name (clean, relative) of a flattened
+// image, its content from the spool.
+func flattenEntry(img *Image, tw *tar.Writer, spool *os.File, name string, n *node, mtime time.Time) error {
+	if err := img.opts.ctx.Err(); err != nil {
+		return fmt.Errorf("stopped: %w", err)
+	}
+	hdr := &tar.Header{
+		Name:     "./" + name,
+		Typeflag: n.typ,
+		Mode:     n.mode,
+		Uid:      n.uid,
+		Gid:      n.gid,
+		Uname:    rootName(n.uid),
+		Gname:    rootName(n.gid),
+		ModTime:  mtime,
+		Linkname: n.link,
+	}
+	switch n.typ {
+	case tar.TypeDir:
+		hdr.Name += "/"
+	case tar.TypeReg:
+		hdr.Size = n.size
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("writing %q: %w", name, err)
+	}
+	if n.typ == tar.TypeReg {
+		if _, err := io.Copy(tw, ctxReader{img.opts.ctx, io.NewSectionReader(spool, n.spool, n.size)}); err != nil {
+			return fmt.Errorf("writing %q: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ type Image struct {
 	format      Format
 	compression compression
 	ref         string
+	refs        []string // every ref the archive gives the picked image
+	count       int      // images the archive lists
 	store       store
 	file        *os.File // the (decompressed) archive file, if any
 	opts        options

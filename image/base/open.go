@@ -171,16 +171,19 @@ func (img *Image) pick(refs [][]imageRef) (int, error) {
 	if len(refs) == 0 {
 		return 0, fmt.Errorf("image archive %q holds no image: %w", img.src, ErrFormat)
 	}
+	img.count = len(refs)
+	if o.position > 0 {
+		return img.pickPosition(refs)
+	}
 	if o.name == "" && o.tag == "" {
-		if len(refs[0]) > 0 {
-			img.ref = refs[0][0].String()
-		}
+		img.setRefs(refs[0])
 		return 0, nil
 	}
 	var all []string
 	for i, rs := range refs {
 		for _, r := range rs {
 			if (o.name == "" || normName(r.name) == normName(o.name)) && (o.tag == "" || r.tag == o.tag) {
+				img.setRefs(rs)
 				img.ref = r.String()
 				return i, nil
 			}

@@ -72,6 +72,7 @@ type options struct {
 	tempDir   string
 	keep      map[string]bool
 	manifest  v1.Hash // WithManifest
+	position  int     // 1 + the index of the image to pick (WithPosition); 0: by name and tag
 }
 
 // Option changes how Open reads an image.
