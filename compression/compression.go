@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
@@ -98,21 +97,6 @@ func (g *gzipWriter) Close() error {
 	err := g.Writer.Close()
 	gzipWriters.Put(g.Writer)
 	return err
-}
-
-// MediaType returns the layer media type for c, in OCI or Docker flavour.
-func (c Compression) MediaType(oci bool) types.MediaType {
-	switch {
-	case c == Zstd:
-		return types.OCILayerZStd
-	case c == None && oci:
-		return types.OCIUncompressedLayer
-	case c == None:
-		return types.DockerUncompressedLayer
-	case oci:
-		return types.OCILayer
-	}
-	return types.DockerLayer
 }
 
 type nopCloser struct{ io.Writer }

@@ -24,8 +24,20 @@
 // index.json and oci-layout); every entry has mode 0644 (directories 0755),
 // owner 0 and the given mtime.
 //
-// Adding an output format touches this package (a Format constant, Parse,
-// a Writer and its case in Create), the output name in nix/default.nix
-// (outputName) and the README; builds, streams and pull take it unchanged.
-// Reading it (base images, push) is image/base's.
+// Adding an output format touches, besides this package (a Format
+// constant, Parse, the OCI and Dir methods, a Writer with its case in
+// Create, and Stream if it is an archive that can be streamed):
+//   - nix/default.nix (outputName), nix/pull.nix and nix/index.nix (their
+//     output suffixes and format checks), and the --format usage texts of
+//     cmd_build.go and cmd_pull.go;
+//   - the readers: image/base's Open (base images, push, inspect,
+//     buildImageIndex's inputs) and pull.DetectSource with its SourceKind;
+//   - the places that tell one format from another: image/build.go
+//     (writeOwnLayers: an OCI layout's layers are written to files first),
+//     index/spec.go (which formats hold an index), pull/pin.go (a directory
+//     is hashed as a NAR);
+//   - the README.
+//
+// Builds, streams and pullImage write through Create and take it
+// unchanged otherwise.
 package format

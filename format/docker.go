@@ -76,6 +76,9 @@ func (w *docker) Image(img Image) error {
 	if err != nil {
 		return err
 	}
+	if err := writeLayers(w, img); err != nil {
+		return err
+	}
 	dm := dockerManifest{Config: dockerName(m.Config), RepoTags: []string{}}
 	if t := img.repoTag(); t != "" {
 		dm.RepoTags = append(dm.RepoTags, t)

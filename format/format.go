@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/compression"
 )
 
 // Format is an output format.
@@ -67,11 +69,6 @@ func (f Format) MediaType(mt types.MediaType) types.MediaType {
 
 // layerSuffix names a layer file of a docker-archive after its media type.
 func layerSuffix(mt types.MediaType) string {
-	switch mt {
-	case types.DockerLayer, types.OCILayer, types.DockerForeignLayer, types.OCIRestrictedLayer:
-		return ".tar.gz"
-	case types.OCILayerZStd:
-		return ".tar.zst"
-	}
-	return ".tar"
+	c, _ := compression.FromMediaType(mt)
+	return c.Suffix()
 }

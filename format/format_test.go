@@ -3,6 +3,7 @@ package format
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -68,7 +69,7 @@ func newLayer(t *testing.T, file, content string) testLayer {
 	t.Helper()
 	es := []layers.Entry{layers.File(file, 0o644, []byte(content))}
 	var buf bytes.Buffer
-	d, err := layers.Write(&buf, es, testTime, layers.None)
+	d, err := layers.WriteFunc(context.Background(), &buf, layers.Entries(es), layers.Options{MTime: testTime, Compression: layers.None})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func writeTwo(t *testing.T, f Format, out string, produce bool) (a, b v1.Image) 
 				continue
 			}
 			_, err := w.Produce(mediaType(f), func(dst io.Writer) (layers.Descriptor, error) {
-				return layers.Write(dst, l.entries, testTime, layers.None)
+				return layers.WriteFunc(context.Background(), dst, layers.Entries(l.entries), layers.Options{MTime: testTime, Compression: layers.None})
 			})
 			if err != nil {
 				return err
@@ -268,7 +269,7 @@ func TestStreamRefusesProduce(t *testing.T) {
 	l := newLayer(t, "a", "a")
 	err := Stream(io.Discard, DockerArchive, testTime, func(w Writer) error {
 		_, err := w.Produce(types.DockerUncompressedLayer, func(dst io.Writer) (layers.Descriptor, error) {
-			return layers.Write(dst, l.entries, testTime, layers.None)
+			return layers.WriteFunc(context.Background(), dst, layers.Entries(l.entries), layers.Options{MTime: testTime, Compression: layers.None})
 		})
 		return err
 	})

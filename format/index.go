@@ -1,7 +1,7 @@
 package format
 
 import (
-	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,16 +9,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Index is a multi-platform image index of an OCI output: an OCI image
-// index whose manifests were written as blobs first. It is written as a
-// blob and named in index.json with Tag as its ref.name, the nested
-// layout that `docker buildx --output type=oci` and crane write and that
-// skopeo, umoci and registries read as one tag for several platforms.
+// Index is a multi-platform image index of an OCI output. The writer
+// writes each image (its Layers, config and manifest), then an OCI image
+// index of their manifests as a blob, named in index.json with Tag as its
+// ref.name: the nested layout that `docker buildx --output type=oci` and
+// crane write and that skopeo, umoci and registries read as one tag for
+// several platforms.
 type Index struct {
-	// Manifest is the index's bytes (media type OCI image index).
-	Manifest []byte
 	// Tag is the ref.name annotation, or "" for none.
 	Tag string
+	// Images are the index's entries, in order, each with its Platform.
+	// Their Tag and IndexName are not used; Name names an image in errors.
+	Images []Image
 }
 
 // ErrDockerIndex is the error of writing an Index into a docker-archive.
@@ -27,18 +29,24 @@ var ErrDockerIndex = errors.New("a docker-archive holds one image per tag and ca
 func (w *docker) Index(Index) error { return ErrDockerIndex }
 
 func (w *oci) Index(ix Index) error {
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(ix.Manifest))
-	if err != nil {
-		return fmt.Errorf("reading image index %s: %w", ix.Tag, err)
-	}
-	for _, m := range idx.Manifests {
-		if !w.written[m.Digest] {
-			return fmt.Errorf("image index %s: manifest %s was not written", ix.Tag, m.Digest)
+	nested := ociIndex{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []ociDescriptor{}}
+	for i, img := range ix.Images {
+		if img.Platform == nil {
+			return fmt.Errorf("image index %s: images[%d] (%s) has no platform", ix.Tag, i, img.Name)
 		}
+		d, err := w.image(img)
+		if err != nil {
+			return fmt.Errorf("image index %s: writing images[%d] (%s): %w", ix.Tag, i, img.Name, err)
+		}
+		nested.Manifests = append(nested.Manifests, d)
 	}
-	digest := sha256Hash(ix.Manifest)
-	d := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: digest, Size: int64(len(ix.Manifest))}
-	if err := w.Blob(Blob{Desc: d, Open: bytesOpener(ix.Manifest)}); err != nil {
+	raw, err := json.Marshal(nested)
+	if err != nil {
+		return err
+	}
+	digest := sha256Hash(raw)
+	d := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: digest, Size: int64(len(raw))}
+	if err := w.Blob(Blob{Desc: d, Open: bytesOpener(raw)}); err != nil {
 		return err
 	}
 	e := ociDescriptor{MediaType: d.MediaType, Digest: digest.String(), Size: d.Size}

@@ -6,24 +6,31 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestIndexErrors: a docker-archive refuses an index, and an OCI index
-// must name manifests that were written; neither leaves an output.
+// needs each image's platform and layers; none leaves an output.
 func TestIndexErrors(t *testing.T) {
-	missing := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2}]}`
+	amd := &v1.Platform{OS: "linux", Architecture: "amd64"}
 	tests := []struct {
-		f    Format
-		want string
+		name     string
+		f        Format
+		platform *v1.Platform
+		want     string
 	}{
-		{DockerArchive, ErrDockerIndex.Error()},
-		{OCILayout, "was not written"},
-		{OCIArchive, "was not written"},
+		{"docker-archive", DockerArchive, amd, ErrDockerIndex.Error()},
+		{"oci-layout missing layer", OCILayout, amd, "writing images[0] (app): image app: layer sha256:"},
+		{"oci-archive missing layer", OCIArchive, amd, "was not written"},
+		{"no platform", OCILayout, nil, "images[0] (app) has no platform"},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.f), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
+			img, _ := testImage(t, tt.f, "app", newLayer(t, "a", "a"))
+			img.Platform = tt.platform
 			out := filepath.Join(t.TempDir(), "out")
-			err := Create(out, tt.f, testTime, func(w Writer) error { return w.Index(Index{Manifest: []byte(missing), Tag: "v1"}) })
+			err := Create(out, tt.f, testTime, func(w Writer) error { return w.Index(Index{Images: []Image{img}, Tag: "v1"}) })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
 			}

@@ -19,8 +19,9 @@ const (
 	ociLayoutFileContent = `{"imageLayoutVersion":"1.0.0"}`
 )
 
-// ociIndex and ociDescriptor are index.json of an OCI layout, written with
-// fixed fields so that the bytes do not depend on a library's version.
+// ociIndex and ociDescriptor are an OCI image index (index.json of an OCI
+// layout, or a nested multi-platform index), written with fixed fields so
+// that the bytes do not depend on a library's version.
 type ociIndex struct {
 	SchemaVersion int             `json:"schemaVersion"`
 	MediaType     types.MediaType `json:"mediaType"`
@@ -99,27 +100,10 @@ func (w *oci) Produce(_ types.MediaType, write func(io.Writer) (layers.Descripto
 }
 
 func (w *oci) Image(img Image) error {
-	m, err := parseManifest(img)
+	d, err := w.image(img)
 	if err != nil {
 		return err
 	}
-	raw, mt, err := ManifestFor(OCILayout, img.Manifest, m)
-	if err != nil {
-		return err
-	}
-	for _, l := range m.Layers {
-		if !w.written[l.Digest] {
-			return fmt.Errorf("image %s: layer %s was not written", img.repoTag(), l.Digest)
-		}
-	}
-	if err := w.Blob(Blob{Desc: m.Config, Open: bytesOpener(img.Config)}); err != nil {
-		return err
-	}
-	digest := sha256Hash(raw)
-	if err := w.Blob(Blob{Desc: v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(raw))}, Open: bytesOpener(raw)}); err != nil {
-		return err
-	}
-	d := ociDescriptor{MediaType: mt, Digest: digest.String(), Size: int64(len(raw)), Platform: img.Platform}
 	if img.IndexName != "" || img.Tag != "" {
 		d.Annotations = map[string]string{}
 	}
@@ -131,6 +115,36 @@ func (w *oci) Image(img Image) error {
 	}
 	w.index = append(w.index, d)
 	return nil
+}
+
+// image writes the layers of img that it carries, its config and its
+// manifest (in OCI media types), and returns the manifest's descriptor
+// with img's platform and no annotations.
+func (w *oci) image(img Image) (ociDescriptor, error) {
+	m, err := parseManifest(img)
+	if err != nil {
+		return ociDescriptor{}, err
+	}
+	raw, mt, err := ManifestFor(OCILayout, img.Manifest, m)
+	if err != nil {
+		return ociDescriptor{}, err
+	}
+	if err := writeLayers(w, img); err != nil {
+		return ociDescriptor{}, err
+	}
+	for _, l := range m.Layers {
+		if !w.written[l.Digest] {
+			return ociDescriptor{}, fmt.Errorf("image %s: layer %s was not written", img.repoTag(), l.Digest)
+		}
+	}
+	if err := w.Blob(Blob{Desc: m.Config, Open: bytesOpener(img.Config)}); err != nil {
+		return ociDescriptor{}, err
+	}
+	digest := sha256Hash(raw)
+	if err := w.Blob(Blob{Desc: v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(raw))}, Open: bytesOpener(raw)}); err != nil {
+		return ociDescriptor{}, err
+	}
+	return ociDescriptor{MediaType: mt, Digest: digest.String(), Size: int64(len(raw)), Platform: img.Platform}, nil
 }
 
 // ManifestFor returns the manifest raw (parsed as m) as format f writes

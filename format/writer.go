@@ -53,8 +53,12 @@ type Image struct {
 	IndexName string
 	// Platform, when set, goes on the image's entry in an OCI index.json,
 	// so that several images of one layout form a multi-platform index. A
-	// docker-archive does not record it.
+	// docker-archive does not record it. Every image of an Index has one.
 	Platform *v1.Platform
+	// Layers, when set, are written (as by Writer.Blob) just before the
+	// config; a layer of the manifest that they leave out must have been
+	// written already.
+	Layers []Blob
 }
 
 // Writer writes the blobs and images of one output. Blobs are written in
@@ -70,8 +74,9 @@ type Writer interface {
 	// Image adds an image whose layers were written; it writes the config
 	// (and, for OCI, the manifest) blob.
 	Image(img Image) error
-	// Index adds a multi-platform index whose manifests were written
-	// (OCI formats only; a docker-archive returns ErrDockerIndex).
+	// Index adds a multi-platform index of ix.Images: it writes each
+	// image's layers, config and manifest, then the index (OCI formats
+	// only; a docker-archive returns ErrDockerIndex).
 	Index(ix Index) error
 	// close writes the list of images and the trailer.
 	close() error
@@ -151,6 +156,16 @@ func parseManifest(img Image) (*v1.Manifest, error) {
 		return nil, fmt.Errorf("the manifest of %s:%s names config %s, not the given config %s", img.Name, img.Tag, m.Config.Digest, h)
 	}
 	return m, nil
+}
+
+// writeLayers writes img.Layers to w in order.
+func writeLayers(w Writer, img Image) error {
+	for _, l := range img.Layers {
+		if err := w.Blob(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // repoTag is the "name:tag" an image is known by, or "".

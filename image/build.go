@@ -163,7 +163,7 @@ func Assemble(blobs []*Blob, plan []Layer, set *Settings, from *base.Image) (v1.
 			if err != nil {
 				return nil, fmt.Errorf("base image layer %d: %w", i+1, err)
 			}
-			adds = append(adds, mutate.Addendum{Layer: l, MediaType: convertMediaType(mt, set.Format.OCI())})
+			adds = append(adds, mutate.Addendum{Layer: l, MediaType: set.Format.MediaType(mt)})
 		}
 		history = append(history, from.ConfigFile().History...)
 		config = base.MergeConfig(*from.ConfigFile(), set.Config)

@@ -9,8 +9,6 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
@@ -257,26 +255,4 @@ func copyBaseFile(x *base.Index, name, dst string) error {
 		return fmt.Errorf("copying the base image's /%s: %w", name, err)
 	}
 	return f.Close()
-}
-
-// convertMediaType maps a layer media type between the Docker and OCI
-// flavours; the bytes are the same.
-func convertMediaType(mt types.MediaType, oci bool) types.MediaType {
-	docker := map[types.MediaType]types.MediaType{
-		types.OCILayer:             types.DockerLayer,
-		types.OCIUncompressedLayer: types.DockerUncompressedLayer,
-		types.OCIRestrictedLayer:   types.DockerForeignLayer,
-	}
-	if oci {
-		for o, d := range docker {
-			if mt == d {
-				return o
-			}
-		}
-		return mt
-	}
-	if d, ok := docker[mt]; ok {
-		return d
-	}
-	return mt
 }

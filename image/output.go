@@ -48,7 +48,7 @@ func layerDescriptor(l v1.Layer, f format.Format) (v1.Descriptor, error) {
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	return v1.Descriptor{MediaType: convertMediaType(mt, f.OCI()), Digest: digest, Size: size}, nil
+	return v1.Descriptor{MediaType: f.MediaType(mt), Digest: digest, Size: size}, nil
 }
 
 // produceLayers writes each planned layer straight into w, one after

@@ -1,39 +1,11 @@
 package index
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/format"
 )
-
-// indexJSON, descJSON and platformJSON are an OCI image index with fixed
-// fields, so that its bytes do not depend on a library's version.
-type indexJSON struct {
-	SchemaVersion int             `json:"schemaVersion"`
-	MediaType     types.MediaType `json:"mediaType"`
-	Manifests     []descJSON      `json:"manifests"`
-}
-
-type descJSON struct {
-	MediaType types.MediaType `json:"mediaType"`
-	Digest    string          `json:"digest"`
-	Size      int64           `json:"size"`
-	Platform  *platformJSON   `json:"platform,omitempty"`
-}
-
-type platformJSON struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-	OSVersion    string `json:"os.version,omitempty"`
-	Variant      string `json:"variant,omitempty"`
-}
 
 // Request is one index to build.
 type Request struct {
@@ -67,28 +39,14 @@ func Build(ctx context.Context, r Request) error {
 		}
 		seen[e.key()] = i
 	}
+	ix := format.Index{Tag: set.Ref.TagStr()}
+	for _, e := range entries {
+		ix.Images = append(ix.Images, e.image())
+	}
 	return format.Create(r.Out, set.Format, set.MTime, func(w format.Writer) error {
-		idx := indexJSON{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []descJSON{}}
-		for i, e := range entries {
-			d, err := e.write(w)
-			if err != nil {
-				return fmt.Errorf("nixlayer.buildImageIndex: writing images[%d] (%s): %w", i, e.src, err)
-			}
-			idx.Manifests = append(idx.Manifests, d)
+		if err := w.Index(ix); err != nil {
+			return fmt.Errorf("nixlayer.buildImageIndex: %w", err)
 		}
-		raw, err := json.Marshal(idx)
-		if err != nil {
-			return err
-		}
-		return w.Index(format.Index{Manifest: raw, Tag: set.Ref.TagStr()})
+		return nil
 	})
-}
-
-func blobDesc(mt types.MediaType, data []byte) (v1.Descriptor, error) {
-	h, n, err := v1.SHA256(bytes.NewReader(data))
-	return v1.Descriptor{MediaType: mt, Digest: h, Size: n}, err
-}
-
-func bytesOpener(data []byte) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 }

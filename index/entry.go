@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
@@ -21,7 +21,7 @@ type entry struct {
 	config   []byte
 	layers   []v1.Descriptor // with OCI media types
 	manifest []byte          // OCI
-	platform platformJSON
+	platform v1.Platform
 	close    func()
 }
 
@@ -72,7 +72,7 @@ func (e *entry) read() error {
 	if _, err := image.CheckPlatform(p); err != nil {
 		return err
 	}
-	e.platform = platformJSON{Architecture: cfg.Architecture, OS: cfg.OS, OSVersion: cfg.OSVersion, Variant: cfg.Variant}
+	e.platform = v1.Platform{Architecture: cfg.Architecture, OS: cfg.OS, OSVersion: cfg.OSVersion, Variant: cfg.Variant}
 	raw, err := e.img.RawManifest()
 	if err != nil {
 		return fmt.Errorf("reading the manifest: %w", err)
@@ -105,31 +105,19 @@ func (e *entry) key() string {
 	return s
 }
 
-// write gives the entry's layers, config and manifest to w and returns the
-// manifest's descriptor in the index.
-func (e *entry) write(w format.Writer) (descJSON, error) {
+// image is the entry as an image of a format.Index: its layers (read
+// when written), config, manifest and platform; Name is its path, for
+// errors.
+func (e *entry) image() format.Image {
+	img := format.Image{Config: e.config, Manifest: e.manifest, Name: e.src, Platform: &e.platform}
 	for _, l := range e.layers {
-		layer, err := e.img.LayerByDigest(l.Digest)
-		if err != nil {
-			return descJSON{}, fmt.Errorf("layer %s: %w", l.Digest, err)
-		}
-		if err := w.Blob(format.Blob{Desc: l, Open: layer.Compressed}); err != nil {
-			return descJSON{}, err
-		}
+		img.Layers = append(img.Layers, format.Blob{Desc: l, Open: func() (io.ReadCloser, error) {
+			layer, err := e.img.LayerByDigest(l.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("layer %s: %w", l.Digest, err)
+			}
+			return layer.Compressed()
+		}})
 	}
-	cd, err := blobDesc(types.OCIConfigJSON, e.config)
-	if err != nil {
-		return descJSON{}, err
-	}
-	md, err := blobDesc(types.OCIManifestSchema1, e.manifest)
-	if err != nil {
-		return descJSON{}, err
-	}
-	for _, b := range []format.Blob{{Desc: cd, Open: bytesOpener(e.config)}, {Desc: md, Open: bytesOpener(e.manifest)}} {
-		if err := w.Blob(b); err != nil {
-			return descJSON{}, err
-		}
-	}
-	p := e.platform
-	return descJSON{MediaType: md.MediaType, Digest: md.Digest.String(), Size: md.Size, Platform: &p}, nil
+	return img
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/nixlayer/nixlayer/format"
 )
 
 // tarOf is a layer holding one file.
@@ -221,7 +224,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown architecture", "", []string{sparc}, `images[0] (` + sparc + `): unknown architecture "sparc"`},
 		{"unknown variant", "", []string{badVariant}, `unknown variant "v9" of architecture "arm"`},
 		{"empty", "", nil, "images is empty"},
-		{"docker-archive", "docker-archive", []string{amd}, `cannot hold several platforms: use format = "oci-layout" or "oci-archive"`},
+		{"docker-archive", "docker-archive", []string{amd}, `format "docker-archive": ` + format.ErrDockerIndex.Error()},
+		{"unknown format", "tar", []string{amd}, `format: unknown format "tar"`},
 		{"an index as input", "", []string{nested}, "images[0] (" + nested + "): the image is itself a multi-platform index"},
 		{"missing file", "", []string{filepath.Join(dir, "nope")}, "images[0] (" + filepath.Join(dir, "nope") + ")"},
 	}
@@ -236,6 +240,19 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("an output was left at %s", out)
 			}
 		})
+	}
+}
+
+// TestFormatErrors: the format errors wrap format's, so that callers can
+// tell them with errors.Is.
+func TestFormatErrors(t *testing.T) {
+	_, err := (&Spec{Name: "multi", Format: "docker-archive", Images: []string{"/x"}}).Resolve("x", "")
+	if !errors.Is(err, format.ErrDockerIndex) {
+		t.Errorf("docker-archive: %v is not format.ErrDockerIndex", err)
+	}
+	_, want := format.Parse("tar")
+	if _, err := (&Spec{Name: "multi", Format: "tar", Images: []string{"/x"}}).Resolve("x", ""); err == nil || !strings.HasSuffix(err.Error(), want.Error()) {
+		t.Errorf("unknown format: %v, want it to end with %q", err, want)
 	}
 }
 

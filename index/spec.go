@@ -74,14 +74,14 @@ func (s *Spec) resolve(defaultTag string) (*Settings, error) {
 		return nil, fmt.Errorf("name %q and tag %q: %w", s.Name, tag, err)
 	}
 	set := &Settings{Ref: ref, Format: format.OCILayout, Images: s.Images}
-	switch f := format.Format(s.Format); f {
-	case "", format.OCILayout:
-	case format.OCIArchive:
+	f, err := format.Parse(s.Format)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("format: %w", err)
+	case f == format.DockerArchive && s.Format != "":
+		return nil, fmt.Errorf("format %q: %w", s.Format, format.ErrDockerIndex)
+	case f.OCI():
 		set.Format = f
-	case format.DockerArchive:
-		return nil, fmt.Errorf("format \"docker-archive\": a docker-archive holds one image per tag and cannot hold several platforms: use format = \"oci-layout\" or \"oci-archive\"")
-	default:
-		return nil, fmt.Errorf("unknown format %q: use oci-layout or oci-archive", s.Format)
 	}
 	if len(s.Images) == 0 {
 		return nil, fmt.Errorf("images is empty: give one image per platform")

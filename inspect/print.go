@@ -8,6 +8,10 @@ import (
 	"path"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/compression"
 )
 
 // WriteJSON writes the report as indented JSON, for scripts.
@@ -76,17 +80,17 @@ func shortDigest(d string) string {
 	return d
 }
 
-// shortType names a layer media type by its compression.
+// shortType names a layer media type by its compression: tar, tar+gzip
+// or tar+zstd; another media type is printed as it is.
 func shortType(mt string) string {
+	c, ok := compression.FromMediaType(types.MediaType(mt))
 	switch {
-	case strings.HasSuffix(mt, "gzip"):
-		return "tar+gzip"
-	case strings.HasSuffix(mt, "zstd"):
-		return "tar+zstd"
-	case strings.HasSuffix(mt, ".tar"), strings.HasSuffix(mt, "tar"):
+	case !ok:
+		return mt
+	case c == compression.None:
 		return "tar"
 	}
-	return mt
+	return "tar+" + string(c)
 }
 
 // humanSize prints a byte count in binary units.

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -81,7 +82,7 @@ func BenchmarkWrite(b *testing.B) {
 				b.StopTimer()
 				floor += sha256Floor(b, entries)
 				b.StartTimer()
-				if _, err := Write(io.Discard, entries, time.Unix(1, 0), c); err != nil {
+				if _, err := WriteFunc(context.Background(), io.Discard, Entries(entries), Options{MTime: time.Unix(1, 0), Compression: c}); err != nil {
 					b.Fatal(err)
 				}
 			}

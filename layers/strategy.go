@@ -151,20 +151,3 @@ func AvailableLayers(maxLayers, baseLayers int) (int, error) {
 	}
 	return n, nil
 }
-
-// ChooseLayers splits the store paths of g with the strategy called name
-// ("" for DefaultStrategy) for an image of at most maxLayers layers with no
-// base image and no contents: maxLayers-1 layers hold store paths, the last
-// one is kept for the customisation layer. Groups come bottom layer first.
-// With a base image or contents, call Lookup with an Input.
-func ChooseLayers(name string, g *registration.Graph, maxLayers int, size func(path string) int64) ([][]string, error) {
-	s, err := Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	n, err := AvailableLayers(maxLayers, 0)
-	if err != nil {
-		return nil, fmt.Errorf("choosing layers: %w", err)
-	}
-	return s(Input{Graph: g, Size: size, Budget: n})
-}

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -68,7 +69,22 @@ func groupNames(groups [][]string) [][]string {
 	return out
 }
 
-func TestChooseLayers(t *testing.T) {
+// split runs the strategy called name with the budget of an image of at
+// most maxLayers layers with no base image, as image's plan does.
+func split(name string, g *registration.Graph, maxLayers int) ([][]string, error) {
+	s, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	n, err := AvailableLayers(maxLayers, 0)
+	if err != nil {
+		return nil, fmt.Errorf("choosing layers: %w", err)
+	}
+	return s(Input{Graph: g, Budget: n})
+}
+
+// TestLookup splits a closure with each strategy found by Lookup.
+func TestLookup(t *testing.T) {
 	g := layerTestGraph(t, pythonApp, pythonSizes)
 	for _, tc := range []struct {
 		name      string
@@ -89,7 +105,7 @@ func TestChooseLayers(t *testing.T) {
 		{name: "zero", strategy: "size", maxLayers: 0, err: "maxLayers 0 is too small"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ChooseLayers(tc.strategy, g, tc.maxLayers, nil)
+			got, err := split(tc.strategy, g, tc.maxLayers)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want %q", err, tc.err)

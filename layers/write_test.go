@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"flag"
@@ -123,7 +124,7 @@ var allCompressions = []Compression{None, Gzip, Zstd}
 func writeLayer(t *testing.T, entries []Entry, mtime time.Time, c Compression) ([]byte, Descriptor) {
 	t.Helper()
 	var buf bytes.Buffer
-	d, err := Write(&buf, entries, mtime, c)
+	d, err := WriteFunc(context.Background(), &buf, Entries(entries), Options{MTime: mtime, Compression: c})
 	if err != nil {
 		t.Fatalf("Write %s: %v", c, err)
 	}
@@ -431,7 +432,7 @@ func TestWriteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Write(io.Discard, []Entry{tt.entry}, goldenMTime, tt.c)
+			_, err := WriteFunc(context.Background(), io.Discard, Entries([]Entry{tt.entry}), Options{MTime: goldenMTime, Compression: tt.c})
 			if err == nil {
 				t.Fatal("no error")
 			}

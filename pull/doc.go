@@ -1,6 +1,6 @@
 // Package pull moves images between registries and files by digest: Pull
 // fetches an image manifest by digest and writes a deterministic
-// docker-archive or OCI layout (the output of nixlayer's pullImage, a
+// docker-archive, OCI layout or oci-archive (the output of nixlayer's pullImage, a
 // fixed-output derivation), Pin resolves a tag and computes the sha256 that
 // pullImage pins, and Push uploads a docker-archive, OCI layout or archive,
 // or the stream of a streamLayeredImage script to a registry or into

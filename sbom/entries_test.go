@@ -3,6 +3,7 @@ package sbom
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"testing"
@@ -14,7 +15,7 @@ import (
 func TestEntries(t *testing.T) {
 	docs := &Documents{SPDX: []byte(`{"spdx":1}`), CycloneDX: []byte(`{"cdx":1}`)}
 	var buf bytes.Buffer
-	if _, err := layers.Write(&buf, Entries(docs), time.Unix(1, 0), layers.None); err != nil {
+	if _, err := layers.WriteFunc(context.Background(), &buf, layers.Entries(Entries(docs)), layers.Options{MTime: time.Unix(1, 0), Compression: layers.None}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,7 +140,7 @@ func TestSyftFindsInImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var layer bytes.Buffer
-	if _, err := layers.Write(&layer, Entries(docs), time.Unix(1, 0), layers.None); err != nil {
+	if _, err := layers.WriteFunc(context.Background(), &layer, layers.Entries(Entries(docs)), layers.Options{MTime: time.Unix(1, 0), Compression: layers.None}); err != nil {
 		t.Fatal(err)
 	}
 	l, err := tarball.LayerFromReader(bytes.NewReader(layer.Bytes()))

@@ -4,6 +4,17 @@
 // flattened root filesystem of an image: an index for building on top of a
 // base image, and a deterministic rootfs tar for exportImage.
 //
+// # Which image
+//
+// Open reads one image. From a multi-platform index (an OCI layout or
+// oci-archive whose entry is an image index) it picks this machine's
+// platform (linux and runtime.GOARCH), else the first image that is not an
+// attestation; RawIndex returns the index's bytes, and WithManifest opens
+// another of its images by manifest digest. An archive that lists several
+// images (mergeImages' docker-archives, an OCI layout with several
+// index.json entries) is read by name and tag (WithName, WithTag), or by
+// position with WithPosition; Count says how many it lists.
+//
 // # Safety policy
 //
 // Nothing read from an image is ever written to the host filesystem, except

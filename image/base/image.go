@@ -51,8 +51,6 @@ type Image struct {
 	indexErr  error
 }
 
-func (img *Image) Source() string { return img.src }
-
 // Format returns the archive format found by Open.
 func (img *Image) Format() Format { return img.format }
 

@@ -232,15 +232,11 @@ func (img *Image) blobLayer(name string) (*layer, error) {
 	l := &layer{img: img, idx: len(img.layers), blob: name, size: size}
 	magic := make([]byte, len(xzMagic))
 	n, _ := io.ReadFull(rc, magic)
-	switch sniff(magic[:n]) {
-	case gzipped:
-		l.mediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-	case zstded:
-		l.mediaType = "application/vnd.oci.image.layer.v1.tar+zstd"
-	case xzed:
-		return nil, fmt.Errorf("%s: xz-compressed layers are not supported: %w", l, ErrFormat)
-	default:
-		l.mediaType = "application/vnd.docker.image.rootfs.diff.tar"
+	k := sniff(magic[:n])
+	mt, ok := k.MediaType(false)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s-compressed layers are not supported: %w", l, k, ErrFormat)
 	}
+	l.mediaType = mt
 	return l, nil
 }
