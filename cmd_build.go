@@ -104,6 +104,8 @@ var flagUsage = map[string]string{
 	"max-layers":     "most layers of a layered image (2 to 127, default 100)",
 	"from-image":     "base image: docker-archive, OCI layout or oci-archive",
 	"include-nix-db": "add the Nix database of the image's store paths",
+	"sbom":           "false for no SBOM documents, or a JSON list of entries ({\"path\": STORE-PATH, \"license\": ...} or {\"name\": ..., \"version\": ...})",
+	"sbom-meta":      "the contents' meta by store path, as JSON (nix/sbom.nix makes it)",
 }
 
 // buildImageFlags are --spec, --closure, --out and one flag per field of

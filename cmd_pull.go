@@ -141,8 +141,9 @@ func pushCommand() *cli.Command {
 		Description: `SOURCE is a docker-archive, an OCI layout directory or archive, or an
 executable that writes a docker-archive (streamLayeredImage). DEST is a
 registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
-Prints the pushed image by digest.`,
-		Flags: registryFlags(),
+Prints the pushed image by digest. The SBOM documents the image carries
+are attached to it as OCI referrers (--no-sbom: not).`,
+		Flags: append(registryFlags(), noSBOMFlag),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2); err != nil {
 				return err
@@ -151,6 +152,7 @@ Prints the pushed image by digest.`,
 			if err != nil {
 				return err
 			}
+			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p)
 			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
 			return err
 		},

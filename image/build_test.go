@@ -424,18 +424,21 @@ func checkLayer(t *testing.T, img v1.Image, s *testStore, mtime time.Time) v1.Ha
 		mode int64
 		link string
 	}{
-		"bin":                           {tar.TypeDir, 0o555, ""},
-		"bin/hello":                     {tar.TypeReg, 0o555, ""},
-		"share/hello/data.txt":          {tar.TypeReg, 0o444, ""},
-		"share/hello/emptydir":          {tar.TypeDir, 0o555, ""},
-		"libexec":                       {tar.TypeSymlink, 0o777, s.busybox + "/bin"},
-		hello:                           {tar.TypeDir, 0o555, ""},
-		hello + "/bin/hello":            {tar.TypeReg, 0o555, ""},
-		hello + "/share/hello/empty":    {tar.TypeReg, 0o444, ""},
-		hello + "/share/hello/emptydir": {tar.TypeDir, 0o555, ""},
-		hello + "/libexec":              {tar.TypeSymlink, 0o777, s.busybox + "/bin"},
-		bb + "/bin/busybox":             {tar.TypeReg, 0o555, ""},
-		bb + "/bin/sh":                  {tar.TypeSymlink, 0o777, "busybox"},
+		"bin":                                {tar.TypeDir, 0o555, ""},
+		"bin/hello":                          {tar.TypeReg, 0o555, ""},
+		"share/hello/data.txt":               {tar.TypeReg, 0o444, ""},
+		"share/hello/emptydir":               {tar.TypeDir, 0o555, ""},
+		"libexec":                            {tar.TypeSymlink, 0o777, s.busybox + "/bin"},
+		hello:                                {tar.TypeDir, 0o555, ""},
+		hello + "/bin/hello":                 {tar.TypeReg, 0o555, ""},
+		hello + "/share/hello/empty":         {tar.TypeReg, 0o444, ""},
+		hello + "/share/hello/emptydir":      {tar.TypeDir, 0o555, ""},
+		hello + "/libexec":                   {tar.TypeSymlink, 0o777, s.busybox + "/bin"},
+		bb + "/bin/busybox":                  {tar.TypeReg, 0o555, ""},
+		bb + "/bin/sh":                       {tar.TypeSymlink, 0o777, "busybox"},
+		"var/lib/db/sbom":                    {tar.TypeDir, 0o755, ""},
+		"var/lib/db/sbom/nixlayer.spdx.json": {tar.TypeReg, 0o644, ""},
+		"var/lib/db/sbom/nixlayer.cdx.json":  {tar.TypeReg, 0o644, ""},
 	}
 	for n, w := range want {
 		h, ok := got[n]
@@ -451,7 +454,8 @@ func checkLayer(t *testing.T, img v1.Image, s *testStore, mtime time.Time) v1.Ha
 		bb, bb + "/bin", bb + "/bin/busybox", bb + "/bin/sh",
 		hello, hello + "/bin", hello + "/bin/hello", hello + "/libexec", hello + "/share", hello + "/share/hello",
 		hello + "/share/hello/data.txt", hello + "/share/hello/empty", hello + "/share/hello/emptydir",
-		"share", "share/hello", "share/hello/data.txt", "share/hello/empty", "share/hello/emptydir"}
+		"share", "share/hello", "share/hello/data.txt", "share/hello/empty", "share/hello/emptydir",
+		"var", "var/lib", "var/lib/db", "var/lib/db/sbom", "var/lib/db/sbom/nixlayer.cdx.json", "var/lib/db/sbom/nixlayer.spdx.json"}
 	if !reflect.DeepEqual(order, wantOrder) {
 		t.Errorf("layer entries\n got %q\nwant %q", order, wantOrder)
 	}

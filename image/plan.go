@@ -125,7 +125,8 @@ func setOwner(entries []layers.Entry, uid, gid int) {
 type planner struct {
 	set   *Settings
 	graph *registration.Graph
-	base  *base.Image // nil without a base image
+	base  *base.Image         // nil without a base image
+	full  *registration.Graph // see fullGraph
 	// cached are the layers of set.Layers; stores is graph without their
 	// store paths, what the image's own layering splits (withCached).
 	cached []Layer
@@ -143,7 +144,7 @@ func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.
 	if err := p.withCached(); err != nil {
 		return nil, err
 	}
-	plan, err := p.own()
+	plan, err := p.own(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -196,20 +197,9 @@ func (p *planner) reserved() int {
 // nixDBLayer makes the layer holding the Nix database that registers every
 // store path of the image, with hashes computed where the closure lacks them.
 func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
-	g, err := nixdb.Complete(ctx, p.graph, false)
+	g, err := p.fullGraph(ctx)
 	if err != nil {
 		return Layer{}, err
-	}
-	if p.base != nil {
-		bg, err := baseGraph(ctx, p.base, p.graph.StoreDir(), p.set.TempDir)
-		if err != nil {
-			return Layer{}, err
-		}
-		if bg != nil {
-			if g, err = nixdb.Merge(bg, g); err != nil {
-				return Layer{}, fmt.Errorf("merging the base image's Nix database: %w", err)
-			}
-		}
 	}
 	db := p.set.NixDB
 	entries, err := nixdb.Entries(g, nixdb.Options{
@@ -228,9 +218,9 @@ func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
 
 // own decides the layers of the closure and the root: the store-path
 // groups of the strategy, then the root entries (contents and
-// customisation) in a layer of their own, or, when the contents are
-// copied, in the top store layer.
-func (p *planner) own() ([]Layer, error) {
+// customisation, the SBOM documents) in a layer of their own, or, when the
+// contents are copied, in the top store layer.
+func (p *planner) own(ctx context.Context) ([]Layer, error) {
 	set := p.set
 	for _, c := range set.Contents {
 		if _, ok := p.graph.Lookup(c); !ok {
@@ -262,7 +252,13 @@ func (p *planner) own() ([]Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	root = append(append([]layers.Entry(nil), root...), custom...)
+	docs, err := p.sbomEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Later entries win (Layer.Each merges): the contents' and the user's
+	// files over the SBOM's directories.
+	root = append(append(docs, root...), custom...)
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64

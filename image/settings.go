@@ -52,6 +52,9 @@ type Settings struct {
 	// Layers are the nl.buildLayer outputs whose layers go first, as they
 	// were built (see cached.go); Plan reads them.
 	Layers []string
+	// SBOM, when not nil, puts the SBOM documents in the customisation
+	// layer (see sbom.go).
+	SBOM *SBOM
 	// Customize is the customisation (users, files, perms...).
 	Customize customize.Spec
 	// TempDir holds what a build extracts or writes before the output.
@@ -147,6 +150,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 		return nil, err
 	}
 	if set.Layers, err = resolveLayers(s.Layers); err != nil {
+		return nil, err
+	}
+	if set.SBOM, err = resolveSBOM(s); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

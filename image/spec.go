@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/sbom"
 )
 
 // Spec is everything a build needs besides the closure, as the user wrote
@@ -77,6 +78,15 @@ type Spec struct {
 	// Layers are nl.buildLayer outputs, bottom first: layers built
 	// earlier that the image takes as they are (see cached.go).
 	Layers []string `json:"layers"`
+	// SBOM is the sbom argument: absent, null or true for the documents
+	// (the default), false for none, or a list of entries (sbom.Meta
+	// fields): one with a "path" (a store path) overrides, field by field,
+	// what the closure and SBOMMeta say of it; one without adds a package
+	// that is not a store path (it needs a name).
+	SBOM json.RawMessage `json:"sbom"`
+	// SBOMMeta is the meta (license, homepage, description) of the
+	// derivations named in contents, by store path, from nix/sbom.nix.
+	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
 
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec

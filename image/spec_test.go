@@ -276,6 +276,8 @@ func FuzzSpec(f *testing.F) {
 	f.Add([]byte(`{"name":"hello","config":["x"]}`))
 	f.Add([]byte(`{"name":"hello","config":{"ExposedPorts":{"80/tcp":{}},"Labels":{"a":1}}}`))
 	f.Add([]byte(`{"name":"Hello World","tag":"v1:x","created":"now","mtime":-1,"architecture":"arm/v7"}`))
+	f.Add([]byte(`{"name":"a","sbom":[{"path":"/nix/store/x","license":"MIT"},{"name":"v"}],"sbomMeta":{"/nix/store/x":{"homepage":"h"}}}`))
+	f.Add([]byte(`{"name":"a","sbom":false}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := image.ParseSpec(data, "fuzz")
 		if err != nil {
@@ -296,5 +298,8 @@ func FuzzSpec(f *testing.F) {
 		s.CreatedTime(time.Now)
 		s.LayerTime("")
 		image.ResolvePlatform(s.Architecture, s.System)
+		if set, err := image.Resolve(s, image.Env{DefaultTag: "latest"}); err == nil && string(s.SBOM) == "false" && set.SBOM != nil {
+			t.Errorf("sbom = false resolved to %+v", set.SBOM)
+		}
 	})
 }

@@ -24,7 +24,7 @@ rec {
     "fromImage" "fromImageName" "fromImageTag"
     "users" "groups" "perms" "symlinks" "files" "directories"
     "extraCommands" "shell" "keepContentsDirlinks" "debug" "passthru" "meta"
-    "layers"
+    "layers" "sbom"
   ];
   # The layered builders add their layering.
   layered = common ++ [ "maxLayers" "layering" ];

@@ -114,6 +114,8 @@ let
         ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
         ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
         ${if refs != null then "references" else null} = "${refs}";
+        # The meta (license, homepage, description) of the contents, for the SBOM.
+        ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
         ${if args.layers or [ ] != [ ] then "layers" else null} = map storeString (toList args.layers);
       };

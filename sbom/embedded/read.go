@@ -53,13 +53,45 @@ func isScript(path string) (bool, error) {
 	return bytes.Equal(head[:n], []byte("#!")), nil
 }
 
+// ReadAll returns both documents of the image at path (see Read), reading
+// an image's layers once for the two. opts choose the image of an archive
+// or index (base.WithManifest, say); a stream script ignores them.
+func ReadAll(path string, opts ...base.Option) (*sbom.Documents, error) {
+	script, err := isScript(path)
+	if err != nil {
+		return nil, err
+	}
+	docs := map[sbom.Format][]byte{}
+	if script {
+		for _, f := range sbom.Formats {
+			if docs[f], err = fromScript(path, f); err != nil {
+				return nil, err
+			}
+		}
+	} else if docs, err = fromImageAll(path, sbom.Formats, opts...); err != nil {
+		return nil, err
+	}
+	return &sbom.Documents{SPDX: docs[sbom.SPDXJSON], CycloneDX: docs[sbom.CycloneDXJSON]}, nil
+}
+
 // MaxDocumentSize bounds an SBOM read out of an image into memory: a
 // document lists each store path in about 1 KiB, so this allows closures
 // far larger than any real one.
 const MaxDocumentSize = 256 << 20
 
 func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) {
-	img, err := base.Open(path, append(opts, base.WithKeep(f.Path()))...)
+	docs, err := fromImageAll(path, []sbom.Format{f}, opts...)
+	return docs[f], err
+}
+
+// fromImageAll reads the documents in formats fs from the image's layers,
+// in one pass.
+func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.Format][]byte, error) {
+	var keep []string
+	for _, f := range fs {
+		keep = append(keep, f.Path())
+	}
+	img, err := base.Open(path, append(opts, base.WithKeep(keep...))...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
@@ -68,14 +100,18 @@ func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
-	data, ok, err := x.Content(f.Path(), MaxDocumentSize)
-	if err != nil {
-		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
+	out := map[sbom.Format][]byte{}
+	for _, f := range fs {
+		data, ok, err := x.Content(f.Path(), MaxDocumentSize)
+		if err != nil {
+			return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("image %s has no file /%s: %w (built with sbom = false, or not by nixlayer?)", path, f.Path(), ErrNoSBOM)
+		}
+		out[f] = data
 	}
-	if !ok {
-		return nil, fmt.Errorf("image %s has no file /%s: %w (built with sbom = false, or not by nixlayer?)", path, f.Path(), ErrNoSBOM)
-	}
-	return data, nil
+	return out, nil
 }
 
 // fromScript finds the document in the recipe of a stream script: the

@@ -94,6 +94,26 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// TestReadAll reads both documents at once from every kind of image.
+func TestReadAll(t *testing.T) {
+	for kind, p := range formats(t, writeScript(t, testDocs)) {
+		t.Run(kind, func(t *testing.T) {
+			got, err := ReadAll(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.SPDX, testDocs.SPDX) || !bytes.Equal(got.CycloneDX, testDocs.CycloneDX) {
+				t.Errorf("got %q and %q, want %q and %q", got.SPDX, got.CycloneDX, testDocs.SPDX, testDocs.CycloneDX)
+			}
+		})
+	}
+	for kind, p := range formats(t, writeScript(t, nil)) {
+		if _, err := ReadAll(p); !errors.Is(err, ErrNoSBOM) {
+			t.Errorf("%s without documents: error %v, want ErrNoSBOM", kind, err)
+		}
+	}
+}
+
 func TestReadNone(t *testing.T) {
 	for kind, p := range formats(t, writeScript(t, nil)) {
 		t.Run(kind, func(t *testing.T) {
