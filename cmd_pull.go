@@ -11,7 +11,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
-	"github.com/nixlayer/nixlayer/pull"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // registryFlags are the flags pull, pin and push share.
@@ -32,28 +32,28 @@ func platformFlags() []cli.Flag {
 	}
 }
 
-func registryOptions(c *cli.Context) []pull.Option {
-	opts := []pull.Option{pull.WithInsecure(c.Bool("insecure")), pull.WithJobs(c.Int("jobs"))}
+func registryOptions(c *cli.Context) []registry.Option {
+	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs"))}
 	if f := c.String("ca-cert-file"); f != "" {
-		opts = append(opts, pull.WithCACertFile(f))
+		opts = append(opts, registry.WithCACertFile(f))
 	}
 	if !c.Bool("quiet") {
-		opts = append(opts, pull.WithProgress(os.Stderr))
+		opts = append(opts, registry.WithProgress(os.Stderr))
 	}
 	return opts
 }
 
 // pullOptions reads --format and the registry and platform flags.
-func pullOptions(c *cli.Context) (format.Format, []pull.Option, error) {
+func pullOptions(c *cli.Context) (format.Format, []registry.Option, error) {
 	format, err := format.Parse(c.String("format"))
 	if err != nil {
 		return "", nil, err
 	}
-	p, err := pull.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
+	p, err := registry.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
 	if err != nil {
 		return "", nil, err
 	}
-	return format, append(registryOptions(c), pull.WithPlatform(p)), nil
+	return format, append(registryOptions(c), registry.WithPlatform(p)), nil
 }
 
 func pullCommand() *cli.Command {
@@ -74,7 +74,7 @@ give NAME@DIGEST and --out.`,
 			attrs, err := nixattrs.Load()
 			switch {
 			case err == nil:
-				spec, err := pull.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
+				spec, err := registry.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
 				if err != nil {
 					return err
 				}
@@ -82,7 +82,7 @@ give NAME@DIGEST and --out.`,
 				if err != nil {
 					return err
 				}
-				return pull.Pull(c.Context, spec.Request(), out, append(spec.Options(), pull.WithProgress(os.Stderr))...)
+				return registry.Pull(c.Context, spec.Request(), out, append(spec.Options(), registry.WithProgress(os.Stderr))...)
 			case !errors.Is(err, nixattrs.ErrNotBuilder):
 				return err
 			}
@@ -95,8 +95,8 @@ give NAME@DIGEST and --out.`,
 			if err != nil {
 				return err
 			}
-			req := pull.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
-			return pull.Pull(c.Context, req, c.String("out"), opts...)
+			req := registry.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
+			return registry.Pull(c.Context, req, c.String("out"), opts...)
 		},
 	}
 }
@@ -118,7 +118,7 @@ func pinCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := pull.Pin(c.Context, c.Args().First(), format, opts...)
+			p, err := registry.Pin(c.Context, c.Args().First(), format, opts...)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ are attached to it as OCI referrers (--no-sbom: not).`,
 			if err := needArgs(c, 2); err != nil {
 				return err
 			}
-			p, err := pull.Push(c.Context, c.Args().Get(0), c.Args().Get(1), registryOptions(c)...)
+			p, err := registry.Push(c.Context, c.Args().Get(0), c.Args().Get(1), registryOptions(c)...)
 			if err != nil {
 				return err
 			}
@@ -179,7 +179,7 @@ func writeAppCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return pull.WriteApp(out, app.Name, app.Text)
+			return registry.WriteApp(out, app.Name, app.Text)
 		},
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nixlayer/nixlayer/pull"
+	"github.com/nixlayer/nixlayer/registry"
 
 	"github.com/nixlayer/nixlayer/sbom"
 	"github.com/nixlayer/nixlayer/sbom/embedded"
@@ -50,13 +50,13 @@ var noSBOMFlag = &cli.BoolFlag{Name: "no-sbom", Usage: "do not attach the image'
 // without documents is passed over in silence. A registry that refuses
 // the artifacts is a warning, not an error: the image is pushed, and
 // carries its documents anyway.
-func attachSBOM(c *cli.Context, src, dest string, p *pull.Pushed) {
-	if c.Bool("no-sbom") || strings.HasPrefix(dest, pull.DockerDaemon) {
+func attachSBOM(c *cli.Context, src, dest string, p *registry.Pushed) {
+	if c.Bool("no-sbom") || strings.HasPrefix(dest, registry.DockerDaemon) {
 		return
 	}
-	descs, err := pull.AttachSBOM(c.Context, src, p, registryOptions(c)...)
+	descs, err := registry.AttachSBOM(c.Context, src, p, registryOptions(c)...)
 	switch {
-	case errors.Is(err, pull.ErrNoSBOM):
+	case errors.Is(err, registry.ErrNoSBOM):
 	case err != nil:
 		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but its SBOM was not attached: %v\n(the registry may not take OCI artifacts; --no-sbom skips them)\n", p.Reference, err)
 	case !c.Bool("quiet"):

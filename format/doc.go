@@ -31,10 +31,10 @@
 //     output suffixes and format checks), and the --format usage texts of
 //     cmd_build.go and cmd_pull.go;
 //   - the readers: image/base's Open (base images, push, inspect,
-//     buildImageIndex's inputs) and pull.DetectSource with its SourceKind;
+//     buildImageIndex's inputs) and registry.DetectSource with its SourceKind;
 //   - the places that tell one format from another: image/build.go
 //     (writeOwnLayers: an OCI layout's layers are written to files first),
-//     index/spec.go (which formats hold an index), pull/pin.go (a directory
+//     index/spec.go (which formats hold an index), registry/pin.go (a directory
 //     is hashed as a NAR);
 //   - the README.
 //

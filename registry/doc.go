@@ -1,4 +1,4 @@
-// Package pull moves images between registries and files by digest: Pull
+// Package registry moves images between registries and files by digest: Pull
 // fetches an image manifest by digest and writes a deterministic
 // docker-archive, OCI layout or oci-archive (the output of nixlayer's pullImage, a
 // fixed-output derivation), Pin resolves a tag and computes the sha256 that
@@ -31,4 +31,4 @@
 //	oci-archive: the oci-layout directory as a tar, written like the
 //	docker-archive: blobs/, blobs/sha256/, the blobs sorted by digest,
 //	index.json, oci-layout.
-package pull
+package registry
