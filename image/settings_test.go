@@ -30,7 +30,7 @@ func TestResolveDefaults(t *testing.T) {
 			TempDir:      "/tmp/x",
 			// includeStorePaths defaults to true
 			IncludeStorePaths: true,
-			SBOM:         &image.SBOM{},
+			SBOM:              &image.SBOM{},
 		}
 		if edit != nil {
 			edit(&s)
