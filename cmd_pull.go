@@ -21,6 +21,8 @@ func registryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ca-cert-file", Usage: "trust the PEM certificates in this file instead of the system's"},
 		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "blobs moved at once"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "report no progress"},
+		&cli.StringFlag{Name: "connect-timeout", Usage: "bound on TCP connect, TLS handshake and response headers, a Go duration (default 30s/30s/60s, or $" + registry.EnvConnectTimeout + ")"},
+		&cli.StringFlag{Name: "idle-timeout", Usage: "bound on a body or upload that sends nothing, a Go duration (default 60s, or $" + registry.EnvIdleTimeout + ")"},
 	}
 }
 
@@ -32,15 +34,19 @@ func platformFlags() []cli.Flag {
 	}
 }
 
-func registryOptions(c *cli.Context) []registry.Option {
-	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs"))}
+func registryOptions(c *cli.Context) ([]registry.Option, error) {
+	t, err := registry.ParseTimeouts("--connect-timeout", c.String("connect-timeout"), "--idle-timeout", c.String("idle-timeout"))
+	if err != nil {
+		return nil, err
+	}
+	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs")), registry.WithTimeouts(t)}
 	if f := c.String("ca-cert-file"); f != "" {
 		opts = append(opts, registry.WithCACertFile(f))
 	}
 	if !c.Bool("quiet") {
 		opts = append(opts, registry.WithProgress(os.Stderr))
 	}
-	return opts
+	return opts, nil
 }
 
 // pullOptions reads --format and the registry and platform flags.
@@ -53,7 +59,11 @@ func pullOptions(c *cli.Context) (format.Format, []registry.Option, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return format, append(registryOptions(c), registry.WithPlatform(p)), nil
+	opts, err := registryOptions(c)
+	if err != nil {
+		return "", nil, err
+	}
+	return format, append(opts, registry.WithPlatform(p)), nil
 }
 
 func pullCommand() *cli.Command {
@@ -148,11 +158,15 @@ are attached to it as OCI referrers (--no-sbom: not).`,
 			if err := needArgs(c, 2); err != nil {
 				return err
 			}
-			p, err := registry.Push(c.Context, c.Args().Get(0), c.Args().Get(1), registryOptions(c)...)
+			opts, err := registryOptions(c)
 			if err != nil {
 				return err
 			}
-			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p)
+			p, err := registry.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
+			if err != nil {
+				return err
+			}
+			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p, opts)
 			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
 			return err
 		},

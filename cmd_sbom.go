@@ -50,11 +50,11 @@ var noSBOMFlag = &cli.BoolFlag{Name: "no-sbom", Usage: "do not attach the image'
 // without documents is passed over in silence. A registry that refuses
 // the artifacts is a warning, not an error: the image is pushed, and
 // carries its documents anyway.
-func attachSBOM(c *cli.Context, src, dest string, p *registry.Pushed) {
+func attachSBOM(c *cli.Context, src, dest string, p *registry.Pushed, opts []registry.Option) {
 	if c.Bool("no-sbom") || strings.HasPrefix(dest, registry.DockerDaemon) {
 		return
 	}
-	descs, err := registry.AttachSBOM(c.Context, src, p, registryOptions(c)...)
+	descs, err := registry.AttachSBOM(c.Context, src, p, opts...)
 	switch {
 	case errors.Is(err, registry.ErrNoSBOM):
 	case err != nil:

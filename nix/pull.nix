@@ -44,13 +44,15 @@ in
   # Same arguments as nixpkgs dockerTools.pullImage, plus format
   # (docker-archive, oci-layout or oci-archive) and caCertFile (a PEM
   # bundle, e.g. "${cacert}/etc/ssl/certs/ca-bundle.crt"; without it, the
-  # builder uses $NIX_SSL_CERT_FILE when the daemon passes it). `nixlayer
+  # builder uses $NIX_SSL_CERT_FILE when the daemon passes it), and
+  # connectTimeout / idleTimeout (Go durations, "90s"; README "Limits"). `nixlayer
   # pin NAME:TAG` prints the arguments to give.
   pullImage =
     { imageName, imageDigest, sha256 ? null, hash ? null
     , os ? "linux", arch ? null, variant ? null
     , finalImageName ? imageName, finalImageTag ? "latest"
     , tlsVerify ? true, format ? "docker-archive", caCertFile ? null
+    , connectTimeout ? null, idleTimeout ? null
     , name ? fixName "docker-image-${finalImageName}-${finalImageTag}${suffixes.${format} or ""}"
     }:
     assert builtins.isString imageDigest;
@@ -65,6 +67,8 @@ in
       __structuredAttrs = true;
       nixlayer = {
         inherit imageName imageDigest os arch variant finalImageName finalImageTag tlsVerify format caCertFile system;
+        ${if connectTimeout != null then "connectTimeout" else null} = connectTimeout;
+        ${if idleTimeout != null then "idleTimeout" else null} = idleTimeout;
       };
       outputHashMode = if format == "oci-layout" then "recursive" else "flat";
       outputHashAlgo = "sha256";

@@ -71,9 +71,38 @@ func (t Timeouts) withDefaults() (Timeouts, error) {
 }
 
 func parseTimeout(env, v string) (time.Duration, error) {
+	return parseDuration("$"+env, v)
+}
+
+// parseDuration reads v, the value of what (an argument or a variable), as
+// a positive Go duration.
+func parseDuration(what, v string) (time.Duration, error) {
 	x, err := time.ParseDuration(v)
 	if err != nil || x <= 0 {
-		return 0, fmt.Errorf("$%s = %q is not a positive duration (like 90s or 5m)", env, v)
+		return 0, fmt.Errorf("%s = %q is not a positive duration (like 90s or 5m)", what, v)
 	}
 	return x, nil
+}
+
+// ParseTimeouts reads a connect timeout (TCP connect, TLS handshake and
+// response headers) and an idle timeout (a body or upload that stalls), Go
+// durations named in errors as connectName and idleName; an empty value
+// keeps the default (see DefaultTimeouts).
+func ParseTimeouts(connectName, connect, idleName, idle string) (Timeouts, error) {
+	var t Timeouts
+	if connect != "" {
+		x, err := parseDuration(connectName, connect)
+		if err != nil {
+			return t, err
+		}
+		t.Dial, t.TLS, t.Headers = x, x, x
+	}
+	if idle != "" {
+		x, err := parseDuration(idleName, idle)
+		if err != nil {
+			return t, err
+		}
+		t.Idle = x
+	}
+	return t, nil
 }

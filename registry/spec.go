@@ -29,6 +29,10 @@ type Spec struct {
 	TLSVerify      *bool  `json:"tlsVerify"`
 	Format         string `json:"format"`
 	CACertFile     string `json:"caCertFile"`
+	// ConnectTimeout and IdleTimeout (Go durations, "90s") replace the
+	// network timeouts of DefaultTimeouts.
+	ConnectTimeout string `json:"connectTimeout"`
+	IdleTimeout    string `json:"idleTimeout"`
 }
 
 // ParseSpec decodes and checks a Spec; file names its origin in errors.
@@ -54,6 +58,9 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	if _, err := Platform(s.OS, s.Arch, s.Variant, s.System); err != nil {
 		return nil, fmt.Errorf("reading platform in %s: %w", file, err)
 	}
+	if _, err := s.timeouts(); err != nil {
+		return nil, fmt.Errorf("reading pullImage arguments in %s: %w", file, err)
+	}
 	// The image names, checked as Pull will check them.
 	r := s.Request()
 	if _, err := r.reference(makeOptions(s.Options())); err != nil {
@@ -72,7 +79,8 @@ func (s *Spec) Request() Request {
 // comes from $NIX_SSL_CERT_FILE when set (and $SSL_CERT_FILE is not).
 func (s *Spec) Options() []Option {
 	p, _ := Platform(s.OS, s.Arch, s.Variant, s.System)
-	opts := []Option{WithPlatform(p), WithInsecure(s.TLSVerify != nil && !*s.TLSVerify)}
+	t, _ := s.timeouts()
+	opts := []Option{WithPlatform(p), WithInsecure(s.TLSVerify != nil && !*s.TLSVerify), WithTimeouts(t)}
 	switch ca := os.Getenv("NIX_SSL_CERT_FILE"); {
 	case s.CACertFile != "":
 		opts = append(opts, WithCACertFile(s.CACertFile))
@@ -81,6 +89,10 @@ func (s *Spec) Options() []Option {
 		opts = append(opts, WithCACertFile(ca))
 	}
 	return opts
+}
+
+func (s *Spec) timeouts() (Timeouts, error) {
+	return ParseTimeouts("connectTimeout", s.ConnectTimeout, "idleTimeout", s.IdleTimeout)
 }
 
 // Platform returns the platform to choose from an index: osName (default

@@ -1,0 +1,55 @@
+package tests
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nixlayer/nixlayer/internal/testutil"
+)
+
+// TestTimeoutFlags checks that --connect-timeout bounds a registry that
+// never answers (each try, retried as a transient failure), far below the
+// default of a minute per try, and that bad durations name their flag or
+// pullImage argument.
+func TestTimeoutFlags(t *testing.T) {
+	exe := testutil.Exe(t)
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answer, until the client gives up
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	defer stall.Close()
+	host := strings.TrimPrefix(stall.URL, "http://")
+
+	start := time.Now()
+	_, errOut, err := testutil.RunErr("", nil, exe, "pin", "--insecure", "--quiet", "--connect-timeout", "200ms", host+"/stall:v1")
+	took := time.Since(start)
+	if err == nil || !strings.Contains(errOut, host) {
+		t.Errorf("pin of a registry that never answers: %v\n%s", err, errOut)
+	}
+	// 4 tries of 200ms and pauses of 1+2+4 s: about 8 s; the default
+	// would take over 4 minutes.
+	if took > 30*time.Second {
+		t.Errorf("pin with --connect-timeout 200ms took %v", took)
+	}
+
+	for _, c := range []struct{ args []string }{
+		{[]string{"pin", "--connect-timeout", "soon", host + "/x:v1"}},
+		{[]string{"push", "--idle-timeout", "-5s", "/nonexistent", host + "/x:v1"}},
+	} {
+		_, errOut, err := testutil.RunErr("", nil, exe, c.args...)
+		flag := c.args[1]
+		if err == nil || !strings.Contains(errOut, flag+` = "`+c.args[2]+`" is not a positive duration`) {
+			t.Errorf("%v: %v\n%s", c.args, err, errOut)
+		}
+	}
+
+	_, errOut, err = testutil.NixBuildErr(t, `nl.pullImage { imageName = "`+host+`/x"; imageDigest = "sha256:`+strings.Repeat("0", 64)+`"; sha256 = "`+strings.Repeat("0", 52)+`"; tlsVerify = false; connectTimeout = "soon"; }`)
+	if err == nil || !strings.Contains(errOut, `connectTimeout = "soon" is not a positive duration`) {
+		t.Errorf("pullImage with connectTimeout = \"soon\": %v\n%s", err, errOut)
+	}
+}
