@@ -64,8 +64,10 @@ func (c *cachedBench) push() (row, error) {
 	return r, nil
 }
 
+// pushTo pushes src to ref without its SBOM referrers, so that the bytes
+// counted are the image's own.
 func (c *cachedBench) pushTo(src, ref string) error {
-	cmd := exec.CommandContext(c.ctx, c.opts.nixlayer, "push", "--insecure", src, ref)
+	cmd := exec.CommandContext(c.ctx, c.opts.nixlayer, "push", "--insecure", "--no-sbom", src, ref)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
