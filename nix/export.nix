@@ -11,9 +11,11 @@
     , name ? (if builtins.isAttrs fromImage && fromImage ? name
               then fromImage.name
               else baseNameOf (toString fromImage))
-    , diskSize ? null           # dockerTools' VM disk size: accepted, not needed
+    , diskSize ? null           # dockerTools' VM disk size: refused, as by the builders
     }:
-    derivation {
+    if diskSize != null
+    then throw "nixlayer.exportImage: diskSize is not supported: nixlayer runs no VM: not needed; remove it"
+    else derivation {
       inherit name system;
       builder = nixlayerBin;
       args = [ "export" "--out" (builtins.placeholder "out") ]

@@ -402,6 +402,7 @@ func TestArgumentErrors(t *testing.T) {
 		{"far from every name", `nl.buildImage { name = "x"; wibblewobble = 1; }`, "nixlayer.buildImage: unknown argument wibblewobble; buildImage takes name, tag, contents"},
 		{"layering in buildImage", `nl.buildImage { name = "x"; layering = "size"; }`, "layering is an argument of buildLayeredImage, buildLayeredImageWithNixDb, streamLayeredImage, not of buildImage"},
 		{"diskSize", `nl.buildImage { name = "x"; diskSize = 1024; }`, "nixlayer.buildImage: diskSize is not supported: nixlayer runs no VM: not needed"},
+		{"exportImage diskSize", `nl.exportImage { fromImage = nl.buildImage { name = "x"; }; diskSize = 1024; }`, "nixlayer.exportImage: diskSize is not supported: nixlayer runs no VM: not needed"},
 		{"buildVMMemorySize", `nl.buildImage { name = "x"; buildVMMemorySize = 512; }`, "buildVMMemorySize is not supported: nixlayer runs no VM: not needed"},
 		{"layeringPipeline", `nl.buildLayeredImage { name = "x"; layeringPipeline = [ ]; }`, "layeringPipeline is not supported: use `layering`"},
 		{"enableFakechroot", `nl.streamLayeredImage { name = "x"; enableFakechroot = true; }`, "enableFakechroot is not supported: nixlayer needs no VM or fakeroot"},
