@@ -1,7 +1,7 @@
 # nixlayer — build, demo, tests and benchmarks.
 export CGO_ENABLED := 0
 
-.PHONY: all build demo test fuzz bench setup clean
+.PHONY: all build demo test fuzz bench setup setup-tests clean
 
 all: build
 
@@ -15,8 +15,12 @@ setup:
 demo: setup build
 	bash examples/demo.sh
 
+## setup-tests: also the tools only the tests need (syft, an arm64 busybox, qemu)
+setup-tests:
+	bash tests/setup.sh --test-tools
+
 ## test: everything CI runs (installs what it needs first)
-test: setup
+test: setup-tests
 	go vet ./...
 	go test -count=1 -timeout 45m ./...
 	$(MAKE) fuzz
