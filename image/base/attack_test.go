@@ -69,7 +69,10 @@ func peakRSS(t testing.TB) int64 {
 func TestHelperKeptFile(t *testing.T) {
 	p := os.Getenv("NIXLAYER_KEPT_IMAGE")
 	if p == "" {
-		t.Skip("run by TestKeptFileMemory")
+		// Not a test of its own but the helper process's entry (as Go's
+		// TestHelperProcess): outside TestKeptFileMemory's child it passes
+		// without doing anything.
+		return
 	}
 	img, err := Open(p, WithKeep("etc/passwd"))
 	if err != nil {
