@@ -264,6 +264,10 @@ func TestImageIndexBadInput(t *testing.T) {
 	}
 	tests := []struct{ name, expr, want string }{
 		{"empty", `nl.buildImageIndex { name = "multi"; images = [ ]; }`, "nixlayer.buildImageIndex multi: images is empty"},
+		{"docker-archive", `nl.buildImageIndex { name = "multi"; format = "docker-archive"; images = [ ` + img("a", "amd64") + ` ]; }`,
+			`nixlayer.buildImageIndex multi: format "docker-archive" cannot hold several platforms`},
+		{"unknown format", `nl.buildImageIndex { name = "multi"; format = "oci"; images = [ ` + img("a", "amd64") + ` ]; }`,
+			`nixlayer.buildImageIndex multi: unknown format "oci": use oci-layout or oci-archive`},
 		{"same platform", `nl.buildImageIndex { name = "multi"; images = [ ` + img("a", "amd64") + " " + img("b", "x86_64-linux") + ` ]; }`,
 			"images[0] (/nix/store/"},
 		{"oci-archive of the same platform", `nl.buildImageIndex { name = "multi"; format = "oci-archive"; images = [ ` + img("a", "arm/v7") + " " + img("b", "armv7l-linux") + ` ]; }`,
