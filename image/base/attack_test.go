@@ -74,12 +74,7 @@ func TestHelperKeptFile(t *testing.T) {
 		// without doing anything.
 		return
 	}
-	img, err := Open(p, WithKeep("etc/passwd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	x, err := img.Index()
+	x, err := openIndex(t, p, WithKeep("etc/passwd"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +148,7 @@ func TestContentThroughSymlinks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			img, err := Open(file(t, layersOf(c.layers...).docker(t)), WithKeep("etc/passwd"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			x, err := img.Index()
+			x, err := openIndex(t, file(t, layersOf(c.layers...).docker(t)), WithKeep("etc/passwd"))
 			if err != nil {
 				t.Fatal(err)
 			}
