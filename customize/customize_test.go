@@ -237,6 +237,23 @@ func TestCheckUserAccepts(t *testing.T) {
 	}
 }
 
+// applyViaJSON applies rules to entries after a trip through JSON, as in a
+// stream script.
+func applyViaJSON(t *testing.T, r Rules, entries []layers.Entry) {
+	t.Helper()
+	data, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules Rules
+	if err := json.Unmarshal(data, &rules); err != nil {
+		t.Fatal(err)
+	}
+	if err := rules.Apply(entries); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRules(t *testing.T) {
 	img := testImage(t)
 	pkg := img.StorePaths[0]
@@ -260,18 +277,7 @@ func TestRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := layers.Merge(storeEntries, root, res.Entries)
-	// The rules go through JSON, as in a stream script.
-	data, err := json.Marshal(res.Rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rules Rules
-	if err := json.Unmarshal(data, &rules); err != nil {
-		t.Fatal(err)
-	}
-	if err := rules.Apply(entries); err != nil {
-		t.Fatal(err)
-	}
+	applyViaJSON(t, res.Rules, entries)
 	got := byName(entries)
 	for _, c := range []struct {
 		name         string
@@ -417,18 +423,7 @@ func TestOwnerNames(t *testing.T) {
 			for i := range entries {
 				entries[i].Uname, entries[i].Gname = "root", "root"
 			}
-			// Through JSON, as in a stream script.
-			data, err := json.Marshal(tt.rules)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rules Rules
-			if err := json.Unmarshal(data, &rules); err != nil {
-				t.Fatal(err)
-			}
-			if err := rules.Apply(entries); err != nil {
-				t.Fatal(err)
-			}
+			applyViaJSON(t, tt.rules, entries)
 			if e := entries[0]; e.Uname != "app" || (tt.gname == "staff" && e.Gname != "staff") {
 				t.Errorf("/a owner %s:%s", e.Uname, e.Gname)
 			}

@@ -180,7 +180,7 @@ builders // {
   inherit closureInfo;
   inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
-  inherit (import ./index.nix { inherit nixlayerBin system; }) buildImageIndex;
+  inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
   inherit nixlayerBin;

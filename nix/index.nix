@@ -1,12 +1,10 @@
 # buildImageIndex: join images built for several platforms into one OCI
 # image index (a multi-platform tag). The builder is `nixlayer build-index`.
 # Imported by default.nix:
-#   import ./index.nix { inherit nixlayerBin system; }
-{ nixlayerBin, system }:
+#   import ./index.nix { inherit nixlayerBin system lower; }
+# where lower is args.nix's ASCII lower-casing, as for the images' names.
+{ nixlayerBin, system, lower }:
 let
-  toLower = s:
-    let up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; low = "abcdefghijklmnopqrstuvwxyz";
-    in builtins.replaceStrings (builtins.genList (i: builtins.substring i 1 up) 26) (builtins.genList (i: builtins.substring i 1 low) 26) s;
   suffixes = { oci-layout = ""; oci-archive = ".oci.tar"; };
 in
 {
@@ -33,7 +31,7 @@ in
         preferLocalBuild = true;
       };
       in drv // {
-        imageName = toLower name;
-        imageTag = if tag == null then builtins.substring 0 32 (baseNameOf drv.outPath) else toLower tag;
+        imageName = lower name;
+        imageTag = if tag == null then builtins.substring 0 32 (baseNameOf drv.outPath) else lower tag;
       };
 }

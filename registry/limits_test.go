@@ -33,3 +33,34 @@ func TestParseTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutsFromEnv: the environment fills the fields a caller left
+// zero, and a bad value names its variable.
+func TestTimeoutsFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		name, connect, idle string
+		given, want         Timeouts
+		err                 string
+	}{
+		{name: "defaults", want: DefaultTimeouts},
+		{name: "env", connect: "5s", idle: "7s", want: Timeouts{Dial: 5 * time.Second, TLS: 5 * time.Second, Headers: 5 * time.Second, Idle: 7 * time.Second}},
+		{name: "caller wins", idle: "7s", given: Timeouts{Idle: time.Second}, want: Timeouts{Dial: DefaultTimeouts.Dial, TLS: DefaultTimeouts.TLS, Headers: DefaultTimeouts.Headers, Idle: time.Second}},
+		{name: "bad connect", connect: "soon", err: `$NIXLAYER_CONNECT_TIMEOUT = "soon" is not a positive duration`},
+		{name: "bad idle", idle: "0", err: `$NIXLAYER_IDLE_TIMEOUT = "0" is not a positive duration`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(EnvConnectTimeout, c.connect)
+			t.Setenv(EnvIdleTimeout, c.idle)
+			got, err := c.given.withDefaults()
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+}

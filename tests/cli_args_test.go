@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,11 +69,14 @@ func TestFlagsAnywhere(t *testing.T) {
 	reg := registrytest.Start(t)
 	dest := reg.Host + "/anywhere:v1"
 	var ref string
+	pushErr := errors.New("push SOURCE DEST --quiet did not run")
 	t.Run("push SOURCE DEST --quiet", func(t *testing.T) {
 		out, errOut, err := testutil.RunErr("", nil, exe, "push", img, dest, "--quiet")
 		if err != nil || errOut != "" {
-			t.Fatalf("push with --quiet last: %v\n%s", err, errOut)
+			pushErr = fmt.Errorf("push with --quiet last: %v\n%s", err, errOut)
+			t.Fatal(pushErr)
 		}
+		pushErr = nil
 		ref = strings.TrimSpace(out)
 		if again := strings.TrimSpace(testutil.Run(t, "", nil, exe, "push", "--quiet", img, dest)); again != ref || !strings.HasPrefix(ref, reg.Host+"/anywhere@sha256:") {
 			t.Errorf("push printed %q, then %q", ref, again)
@@ -88,8 +93,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		}
 	})
 	t.Run("pull NAME@DIGEST --out FILE", func(t *testing.T) {
-		if ref == "" {
-			t.Skip("push failed")
+		if pushErr != nil {
+			t.Fatalf("no image to pull: %v", pushErr)
 		}
 		a, b := filepath.Join(dir, "pulled-a.tar"), filepath.Join(dir, "pulled-b.tar")
 		testutil.Run(t, "", nil, exe, "pull", ref, "--out", a, "--quiet", "--final-tag", "v1")

@@ -69,14 +69,12 @@ func peakRSS(t testing.TB) int64 {
 func TestHelperKeptFile(t *testing.T) {
 	p := os.Getenv("NIXLAYER_KEPT_IMAGE")
 	if p == "" {
-		t.Skip("run by TestKeptFileMemory")
+		// Not a test of its own but the helper process's entry (as Go's
+		// TestHelperProcess): outside TestKeptFileMemory's child it passes
+		// without doing anything.
+		return
 	}
-	img, err := Open(p, WithKeep("etc/passwd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	x, err := img.Index()
+	x, err := openIndex(t, p, WithKeep("etc/passwd"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +148,7 @@ func TestContentThroughSymlinks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			img, err := Open(file(t, layersOf(c.layers...).docker(t)), WithKeep("etc/passwd"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			x, err := img.Index()
+			x, err := openIndex(t, file(t, layersOf(c.layers...).docker(t)), WithKeep("etc/passwd"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -96,10 +96,10 @@ func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 // WithTempDir sets where temporary files go (default os.TempDir()).
 func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
 
-// WithKeep makes Index keep the content of the regular files at these
-// paths ("etc/passwd"), so that (*Index).Content returns it as the image
-// leaves it (later layers and whiteouts applied) without reading the layers
-// again.
+// WithKeep makes Index keep where the regular files at these paths
+// ("etc/passwd") come from, so that (*Index).Content and CopyContent return
+// their content as the image leaves it (later layers and whiteouts
+// applied), reading again only the layer that wrote each.
 func WithKeep(paths ...string) Option {
 	return func(o *options) {
 		if o.keep == nil {
