@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -31,8 +29,8 @@ type docker struct {
 	manifest []dockerManifest
 }
 
-func newDocker(file *os.File, mtime time.Time) *docker {
-	return &docker{t: newTarWriter(file, mtime), written: map[string]bool{}}
+func newDocker(t *tarWriter) *docker {
+	return &docker{t: t, written: map[string]bool{}}
 }
 
 // dockerName is the file name of a blob in a docker-archive.

@@ -16,13 +16,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -196,14 +196,7 @@ func readBack(t *testing.T, f Format, out, ref string) v1.Image {
 		untar(t, out, dir)
 		return readBack(t, OCILayout, dir, ref)
 	case OCILayout:
-		var idx v1.ImageIndex
-		if idx, err = layout.ImageIndexFromPath(out); err != nil {
-			break
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		idx, im := testutil.LayoutIndex(t, out)
 		for _, d := range im.Manifests {
 			if d.Annotations[imageNameAnnotation] == ref {
 				img, err = idx.Image(d.Digest)
@@ -365,14 +358,7 @@ func TestPlatformsInIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := layout.ImageIndexFromPath(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, im := testutil.LayoutIndex(t, out)
 	var got []string
 	for _, d := range im.Manifests {
 		if d.Platform != nil {

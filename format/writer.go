@@ -94,7 +94,7 @@ func Create(out string, f Format, mtime time.Time, fill func(Writer) error) erro
 	}
 	switch f {
 	case DockerArchive:
-		return atomicfile.File(out, func(file *os.File) error { return run(newDocker(file, mtime)) })
+		return atomicfile.File(out, func(file *os.File) error { return run(newDocker(newTarWriter(file, mtime))) })
 	case OCIArchive:
 		return atomicfile.File(out, func(file *os.File) error {
 			w, err := newOCI(&tarBlobs{t: newTarWriter(file, mtime)})
@@ -124,7 +124,7 @@ func Stream(w io.Writer, f Format, mtime time.Time, fill func(Writer) error) err
 	var fw Writer
 	switch f {
 	case DockerArchive:
-		fw = &docker{t: t, written: map[string]bool{}}
+		fw = newDocker(t)
 	case OCIArchive:
 		var err error
 		if fw, err = newOCI(&tarBlobs{t: t}); err != nil {

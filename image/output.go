@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
@@ -35,20 +36,15 @@ func writeBase(w format.Writer, from *base.Image, f format.Format) error {
 	return nil
 }
 
+// layerDescriptor is l's descriptor (partial.Descriptor) in the media
+// types of format f.
 func layerDescriptor(l v1.Layer, f format.Format) (v1.Descriptor, error) {
-	mt, err := l.MediaType()
+	d, err := partial.Descriptor(l)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	digest, err := l.Digest()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	size, err := l.Size()
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	return v1.Descriptor{MediaType: f.MediaType(mt), Digest: digest, Size: size}, nil
+	d.MediaType = f.MediaType(d.MediaType)
+	return *d, nil
 }
 
 // produceLayers writes each planned layer straight into w, one after

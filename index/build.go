@@ -34,10 +34,11 @@ func Build(ctx context.Context, r Request) error {
 			return fmt.Errorf("nixlayer.buildImageIndex: images[%d] (%s): %w", i, p, err)
 		}
 		entries = append(entries, e)
-		if j, dup := seen[e.key()]; dup {
-			return fmt.Errorf("nixlayer.buildImageIndex: images[%d] (%s) and images[%d] (%s) are both for %s: give one image per platform", j, set.Images[j], i, p, e.key())
+		k := e.key()
+		if j, dup := seen[k]; dup {
+			return fmt.Errorf("nixlayer.buildImageIndex: images[%d] (%s) and images[%d] (%s) are both for %s: give one image per platform", j, set.Images[j], i, p, k)
 		}
-		seen[e.key()] = i
+		seen[k] = i
 	}
 	ix := format.Index{Tag: set.Ref.TagStr()}
 	for _, e := range entries {

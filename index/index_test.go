@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 // tarOf is a layer holding one file.
@@ -101,14 +102,7 @@ func TestBuildIndex(t *testing.T) {
 	if err := build(t, out, "", amd, arm); err != nil {
 		t.Fatal(err)
 	}
-	top, err := layout.ImageIndexFromPath(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	top, tm := testutil.LayoutIndex(t, out)
 	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex || tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "v1" {
 		t.Fatalf("index.json: %+v, want one index entry named v1", tm.Manifests)
 	}

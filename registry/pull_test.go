@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nix-community/go-nix/pkg/nar"
@@ -22,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 func fileSHA256(t *testing.T, p string) string {
@@ -51,14 +51,7 @@ func readBack(t *testing.T, p string, f format.Format) v1.Image {
 		}
 		p = dir
 	}
-	idx, err := layout.ImageIndexFromPath(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx, im := testutil.LayoutIndex(t, p)
 	img, err := idx.Image(im.Manifests[0].Digest)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,9 @@ type Pushed struct {
 	// Digest is the manifest digest of a pushed image, or the image ID
 	// (config digest) of a loaded one.
 	Digest v1.Hash
+	// Manifest is the pushed manifest's (or index's) media type, digest
+	// and size; zero for an image loaded into Docker.
+	Manifest v1.Descriptor
 }
 
 // Push uploads the image at src (a docker-archive, an OCI layout or
@@ -54,7 +57,7 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 	}
 	defer s.close()
 	kind := s.kind
-	digest, err := s.digest()
+	desc, err := s.descriptor()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %q: %w", kind, src, err)
 	}
@@ -75,7 +78,8 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 	if err != nil {
 		return nil, fmt.Errorf("pushing %q to %q: %w", src, dest, err)
 	}
-	return &Pushed{Reference: ref.Context().Digest(digest.String()).String(), Digest: digest}, nil
+	subject := v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	return &Pushed{Reference: ref.Context().Digest(desc.Digest.String()).String(), Digest: desc.Digest, Manifest: subject}, nil
 }
 
 // loadDocker streams src into `docker load` as a docker-archive tagged

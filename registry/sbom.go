@@ -36,11 +36,13 @@ func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
-	// The subject is the manifest as the registry has it: its media type
-	// and size, which Push knew only as a digest.
-	subject, err := remote.Head(ref, ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("attaching the SBOM to %s: reading the pushed manifest: %w", ref, err)
+	// The subject is the manifest Push put, as Push describes it; asked
+	// of the registry when pushed does not describe it.
+	subject := &pushed.Manifest
+	if subject.Digest.String() != ref.DigestStr() || subject.MediaType == "" {
+		if subject, err = remote.Head(ref, ropts...); err != nil {
+			return nil, fmt.Errorf("attaching the SBOM to %s: reading the pushed manifest: %w", ref, err)
+		}
 	}
 	if !subject.MediaType.IsIndex() {
 		return attachDocs(ctx, src, ref.Context(), *subject, ropts)

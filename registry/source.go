@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/format"
@@ -128,11 +129,12 @@ func (s *source) taggable() remote.Taggable {
 	return s.idx
 }
 
-func (s *source) digest() (v1.Hash, error) {
+// descriptor is the descriptor of the manifest (or index) to push.
+func (s *source) descriptor() (*v1.Descriptor, error) {
 	if s.img != nil {
-		return s.img.Digest()
+		return partial.Descriptor(s.img)
 	}
-	return s.idx.Digest()
+	return partial.Descriptor(s.idx)
 }
 
 // openSource opens the image at p.

@@ -27,10 +27,14 @@ func Read(path string, f sbom.Format) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	fs := []sbom.Format{f}
+	var docs map[sbom.Format][]byte
 	if script {
-		return fromScript(path, f)
+		docs, err = fromScript(path, fs)
+	} else {
+		docs, err = fromImageAll(path, fs)
 	}
-	return fromImage(path, f)
+	return docs[f], err
 }
 
 // isScript reports whether path is a file that starts with "#!": a stream
@@ -61,14 +65,13 @@ func ReadAll(path string, opts ...base.Option) (*sbom.Documents, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs := map[sbom.Format][]byte{}
+	var docs map[sbom.Format][]byte
 	if script {
-		for _, f := range sbom.Formats {
-			if docs[f], err = fromScript(path, f); err != nil {
-				return nil, err
-			}
-		}
-	} else if docs, err = fromImageAll(path, sbom.Formats, opts...); err != nil {
+		docs, err = fromScript(path, sbom.Formats)
+	} else {
+		docs, err = fromImageAll(path, sbom.Formats, opts...)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &sbom.Documents{SPDX: docs[sbom.SPDXJSON], CycloneDX: docs[sbom.CycloneDXJSON]}, nil
@@ -78,11 +81,6 @@ func ReadAll(path string, opts ...base.Option) (*sbom.Documents, error) {
 // document lists each store path in about 1 KiB, so this allows closures
 // far larger than any real one.
 const MaxDocumentSize = 256 << 20
-
-func fromImage(path string, f sbom.Format, opts ...base.Option) ([]byte, error) {
-	docs, err := fromImageAll(path, []sbom.Format{f}, opts...)
-	return docs[f], err
-}
 
 // fromImageAll reads the documents in formats fs from the image's layers,
 // in one pass.
@@ -114,35 +112,67 @@ func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.
 	return out, nil
 }
 
-// fromScript finds the document in the recipe of a stream script: the
-// last layer that writes f.Path() wins, as when the layers are unpacked;
-// without one, the script's base image is read.
-func fromScript(path string, f sbom.Format) ([]byte, error) {
+// fromScript finds the documents in formats fs in the recipe of a stream
+// script, read once: the last layer that writes a document's path wins, as
+// when the layers are unpacked; when no layer writes one, the documents
+// are read from the script's base image, in one pass.
+func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
 	s, err := image.ReadScript(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
+	out := map[sbom.Format][]byte{}
+	var fromBase []sbom.Format
+	for _, f := range fs {
+		found := lastEntry(s.Layers, f.Path())
+		if found == nil {
+			if s.Settings.Base == nil {
+				return nil, fmt.Errorf("stream script %s writes no file /%s: %w (built with sbom = false?)", path, f.Path(), ErrNoSBOM)
+			}
+			fromBase = append(fromBase, f)
+			continue
+		}
+		if out[f], err = entryData(path, f, found); err != nil {
+			return nil, err
+		}
+	}
+	if len(fromBase) > 0 {
+		b := s.Settings.Base
+		docs, err := fromImageAll(b.Path, fromBase, base.WithName(b.Name), base.WithTag(b.Tag))
+		if err != nil {
+			return nil, err
+		}
+		for f, data := range docs {
+			out[f] = data
+		}
+	}
+	return out, nil
+}
+
+// lastEntry is the extra entry at name of the last layer that writes one,
+// or nil.
+func lastEntry(ls []image.Layer, name string) *layers.Entry {
 	var found *layers.Entry
-	for i := range s.Layers {
-		for j := range s.Layers[i].Extra {
-			if e := &s.Layers[i].Extra[j]; e.Name == f.Path() {
+	for i := range ls {
+		for j := range ls[i].Extra {
+			if e := &ls[i].Extra[j]; e.Name == name {
 				found = e
 			}
 		}
 	}
-	if found == nil {
-		if b := s.Settings.Base; b != nil {
-			return fromImage(b.Path, f, base.WithName(b.Name), base.WithTag(b.Tag))
-		}
-		return nil, fmt.Errorf("stream script %s writes no file /%s: %w (built with sbom = false?)", path, f.Path(), ErrNoSBOM)
-	}
-	if found.Type != tar.TypeReg {
+	return found
+}
+
+// entryData returns the bytes of the document in format f that entry e of
+// the stream script at path writes.
+func entryData(path string, f sbom.Format, e *layers.Entry) ([]byte, error) {
+	if e.Type != tar.TypeReg {
 		return nil, fmt.Errorf("stream script %s: /%s is not a regular file: %w", path, f.Path(), ErrNoSBOM)
 	}
-	if found.Source == "" {
-		return found.Data, nil
+	if e.Source == "" {
+		return e.Data, nil
 	}
-	data, err := os.ReadFile(found.Source)
+	data, err := os.ReadFile(e.Source)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of stream script %s: %w", path, err)
 	}
