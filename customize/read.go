@@ -2,14 +2,14 @@ package customize
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -50,7 +50,7 @@ func (v *view) read(name string) ([]byte, bool, error) {
 			if e.Source == "" {
 				return e.Data, true, nil
 			}
-			data, err := readBounded(e.Source, maxUserFileBytes)
+			data, err := regularfile.ReadAll(e.Source, maxUserFileBytes, true)
 			if err != nil {
 				return nil, false, fmt.Errorf("reading the image's /%s: %w", name, err)
 			}
@@ -108,44 +108,14 @@ func (v *view) readStore(name string) (data []byte, found bool, next string, err
 			return nil, false, next, nil
 		}
 	}
-	data, err = readBounded(cur, maxUserFileBytes)
-	if err == errNotRegular {
+	data, err = regularfile.ReadAll(cur, maxUserFileBytes, true)
+	if errors.Is(err, regularfile.ErrNotRegular) {
 		return nil, false, "", nil
 	}
 	if err != nil {
 		return nil, false, "", fmt.Errorf("reading the image's /%s (%s): %w", name, cur, err)
 	}
 	return data, true, "", nil
-}
-
-var errNotRegular = fmt.Errorf("not a regular file")
-
-// readBounded reads the regular file p, which must not be a symlink, a
-// FIFO or a device (errNotRegular), up to max bytes.
-func readBounded(p string, max int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		if errno, ok := err.(*os.PathError); ok && errno.Err == syscall.ELOOP {
-			return nil, errNotRegular
-		}
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is over the %d byte limit", p, max)
-	}
-	return data, nil
 }
 
 // names returns the users and groups of the image: those of its

@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/nix-community/go-nix/pkg/sqlite/nix_v10"
 
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 	"github.com/nixlayer/nixlayer/registration"
 )
 
@@ -38,7 +38,7 @@ func ReadDB(path string) ([]registration.PathInfo, error) {
 // queries are interrupted when ctx is done or after DBReadTimeout.
 func ReadDBContext(ctx context.Context, path string) ([]registration.PathInfo, error) {
 	schemaFile := filepath.Join(filepath.Dir(path), "schema")
-	b, err := readSmall(schemaFile, 64)
+	b, err := regularfile.ReadAll(schemaFile, 64, false)
 	if err != nil {
 		return nil, fmt.Errorf("reading Nix database schema version %q: %w", schemaFile, err)
 	}
@@ -92,41 +92,10 @@ func ReadGraphContext(ctx context.Context, path, storeDir string) (*registration
 	return g, nil
 }
 
-// readSmall reads a regular file of at most max bytes.
-func readSmall(p string, max int64) ([]byte, error) {
-	f, err := openRegular(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("over %d bytes", max)
-	}
-	return b, err
-}
-
-// openRegular opens p for reading without blocking on a FIFO, and refuses
-// anything but a regular file.
-func openRegular(p string) (*os.File, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = fmt.Errorf("%s is not a regular file", p)
-		}
-		return nil, err
-	}
-	return f, nil
-}
-
 // copyFile copies the regular file from to the new file to, within
 // MaxDBFileBytes.
 func copyFile(from, to string) error {
-	in, err := openRegular(from)
+	in, err := regularfile.Open(from, false)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 )
 
 // Open reads the image at path: an OCI layout directory, or a file holding a
@@ -57,7 +59,7 @@ func (img *Image) open() error {
 		return img.openOCI()
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("opening image %q: a %s, not a regular file or directory: %w", img.src, fileKind(fi.Mode()), ErrFormat)
+		return fmt.Errorf("opening image %q: a %s, not a regular file or directory: %w", img.src, regularfile.Kind(fi.Mode()), ErrFormat)
 	}
 	f, err := openRegular(func(flag int) (*os.File, error) { return os.OpenFile(img.src, flag, 0) })
 	if err != nil {

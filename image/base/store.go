@@ -2,12 +2,14 @@ package base
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"strings"
-	"syscall"
+
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 )
 
 // store is the set of files of an image archive: the entries of a tar file
@@ -164,7 +166,7 @@ func (s *dirStore) open(name string) (io.ReadCloser, int64, error) {
 	// Stat first, then open without blocking: a FIFO or device named as a
 	// blob is refused before anything waits on it.
 	if fi, err := s.root.Stat(name); err == nil && !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%q in image directory %q is a %s, not a regular file: %w", name, s.name, fileKind(fi.Mode()), ErrFormat)
+		return nil, 0, fmt.Errorf("%q in image directory %q is a %s, not a regular file: %w", name, s.name, regularfile.Kind(fi.Mode()), ErrFormat)
 	}
 	f, err := openRegular(func(flag int) (*os.File, error) { return s.root.OpenFile(name, flag, 0) })
 	if err != nil {
@@ -188,39 +190,12 @@ func (s *dirStore) has(name string) bool {
 func (s *dirStore) String() string { return fmt.Sprintf("%q", s.name) }
 func (s *dirStore) close() error   { return s.root.Close() }
 
-// openRegular opens a file with open(flag) without blocking (O_NONBLOCK: a
-// FIFO opened for reading returns at once), refuses anything but a regular
-// file, and then makes the file blocking again.
+// openRegular opens a file with open(flag) (see regularfile.OpenWith); a
+// file that is not a regular one is an ErrFormat error saying what it is.
 func openRegular(open func(flag int) (*os.File, error)) (*os.File, error) {
-	f, err := open(os.O_RDONLY | syscall.O_NONBLOCK)
-	if err != nil {
-		return nil, err
+	f, err := regularfile.OpenWith(open)
+	if errors.Is(err, regularfile.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %w", err, ErrFormat)
 	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("a %s, not a regular file: %w", fileKind(fi.Mode()), ErrFormat)
-	}
-	if err == nil {
-		err = syscall.SetNonblock(int(f.Fd()), false)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// fileKind names the type of a file that is not a regular file.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m&os.ModeDevice != 0:
-		return "device"
-	case m.IsDir():
-		return "directory"
-	}
-	return "special file"
+	return f, err
 }
