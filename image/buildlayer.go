@@ -60,16 +60,15 @@ func ParseLayerSpec(data []byte, source string) (*LayerSpec, error) {
 
 // LayerSettings is a LayerSpec resolved: checked, typed and defaulted.
 type LayerSettings struct {
-	Platform    Platform
-	Options     layers.Options
-	Uid, Gid    int
-	MaxLayers   int
-	Layering    string
-	Deps        []string
-	CopyToRoot  []string
-	Layers      []string
-	Perms       customize.Spec
-	Compression layers.Compression
+	Platform   Platform
+	Options    layers.Options
+	Uid, Gid   int
+	MaxLayers  int
+	Layering   string
+	Deps       []string
+	CopyToRoot []string
+	Layers     []string
+	Perms      customize.Spec
 }
 
 // ResolveLayer checks s and applies its defaults; sourceDateEpoch
@@ -96,10 +95,11 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	if c == "" {
 		c = string(DefaultCompression(false))
 	}
-	if set.Compression, err = layers.ParseCompression(c); err != nil {
+	compression, err := layers.ParseCompression(c)
+	if err != nil {
 		return nil, err
 	}
-	set.Options = layers.Options{MTime: mtime, Compression: set.Compression}
+	set.Options = layers.Options{MTime: mtime, Compression: compression}
 	if s.Uid < 0 || s.Gid < 0 {
 		return nil, fmt.Errorf("uid %d / gid %d must not be negative", s.Uid, s.Gid)
 	}
@@ -164,7 +164,8 @@ func BuildLayer(ctx context.Context, r *LayerRequest) error {
 			if err != nil {
 				return fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 			}
-			descs[i] = LayerDescriptor(&plan[i], d, set.Compression, set.Compression.MediaType(true))
+			c := set.Options.Compression
+			descs[i] = LayerDescriptor(&plan[i], d, c, c.MediaType(true))
 			descs[i].StorePaths = slices.Sorted(slices.Values(plan[i].StorePaths)) // as wire.Descriptor says
 			return os.Rename(tmp, filepath.Join(dir, wire.BlobPath(descs[i].Digest)))
 		})
