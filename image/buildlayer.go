@@ -1,9 +1,7 @@
 package image
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,9 +48,7 @@ type LayerSpec struct {
 // error); source names the input in errors.
 func ParseLayerSpec(data []byte, source string) (*LayerSpec, error) {
 	var s LayerSpec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeStrict(data, &s); err != nil {
 		return nil, fmt.Errorf("reading layer spec %s: %w", source, err)
 	}
 	return &s, nil
