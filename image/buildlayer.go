@@ -235,13 +235,9 @@ func layerRules(set *LayerSettings, stores *registration.Graph, root []layers.En
 	if len(set.Perms.Perms) == 0 {
 		return nil, nil
 	}
-	var paths []string
-	for _, info := range stores.Paths() {
-		paths = append(paths, info.Path)
-	}
 	res, err := customize.Customise(&set.Perms, customize.Image{
 		Root:       func() ([]layers.Entry, error) { return root, nil },
-		StorePaths: paths,
+		StorePaths: storePaths(stores),
 	})
 	if err != nil {
 		return nil, err
