@@ -63,27 +63,39 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 }
 
 func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
-	raw := a.Raw("nixlayer")
-	if raw == nil {
-		return nil, fmt.Errorf("structured attrs %s have no \"nixlayer\" attribute (the image options)", a.File)
-	}
-	spec, err := image.ParseSpec(raw, "attribute \"nixlayer\" of "+a.File)
-	if err != nil {
-		return nil, err
-	}
-	closure := a.Raw("closure")
-	if closure == nil {
-		return nil, fmt.Errorf("structured attrs %s have no \"closure\" attribute (exportReferencesGraph.closure)", a.File)
-	}
-	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, "")
-	if err != nil {
-		return nil, err
-	}
-	out, err := a.Out()
+	spec, graph, out, err := fromAttrs(a, "the image options", image.ParseSpec)
 	if err != nil {
 		return nil, err
 	}
 	return &image.Request{Spec: spec, Graph: graph, Out: out, Env: buildEnv(outputHash(out))}, nil
+}
+
+// fromAttrs reads what a builder run by Nix is given in structured attrs:
+// the options in the "nixlayer" attribute (what names them), parsed with
+// parse, the closure graph of the "closure" exportReferencesGraph, and $out.
+func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string) (T, error)) (T, *registration.Graph, string, error) {
+	var zero T
+	raw := a.Raw("nixlayer")
+	if raw == nil {
+		return zero, nil, "", fmt.Errorf("structured attrs %s have no \"nixlayer\" attribute (%s)", a.File, what)
+	}
+	spec, err := parse(raw, "attribute \"nixlayer\" of "+a.File)
+	if err != nil {
+		return zero, nil, "", err
+	}
+	closure := a.Raw("closure")
+	if closure == nil {
+		return zero, nil, "", fmt.Errorf("structured attrs %s have no \"closure\" attribute (exportReferencesGraph.closure)", a.File)
+	}
+	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, "")
+	if err != nil {
+		return zero, nil, "", err
+	}
+	out, err := a.Out()
+	if err != nil {
+		return zero, nil, "", err
+	}
+	return spec, graph, out, nil
 }
 
 // buildEnv is what a build takes from the environment.

@@ -43,21 +43,7 @@ func layerRequest(c *cli.Context) (*image.LayerRequest, error) {
 	attrs, err := nixattrs.Load()
 	switch {
 	case err == nil:
-		raw := attrs.Raw("nixlayer")
-		if raw == nil {
-			return nil, fmt.Errorf("structured attrs %s have no \"nixlayer\" attribute (the layer options)", attrs.File)
-		}
-		if req.Spec, err = image.ParseLayerSpec(raw, "attribute \"nixlayer\" of "+attrs.File); err != nil {
-			return nil, err
-		}
-		closure := attrs.Raw("closure")
-		if closure == nil {
-			return nil, fmt.Errorf("structured attrs %s have no \"closure\" attribute (exportReferencesGraph.closure)", attrs.File)
-		}
-		if req.Graph, err = registration.ParseStructured(closure, "attribute \"closure\" of "+attrs.File, ""); err != nil {
-			return nil, err
-		}
-		req.Out, err = attrs.Out()
+		req.Spec, req.Graph, req.Out, err = fromAttrs(attrs, "the layer options", image.ParseLayerSpec)
 		return req, err
 	case !errors.Is(err, nixattrs.ErrNotBuilder):
 		return nil, err

@@ -92,7 +92,7 @@ func writeOwnLayers(ctx context.Context, w format.Writer, plan []Layer, set *Set
 		return nil, fmt.Errorf("making a temporary directory for layers: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	blobs, err := WriteLayers(ctx, plan, WriteOptions{Options: set.LayerOptions(), OCI: true}, tmp)
+	blobs, err := WriteLayers(ctx, plan, set.WriteOptions(), tmp)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,7 @@
 package image
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,9 +48,7 @@ type LayerSpec struct {
 // error); source names the input in errors.
 func ParseLayerSpec(data []byte, source string) (*LayerSpec, error) {
 	var s LayerSpec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeStrict(data, &s); err != nil {
 		return nil, fmt.Errorf("reading layer spec %s: %w", source, err)
 	}
 	return &s, nil
@@ -60,16 +56,15 @@ func ParseLayerSpec(data []byte, source string) (*LayerSpec, error) {
 
 // LayerSettings is a LayerSpec resolved: checked, typed and defaulted.
 type LayerSettings struct {
-	Platform    Platform
-	Options     layers.Options
-	Uid, Gid    int
-	MaxLayers   int
-	Layering    string
-	Deps        []string
-	CopyToRoot  []string
-	Layers      []string
-	Perms       customize.Spec
-	Compression layers.Compression
+	Platform   Platform
+	Options    layers.Options
+	Uid, Gid   int
+	MaxLayers  int
+	Layering   string
+	Deps       []string
+	CopyToRoot []string
+	Layers     []string
+	Perms      customize.Spec
 }
 
 // ResolveLayer checks s and applies its defaults; sourceDateEpoch
@@ -96,10 +91,11 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	if c == "" {
 		c = string(DefaultCompression(false))
 	}
-	if set.Compression, err = layers.ParseCompression(c); err != nil {
+	compression, err := layers.ParseCompression(c)
+	if err != nil {
 		return nil, err
 	}
-	set.Options = layers.Options{MTime: mtime, Compression: set.Compression}
+	set.Options = layers.Options{MTime: mtime, Compression: compression}
 	if s.Uid < 0 || s.Gid < 0 {
 		return nil, fmt.Errorf("uid %d / gid %d must not be negative", s.Uid, s.Gid)
 	}
@@ -164,7 +160,8 @@ func BuildLayer(ctx context.Context, r *LayerRequest) error {
 			if err != nil {
 				return fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
 			}
-			descs[i] = LayerDescriptor(&plan[i], d, set.Compression, set.Compression.MediaType(true))
+			c := set.Options.Compression
+			descs[i] = LayerDescriptor(&plan[i], d, c, c.MediaType(true))
 			descs[i].StorePaths = slices.Sorted(slices.Values(plan[i].StorePaths)) // as wire.Descriptor says
 			return os.Rename(tmp, filepath.Join(dir, wire.BlobPath(descs[i].Digest)))
 		})
@@ -238,13 +235,9 @@ func layerRules(set *LayerSettings, stores *registration.Graph, root []layers.En
 	if len(set.Perms.Perms) == 0 {
 		return nil, nil
 	}
-	var paths []string
-	for _, info := range stores.Paths() {
-		paths = append(paths, info.Path)
-	}
 	res, err := customize.Customise(&set.Perms, customize.Image{
 		Root:       func() ([]layers.Entry, error) { return root, nil },
-		StorePaths: paths,
+		StorePaths: storePaths(stores),
 	})
 	if err != nil {
 		return nil, err

@@ -227,10 +227,7 @@ func (p *planner) own(ctx context.Context) ([]Layer, error) {
 			return nil, fmt.Errorf("contents %s is not in the closure graph", c)
 		}
 	}
-	all := make([]string, 0, p.graph.Len())
-	for _, info := range p.graph.Paths() {
-		all = append(all, info.Path)
-	}
+	all := storePaths(p.graph)
 	// The names at the root are the same whether contents are copied or
 	// linked: the root and the customisation's checks share one walk.
 	linked := sync.OnceValues(func() ([]layers.Entry, error) { return layers.Contents(set.Contents, layers.Link) })
@@ -322,6 +319,15 @@ func pathSize(g *registration.Graph) func(string) int64 {
 		walked[p] = n
 		return n
 	}
+}
+
+// storePaths returns the store paths of g, in its order.
+func storePaths(g *registration.Graph) []string {
+	out := make([]string, 0, g.Len())
+	for _, info := range g.Paths() {
+		out = append(out, info.Path)
+	}
+	return out
 }
 
 func comment(paths []string, contents bool) string {

@@ -18,17 +18,12 @@ func withoutReferences(g *registration.Graph, refs string) (*registration.Graph,
 	if _, ok := g.Lookup(refs); !ok {
 		return nil, fmt.Errorf("references %s (the store paths the arguments name) is not in the closure graph", refs)
 	}
-	infos := make([]registration.PathInfo, 0, g.Len()-1)
 	for _, info := range g.Paths() {
-		if info.Path == refs {
-			continue
-		}
 		for _, r := range info.References {
-			if r == refs {
+			if r == refs && info.Path != refs {
 				return nil, fmt.Errorf("store path %s references %s, the references of the arguments: it cannot be left out", info.Path, refs)
 			}
 		}
-		infos = append(infos, info)
 	}
-	return registration.NewGraph(g.StoreDir(), infos)
+	return without(g, map[string]bool{refs: true})
 }

@@ -44,9 +44,7 @@ func resolveSBOM(s *Spec) (*SBOM, error) {
 		if raw[0] != '[' {
 			return nil, fmt.Errorf("sbom must be true, false or a list of entries ({ path = <store path>; license = ...; } or { name = ...; version = ...; }), not %s", raw)
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&user); err != nil {
+		if err := decodeStrict(raw, &user); err != nil {
 			return nil, fmt.Errorf("reading sbom (entries of path, name, version, license, homepage, description, purl): %w", err)
 		}
 	}

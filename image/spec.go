@@ -101,12 +101,18 @@ const DefaultCreated = "1970-01-01T00:00:01Z"
 // input in errors.
 func ParseSpec(data []byte, source string) (*Spec, error) {
 	var s Spec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := decodeStrict(data, &s); err != nil {
 		return nil, fmt.Errorf("reading image spec %s: %w", source, err)
 	}
 	return &s, nil
+}
+
+// decodeStrict decodes the JSON data into v, an unknown field being an
+// error.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // Reference returns the image reference: name and tag lowercased as
@@ -140,9 +146,7 @@ func (s *Spec) ImageConfig() (v1.Config, error) {
 	if raw[0] != '{' {
 		return c, fmt.Errorf("config must be an attribute set (a JSON object), not %s", raw)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := decodeStrict(raw, &c); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return c, fmt.Errorf("config.%s must be %s, not a JSON %s", te.Field, goTypeName(te.Type.String()), te.Value)
