@@ -136,13 +136,15 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 	return s, nil
 }
 
-var entryTypes = map[byte]string{tar.TypeDir: "dir", tar.TypeReg: "file", tar.TypeSymlink: "symlink"}
+var entryTypes = map[byte]string{tar.TypeDir: "dir", tar.TypeReg: "file", tar.TypeSymlink: "symlink",
+	tar.TypeLink: "hardlink", tar.TypeChar: "char", tar.TypeBlock: "block", tar.TypeFifo: "fifo"}
 
 func entriesToWire(es []layers.Entry) []wire.Entry {
 	var out []wire.Entry
 	for _, e := range es {
 		out = append(out, wire.Entry{Name: e.Name, Type: entryTypes[e.Type], Mode: e.Mode, Uid: e.Uid, Gid: e.Gid,
-			Uname: e.Uname, Gname: e.Gname, Linkname: e.Linkname, Size: e.Size, Source: e.Source, Data: e.Data})
+			Uname: e.Uname, Gname: e.Gname, Linkname: e.Linkname, Size: e.Size, Source: e.Source, Data: e.Data,
+			Devmajor: e.Devmajor, Devminor: e.Devminor})
 	}
 	return out
 }
@@ -157,10 +159,11 @@ func entriesFromWire(ws []wire.Entry, what string) ([]layers.Entry, error) {
 			}
 		}
 		if typ == 0 {
-			return nil, fmt.Errorf("%s is damaged: entry /%s has type %q (want dir, file or symlink)", what, w.Name, w.Type)
+			return nil, fmt.Errorf("%s is damaged: entry /%s has type %q (want dir, file, symlink, hardlink, char, block or fifo)", what, w.Name, w.Type)
 		}
 		out = append(out, layers.Entry{Name: w.Name, Type: typ, Mode: w.Mode, Uid: w.Uid, Gid: w.Gid,
-			Uname: w.Uname, Gname: w.Gname, Linkname: w.Linkname, Size: w.Size, Source: w.Source, Data: w.Data})
+			Uname: w.Uname, Gname: w.Gname, Linkname: w.Linkname, Size: w.Size, Source: w.Source, Data: w.Data,
+			Devmajor: w.Devmajor, Devminor: w.Devminor})
 	}
 	return out, nil
 }

@@ -15,8 +15,12 @@ import (
 // The content of a regular file comes from Source (a file on disk, read when
 // the layer is written) or, when Source is empty, from Data.
 type Entry struct {
-	Name     string `json:"name"`
-	Type     byte   `json:"type"` // tar.TypeDir, tar.TypeReg or tar.TypeSymlink
+	Name string `json:"name"`
+	// Type is tar.TypeDir, tar.TypeReg or tar.TypeSymlink; what a root
+	// script made (package rootscript) can also be tar.TypeLink (a hard
+	// link to Linkname, an earlier entry of the same layer), tar.TypeChar,
+	// tar.TypeBlock or tar.TypeFifo.
+	Type     byte   `json:"type"`
 	Mode     int64  `json:"mode"`
 	Uid      int    `json:"uid,omitempty"`
 	Gid      int    `json:"gid,omitempty"`
@@ -26,6 +30,8 @@ type Entry struct {
 	Size     int64  `json:"size,omitempty"`     // size of a regular file
 	Source   string `json:"source,omitempty"`   // path on disk of a regular file's content
 	Data     []byte `json:"data,omitempty"`     // content of a regular file when Source is empty
+	Devmajor int64  `json:"devmajor,omitempty"` // of a device node
+	Devminor int64  `json:"devminor,omitempty"`
 }
 
 // Dir returns a directory entry owned by root with the given mode.

@@ -46,10 +46,12 @@ func (w *Writer) Header(e Entry) *tar.Header {
 	switch e.Type {
 	case tar.TypeDir:
 		h.Name += "/"
-	case tar.TypeSymlink:
+	case tar.TypeSymlink, tar.TypeLink:
 		h.Linkname = e.Linkname
 	case tar.TypeReg:
 		h.Size = e.Size
+	case tar.TypeChar, tar.TypeBlock:
+		h.Devmajor, h.Devminor = e.Devmajor, e.Devminor
 	}
 	return h
 }

@@ -91,7 +91,10 @@ type Descriptor struct {
 // Entry is a file, directory or symlink of a layer besides its store paths.
 type Entry struct {
 	Name string `json:"name"`
-	// Type is "dir", "file" or "symlink".
+	// Type is "dir", "file", "symlink", or for what a root script made
+	// "hardlink" (to Linkname), "char", "block" (Devmajor, Devminor) or
+	// "fifo". The four later types and the device numbers were added
+	// within version 3: absent, they leave its documents as they were.
 	Type     string `json:"type"`
 	Mode     int64  `json:"mode"`
 	Uid      int    `json:"uid,omitempty"`
@@ -102,8 +105,10 @@ type Entry struct {
 	Size     int64  `json:"size,omitempty"`
 	// Source is the file on disk holding a file's content; without it the
 	// content is Data.
-	Source string `json:"source,omitempty"`
-	Data   []byte `json:"data,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Data     []byte `json:"data,omitempty"`
+	Devmajor int64  `json:"devmajor,omitempty"`
+	Devminor int64  `json:"devminor,omitempty"`
 }
 
 // Rule is a resolved permission rule.

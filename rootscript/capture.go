@@ -1,0 +1,208 @@
+package rootscript
+
+import (
+	"archive/tar"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// Whiteout names, as the OCI image spec has them: a file ".wh.NAME"
+// deletes NAME of the layers below, a file ".wh..wh..opq" in a directory
+// hides everything the layers below have in it.
+const (
+	whiteoutPrefix = ".wh."
+	opaqueName     = ".wh..wh..opq"
+)
+
+// found is a name of the tree after the script, as Changes reads it.
+type found struct {
+	name string
+	st   syscall.Stat_t
+}
+
+// Changes reads the tree back as layer entries: without a Snapshot every
+// file of the tree, else what is new or changed since it, with whiteouts
+// for what was deleted and an opaque marker in a directory that was
+// replaced. Owners, setuid/setgid bits and devices are those recorded;
+// a second name of a file is a hard link to its first (in path order);
+// file contents are read into Data; sockets are left out, as tar has no
+// type for them. The mount points Run made are left out.
+func (t *Tree) Changes() ([]layers.Entry, error) {
+	var all []found
+	made := map[string]bool{}
+	for _, m := range t.made {
+		made[m] = true
+	}
+	err := filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(t.root, p)
+		name := filepath.ToSlash(rel)
+		if name == "." {
+			return nil
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		all = append(all, found{name: name, st: st})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading what the script made: %w", err)
+	}
+	sort.Slice(all, func(i, j int) bool { return lessName(all[i].name, all[j].name) })
+
+	keep := map[string]bool{}
+	opaque := map[string]bool{}
+	now := map[string]fileID{}
+	for _, f := range all {
+		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		now[f.name] = id
+		b, was := t.before[f.name]
+		switch {
+		case made[f.name]:
+			// A mount point Run made and could not remove: kept only as
+			// the directory of something the script put there.
+		case t.before == nil || !was || inOpaque(f.name, opaque):
+			keep[f.name] = true
+		case b.id != id && b.dir && isDir(f.st):
+			keep[f.name], opaque[f.name] = true, true
+		case b.id != id || b.ctime != f.st.Ctim.Nano():
+			keep[f.name] = true
+		}
+	}
+	// Every kept name's directories go with it.
+	for name := range keep {
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			keep[d] = true
+		}
+	}
+	var out []layers.Entry
+	first := map[fileID]string{}
+	for _, f := range all {
+		if !keep[f.name] {
+			continue
+		}
+		e, ok, err := t.entry(f, first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, e)
+		if opaque[f.name] {
+			out = append(out, whiteout(f.name+"/"+opaqueName))
+		}
+	}
+	out = append(out, t.whiteouts(now, opaque)...)
+	sort.SliceStable(out, func(i, j int) bool { return layers.Less(out[i].Name, out[j].Name) })
+	return out, nil
+}
+
+// whiteouts are the markers of what the snapshot had and the tree has no
+// more: one for the topmost name deleted, in a directory that is still the
+// one the snapshot had.
+func (t *Tree) whiteouts(now map[string]fileID, opaque map[string]bool) []layers.Entry {
+	var out []layers.Entry
+	for name := range t.before {
+		if name == "." {
+			continue
+		}
+		if _, ok := now[name]; ok {
+			continue
+		}
+		dir := path.Dir(name)
+		if dir != "." {
+			b, was := t.before[dir]
+			id, is := now[dir]
+			if !was || !is || b.id != id || opaque[dir] {
+				continue // the directory went or was replaced: its marker or its absence hides this
+			}
+		}
+		w := whiteoutPrefix + path.Base(name)
+		if dir != "." {
+			w = dir + "/" + w
+		}
+		out = append(out, whiteout(w))
+	}
+	return out
+}
+
+func whiteout(name string) layers.Entry {
+	return layers.File(name, 0o644, nil)
+}
+
+// entry is the layer entry of a name of the tree; ok is false for what a
+// layer cannot hold (sockets).
+func (t *Tree) entry(f found, first map[fileID]string) (layers.Entry, bool, error) {
+	id := fileID{uint64(f.st.Dev), f.st.Ino}
+	a := t.attrs[id]
+	e := layers.Entry{Name: f.name, Mode: int64(f.st.Mode&0o7777) | a.Special, Uid: a.Uid, Gid: a.Gid,
+		Uname: rootName(a.Uid), Gname: rootName(a.Gid)}
+	p := filepath.Join(t.root, filepath.FromSlash(f.name))
+	switch f.st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		e.Type = tar.TypeDir
+	case syscall.S_IFLNK:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return e, false, fmt.Errorf("reading what the script made: %w", err)
+		}
+		e.Type, e.Linkname, e.Mode = tar.TypeSymlink, target, 0o777
+	case syscall.S_IFIFO:
+		e.Type = tar.TypeFifo
+	case syscall.S_IFREG:
+		if a.Device != 0 {
+			e.Type, e.Devmajor, e.Devminor = a.Device, a.Major, a.Minor
+			break
+		}
+		if f.st.Nlink > 1 {
+			if to, ok := first[id]; ok {
+				e.Type, e.Linkname = tar.TypeLink, to
+				return e, true, nil
+			}
+			first[id] = f.name
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return e, false, fmt.Errorf("reading what the script made: %w", err)
+		}
+		e.Type, e.Data, e.Size = tar.TypeReg, data, int64(len(data))
+	case syscall.S_IFSOCK:
+		return e, false, nil
+	default:
+		return e, false, fmt.Errorf("the script made /%s, of a type a layer cannot hold (mode %o)", f.name, f.st.Mode)
+	}
+	return e, true, nil
+}
+
+func isDir(st syscall.Stat_t) bool { return st.Mode&syscall.S_IFMT == syscall.S_IFDIR }
+
+// inOpaque says whether name is inside a directory marked opaque.
+func inOpaque(name string, opaque map[string]bool) bool {
+	for d := path.Dir(name); d != "."; d = path.Dir(d) {
+		if opaque[d] {
+			return true
+		}
+	}
+	return false
+}
+
+// rootName is "root" for id 0 and empty otherwise, as base.Flatten names
+// owners.
+func rootName(id int) string {
+	if id == 0 {
+		return "root"
+	}
+	return ""
+}

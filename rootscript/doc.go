@@ -1,0 +1,27 @@
+// Package rootscript runs the scripts dockerTools users write for a root
+// shell (runAsRoot, fakeRootCommands, enableFakechroot) without root on the
+// build machine, without a VM and without fakeroot, and captures what they
+// made as layer entries.
+//
+// A Tree is a directory the script changes: the base image's files
+// (Extract), the image's own entries (Add), a Snapshot of what was there
+// before. Run starts the script in new user and mount namespaces, where it
+// is uid 0 with the one id of the builder mapped, everything outside the
+// tree read-only, and, with Chroot, the tree as its root with the closure's
+// store paths bound read-only inside. A seccomp user-notification filter
+// hands the calls a single-id namespace cannot make to a supervisor in the
+// same namespaces, which records them and answers success: chown, fchown,
+// lchown and fchownat (owner per inode), mknod and mknodat of character and
+// block devices (an empty file in their place, the device recorded). The
+// filter sees every system call, so static programs such as busybox are
+// faked as well as dynamic ones. Changes then reads the tree back: new and
+// changed files with the owners, devices, hard links and modes recorded,
+// whiteouts for what the script deleted, opaque markers for directories it
+// replaced.
+//
+// The Nix sandbox allows all of this (it runs builders in a user namespace
+// of its own, and nested ones are allowed), with one exception: its own
+// seccomp filter refuses chmod with the setuid or setgid bit to every
+// builder, before any other filter can see the call. Such bits come from
+// the image's perms rules instead.
+package rootscript

@@ -1,0 +1,78 @@
+package rootscript
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountView makes the script's view of the files, in the child's own
+// mount namespace: everything read-only but the tree (and a TMPDIR); with
+// Chroot, the build's /proc and /dev, a tmpfs at /tmp and the store paths
+// bound inside the tree, the store read-only.
+func mountView(cfg *config) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return mountErr("making the mounts private", err)
+	}
+	bind := func(src, dst string, rec bool) error {
+		flags := uintptr(unix.MS_BIND)
+		if rec {
+			flags |= unix.MS_REC
+		}
+		if err := unix.Mount(src, dst, "", flags, ""); err != nil {
+			return mountErr("binding "+src+" to "+dst, err)
+		}
+		return nil
+	}
+	writable := []string{cfg.Root}
+	if err := bind(cfg.Root, cfg.Root, false); err != nil {
+		return err
+	}
+	if cfg.Chroot {
+		under := func(p string) string { return filepath.Join(cfg.Root, p) }
+		for _, m := range []struct{ src, dst string }{{"/proc", cfg.Proc}, {"/dev", cfg.Dev}} {
+			if m.dst != "" {
+				if err := bind(m.src, under(m.dst), true); err != nil {
+					return err
+				}
+			}
+		}
+		if cfg.Tmp != "" {
+			if err := unix.Mount("tmpfs", under(cfg.Tmp), "tmpfs", 0, "mode=1777"); err != nil {
+				return mountErr("mounting a tmpfs at /tmp", err)
+			}
+			writable = append(writable, under(cfg.Tmp))
+		}
+		if cfg.Store != "" {
+			if err := bind(under(cfg.Store), under(cfg.Store), false); err != nil {
+				return err
+			}
+		}
+		for _, p := range cfg.Binds {
+			if err := bind(p, under(p), true); err != nil {
+				return err
+			}
+		}
+	} else if cfg.TmpDir != "" {
+		if err := bind(cfg.TmpDir, cfg.TmpDir, false); err != nil {
+			return err
+		}
+		writable = append(writable, cfg.TmpDir)
+	}
+	ro := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", unix.AT_RECURSIVE, ro); err != nil {
+		return mountErr("making the build's files read-only (Linux 5.12 or later)", err)
+	}
+	rw := &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+	for _, w := range writable {
+		if err := unix.MountSetattr(unix.AT_FDCWD, w, 0, rw); err != nil {
+			return mountErr("making "+w+" writable", err)
+		}
+	}
+	return nil
+}
+
+func mountErr(what string, err error) error {
+	return fmt.Errorf("setting up the script's files: %s: %w", what, err)
+}

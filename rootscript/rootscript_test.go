@@ -1,0 +1,227 @@
+package rootscript
+
+import (
+	"archive/tar"
+	"context"
+	"os"
+	"os/exec"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+func TestMain(m *testing.M) {
+	Init()
+	os.Exit(m.Run())
+}
+
+// busybox is a static shell for the scripts, sh in a directory of
+// busybox's applets, skipping the test without one.
+func busybox(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed (tests/setup.sh installs busybox-static)")
+	}
+	// Not under /tmp, where a chrooted script gets a tmpfs over the mount
+	// point of this directory.
+	dir, err := os.MkdirTemp("/var/tmp", "nixlayer-busybox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if out, err := exec.Command(p, "--install", "-s", dir).CombinedOutput(); err != nil {
+		t.Fatalf("busybox --install: %v: %s", err, out)
+	}
+	return dir + "/sh"
+}
+
+func newTree(t *testing.T) *Tree {
+	t.Helper()
+	tr, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func byName(es []layers.Entry) map[string]layers.Entry {
+	m := map[string]layers.Entry{}
+	for _, e := range es {
+		m[e.Name] = e
+	}
+	return m
+}
+
+// TestFakeRoot runs a script in the tree's directory (fakeRootCommands):
+// every file of the tree comes back, with the owners, devices, hard links,
+// FIFOs and modes it made.
+func TestFakeRoot(t *testing.T) {
+	bb := busybox(t)
+	tr := newTree(t)
+	if err := tr.Add([]layers.Entry{layers.Dir("etc", 0o755), layers.File("etc/motd", 0o644, []byte("hi\n"))}); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join([]string{
+		"set -e",
+		"mkdir -p home/alice dev",
+		"chown 1000:100 home/alice",
+		"touch home/alice/notes && chown -h 1001 home/alice/notes",
+		"mknod dev/null c 1 3 && mknod dev/sda b 8 0",
+		"mkfifo run.fifo",
+		"echo data > a && ln a b",
+		"ln -s /etc/motd motd && chown -h 7:8 motd",
+		"chmod 1777 home && chmod 4755 a",
+		"chown 5 etc/motd",
+	}, "\n")
+	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: script, Shell: bb}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byName(got)
+	check := func(name string, typ byte, mode int64, uid, gid int) layers.Entry {
+		t.Helper()
+		e, ok := m[name]
+		if !ok {
+			t.Fatalf("no entry /%s in %v", name, names(got))
+		}
+		if e.Type != typ || e.Mode != mode || e.Uid != uid || e.Gid != gid {
+			t.Errorf("/%s: type %q mode %o owner %d:%d, want %q %o %d:%d", name, e.Type, e.Mode, e.Uid, e.Gid, typ, mode, uid, gid)
+		}
+		return e
+	}
+	check("home/alice", tar.TypeDir, 0o755, 1000, 100)
+	check("home/alice/notes", tar.TypeReg, 0o644, 1001, 0)
+	check("home", tar.TypeDir, 0o1777, 0, 0)
+	if e := check("dev/null", tar.TypeChar, 0o644, 0, 0); e.Devmajor != 1 || e.Devminor != 3 {
+		t.Errorf("/dev/null is %d,%d, want 1,3", e.Devmajor, e.Devminor)
+	}
+	if e := check("dev/sda", tar.TypeBlock, 0o644, 0, 0); e.Devmajor != 8 || e.Devminor != 0 {
+		t.Errorf("/dev/sda is %d,%d, want 8,0", e.Devmajor, e.Devminor)
+	}
+	check("run.fifo", tar.TypeFifo, 0o644, 0, 0)
+	if e := check("a", tar.TypeReg, 0o4755, 0, 0); string(e.Data) != "data\n" {
+		t.Errorf("/a holds %q", e.Data)
+	}
+	if e := check("b", tar.TypeLink, 0o4755, 0, 0); e.Linkname != "a" {
+		t.Errorf("/b links to %q, want a", e.Linkname)
+	}
+	if e := check("motd", tar.TypeSymlink, 0o777, 7, 8); e.Linkname != "/etc/motd" {
+		t.Errorf("/motd points to %q", e.Linkname)
+	}
+	check("etc/motd", tar.TypeReg, 0o644, 5, 0)
+	check("etc", tar.TypeDir, 0o755, 0, 0)
+}
+
+func names(es []layers.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+// TestChrootChanges runs a script with the tree as its root over a base
+// (runAsRoot): only what it changed comes back, with whiteouts for what it
+// deleted and an opaque marker where it replaced a directory.
+func TestChrootChanges(t *testing.T) {
+	sh := busybox(t)
+	bin := path.Dir(sh)
+	tr := newTree(t)
+	base := []layers.Entry{
+		layers.Dir("etc", 0o755), layers.File("etc/passwd", 0o644, []byte("root:x:0:0::/root:/bin/sh\n")),
+		layers.File("etc/keep", 0o644, []byte("same\n")), layers.File("etc/gone", 0o644, nil),
+		layers.Dir("var", 0o755), layers.Dir("var/cache", 0o755), layers.File("var/cache/old", 0o644, nil),
+		layers.Dir("opt", 0o755), layers.Dir("opt/tree", 0o755), layers.File("opt/tree/x", 0o644, nil),
+		{Name: "usr", Type: tar.TypeDir, Mode: 0o755, Uid: 7, Gid: 7}, {Name: "usr/owned", Type: tar.TypeReg, Mode: 0o4755, Uid: 7, Gid: 7},
+	}
+	if err := tr.Add(base); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add([]layers.Entry{layers.File("hello", 0o644, []byte("from contents\n"))}); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join([]string{
+		"set -e",
+		"echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd",
+		"rm /etc/gone",
+		"rm -r /var/cache && mkdir -p /var/cache/new",
+		"rm -r /opt/tree",
+		"echo more >> /usr/owned",
+		"mkdir -p /data && chown 1000:1000 /data",
+		"test -w /tmp && echo scratch > /tmp/scratch",
+		"test -e /dev/null && test -d /proc/self",
+	}, "\n")
+	err := tr.Run(context.Background(), Options{Name: "runAsRoot", Script: script, Shell: sh, Chroot: true, StorePaths: []string{bin, "/usr/bin/busybox"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"data", "etc", "etc/.wh.gone", "etc/passwd", "hello", "opt", "opt/.wh.tree",
+		"usr", "usr/owned", "var", "var/cache", "var/cache/.wh..wh..opq", "var/cache/new"}
+	if g := names(got); strings.Join(g, " ") != strings.Join(want, " ") {
+		t.Errorf("changes:\n got %v\nwant %v", g, want)
+	}
+	m := byName(got)
+	if e := m["usr/owned"]; e.Uid != 7 || e.Mode != 0o4755 || string(e.Data) != "more\n" {
+		t.Errorf("/usr/owned: owner %d, mode %o, %q; want the base's owner and mode kept", e.Uid, e.Mode, e.Data)
+	}
+	if e := m["data"]; e.Uid != 1000 || e.Gid != 1000 {
+		t.Errorf("/data is owned by %d:%d, want 1000:1000", e.Uid, e.Gid)
+	}
+	if e := m["etc/passwd"]; !strings.Contains(string(e.Data), "app:x:1000") {
+		t.Errorf("/etc/passwd holds %q", e.Data)
+	}
+	if _, err := os.Stat(tr.Dir() + bin); !os.IsNotExist(err) {
+		t.Errorf("the mount point %s stays in the tree: %v", bin, err)
+	}
+}
+
+// TestFailures: what a bad script gets, each a clear error.
+func TestFailures(t *testing.T) {
+	sh := busybox(t)
+	cases := []struct {
+		name, script string
+		shell        string
+		chroot       bool
+		want         []string
+	}{
+		{"exit status", "echo about to fail; exit 3", sh, false, []string{"fakeRootCommands exited with status 3", "about to fail"}},
+		{"no shell", "true", "", false, []string{"needs a shell to run it: give `shell`"}},
+		{"relative #!", "#!sh\ntrue", "", false, []string{`#! line, "sh", is not an absolute path`}},
+		{"writes outside", "echo x > " + path.Dir(sh) + "/x", sh, false, []string{"exited with status", "Read-only file system", "only the image's root is writable"}},
+		{"left running", "sleep 60 &", sh, false, []string{"left processes running", "which nixlayer killed", "must wait"}},
+		{"killed", "kill -9 $$", sh, false, []string{"killed by killed"}},
+		{"interpreter not in the image", "#!/nix/store/0000000000000000000000000000000-none/bin/sh\ntrue", "", true, []string{"no such file", "must be a store path the script names"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTree(t)
+			var binds []string
+			if c.chroot {
+				binds = []string{path.Dir(sh), "/usr/bin/busybox"}
+			}
+			err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: c.script, Shell: c.shell, Chroot: c.chroot, StorePaths: binds})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,321 @@
+package rootscript
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// Options says how a script runs over a tree.
+type Options struct {
+	// Name is the argument the script came from ("runAsRoot",
+	// "fakeRootCommands"): errors start with it.
+	Name   string
+	Script string
+	// Shell runs a script whose first line is not "#!" (as `Shell -c
+	// Script`). The interpreter's directory is on PATH.
+	Shell string
+	// Chroot makes the tree the script's /, with StorePaths bound
+	// read-only at their paths inside it, /proc and /dev of the build, and
+	// a tmpfs at /tmp when the tree has no /tmp. Without it the script runs
+	// in the tree's directory and sees the build's files, read-only.
+	Chroot     bool
+	StorePaths []string
+	// Env is added to the script's environment (PATH, HOME, TMPDIR).
+	Env []string
+	// Log receives the script's output when it succeeds (a failure's
+	// error holds it).
+	Log io.Writer
+}
+
+// maxShown is how much of a failed script's output its error shows: the
+// end of it.
+const maxShown = 64 << 10
+
+// Run runs a script as a fake root over the tree (see the package
+// documentation), and records what it faked for Changes. A script that
+// exits non-zero, is killed, or leaves processes running is an error that
+// shows its output.
+func (t *Tree) Run(ctx context.Context, opts Options) error {
+	argv, err := interpreter(opts)
+	if err != nil {
+		return err
+	}
+	cfg := &config{Root: t.root, Chroot: opts.Chroot, Argv: argv}
+	path := filepath.Dir(argv[0])
+	if opts.Chroot {
+		if err := t.mountPoints(cfg, opts.StorePaths); err != nil {
+			return fmt.Errorf("%s: %w", opts.Name, err)
+		}
+		defer t.removeMountPoints()
+		cfg.Dir, path = "/", "/bin:/usr/bin:/sbin:/usr/sbin:"+path
+		cfg.Env = []string{"HOME=/root", "TMPDIR=/tmp"}
+	} else {
+		cfg.TmpDir = filepath.Join(t.work, "tmp")
+		if err := os.Mkdir(cfg.TmpDir, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", opts.Name, err)
+		}
+		cfg.Dir = t.root
+		cfg.Env = []string{"HOME=" + cfg.TmpDir, "TMPDIR=" + cfg.TmpDir}
+	}
+	cfg.Env = append(append(cfg.Env, "PATH="+path), opts.Env...)
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		cfg.Env = append(cfg.Env, "SOURCE_DATE_EPOCH="+v)
+	}
+	res, err := t.start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	output, _ := os.ReadFile(filepath.Join(t.work, "output"))
+	if err := res.failure(opts.Name, argv[0], output); err != nil {
+		return err
+	}
+	if opts.Log != nil {
+		opts.Log.Write(output)
+	}
+	for _, r := range res.Records {
+		id := fileID{r.Dev, r.Ino}
+		a := t.attrs[id]
+		if r.Uid != nil {
+			a.Uid = *r.Uid
+		}
+		if r.Gid != nil {
+			a.Gid = *r.Gid
+		}
+		if r.Device != 0 {
+			a.Device, a.Major, a.Minor = r.Device, r.Major, r.Minor
+		}
+		t.attrs[id] = a
+	}
+	return nil
+}
+
+// interpreter is the command that runs the script: its "#!" line's
+// program (and one argument, as the kernel splits it) or the shell, with
+// -c and the script.
+func interpreter(opts Options) ([]string, error) {
+	if line, ok := strings.CutPrefix(opts.Script, "#!"); ok {
+		line, _, _ = strings.Cut(line, "\n")
+		prog, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+		argv := []string{prog}
+		if arg = strings.TrimSpace(arg); arg != "" {
+			argv = append(argv, arg)
+		}
+		if !filepath.IsAbs(prog) {
+			return nil, fmt.Errorf("%s: the program of its #! line, %q, is not an absolute path", opts.Name, prog)
+		}
+		return append(argv, "-c", opts.Script), nil
+	}
+	if opts.Shell == "" {
+		return nil, fmt.Errorf("%s needs a shell to run it: give `shell` (e.g. \"${bash}/bin/bash\"), start the script with a #! line, or give `pkgs` to the nixlayer import (its runtimeShell is the default)", opts.Name)
+	}
+	return []string{opts.Shell, "-c", opts.Script}, nil
+}
+
+// start runs the child in new user and mount namespaces, where the
+// builder's ids are 0, and returns what it reports.
+func (t *Tree) start(ctx context.Context, cfg *config) (*result, error) {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(t.work, "config.json")
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the script's settings: %w", err)
+	}
+	var files []*os.File
+	for _, name := range []string{"output", "result.json"} {
+		f, err := os.OpenFile(filepath.Join(t.work, name), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("making the script's output file: %w", err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	cmd := exec.CommandContext(ctx, "/proc/self/exe")
+	cmd.Env = []string{childEnv + "=" + cfgPath}
+	cmd.ExtraFiles = files // outputFD, resultFD
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("%w (%v): nixlayer runs root scripts in a user namespace; allow them (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1, or AppArmor's kernel.apparmor_restrict_unprivileged_userns = 0), or declare users, files and perms instead of the script", ErrNoNamespaces, err)
+		}
+		return nil, fmt.Errorf("starting the script's namespaces: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("stopped: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("setting up the script's namespaces: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	data, err = os.ReadFile(filepath.Join(t.work, "result.json"))
+	if err == nil {
+		var res result
+		if err = json.Unmarshal(data, &res); err == nil {
+			return &res, nil
+		}
+	}
+	return nil, fmt.Errorf("reading what the script's namespaces reported: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+}
+
+// ErrNoNamespaces is the error of a kernel (or its settings) that does
+// not give user namespaces to the builder.
+var ErrNoNamespaces = errors.New("this kernel refuses a user namespace to the build")
+
+// failure is the error the result stands for, if any.
+func (r *result) failure(name, prog string, output []byte) error {
+	shown := output
+	if len(shown) > maxShown {
+		shown = append([]byte("...\n"), shown[len(shown)-maxShown:]...)
+	}
+	out := func() string {
+		if len(bytes.TrimSpace(shown)) == 0 {
+			return "; it wrote nothing"
+		}
+		hint := ""
+		if bytes.Contains(shown, []byte("Read-only file system")) {
+			hint = "\n(only the image's root is writable for the script; the store and the build's other files are read-only)"
+		}
+		return "; its output:\n" + string(shown) + hint
+	}
+	switch {
+	case r.Error != "":
+		if strings.Contains(r.Error, "starting ") && strings.Contains(r.Error, "no such file") {
+			return fmt.Errorf("%s: %s (the program that runs it must be a store path the script names, so that it is in the image)", name, r.Error)
+		}
+		return fmt.Errorf("%s: %s", name, r.Error)
+	case r.Signal != "":
+		return fmt.Errorf("%s was killed by %s%s", name, r.Signal, out())
+	case r.Exit != 0:
+		return fmt.Errorf("%s exited with status %d%s", name, r.Exit, out())
+	case len(r.Left) > 0:
+		return fmt.Errorf("%s left processes running when it ended, which nixlayer killed: %s; a script must wait for what it starts%s",
+			name, strings.Join(r.Left, ", "), out())
+	}
+	return nil
+}
+
+// mountPoints finds or makes, under the tree, where the child binds
+// /proc, /dev, a /tmp and the store paths; what it makes, Changes leaves
+// out.
+func (t *Tree) mountPoints(cfg *config, storePaths []string) error {
+	t.made = nil
+	mkdir := func(name string) (bool, error) {
+		p := filepath.Join(t.root, name)
+		fi, err := os.Lstat(p)
+		if err == nil {
+			return fi.IsDir(), nil
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return false, err
+		}
+		t.made = append(t.made, name)
+		return true, nil
+	}
+	for _, m := range []struct {
+		name string
+		to   *string
+	}{{"proc", &cfg.Proc}, {"dev", &cfg.Dev}} {
+		if ok, err := mkdir(m.name); err != nil {
+			return err
+		} else if ok {
+			*m.to = "/" + m.name
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(t.root, "tmp")); errors.Is(err, os.ErrNotExist) {
+		if _, err := mkdir("tmp"); err != nil {
+			return err
+		}
+		cfg.Tmp = "/tmp"
+	}
+	store := layers.ImageStoreDir
+	if err := t.parents(store + "/x"); err != nil {
+		return err
+	}
+	for _, sp := range storePaths {
+		name := strings.TrimPrefix(filepath.Clean(sp), "/")
+		fi, err := os.Lstat(sp)
+		if err != nil {
+			return fmt.Errorf("reading store path %s: %w", sp, err)
+		}
+		if err := t.parents(name); err != nil {
+			return err
+		}
+		p := filepath.Join(t.root, name)
+		if _, err := os.Lstat(p); err == nil {
+			if fi.IsDir() || fi.Mode().IsRegular() {
+				cfg.Binds = append(cfg.Binds, sp)
+			}
+			continue // else a symlink the base image has already
+		}
+		switch {
+		case fi.IsDir():
+			err = os.Mkdir(p, 0o755)
+		case fi.Mode().IsRegular():
+			err = os.WriteFile(p, nil, 0o644)
+		default:
+			target, lerr := os.Readlink(sp)
+			if lerr != nil {
+				return lerr
+			}
+			err = os.Symlink(target, p)
+		}
+		if err != nil {
+			return fmt.Errorf("making a place for %s in the tree: %w", sp, err)
+		}
+		t.made = append(t.made, name)
+		if fi.IsDir() || fi.Mode().IsRegular() {
+			cfg.Binds = append(cfg.Binds, sp)
+		}
+	}
+	cfg.Store = "/" + store
+	return nil
+}
+
+// parents makes the directories above name that the tree lacks, as
+// mount points; a name there that is not a directory is an error.
+func (t *Tree) parents(name string) error {
+	var todo []string
+	for d := filepath.Dir(name); d != "."; d = filepath.Dir(d) {
+		todo = append(todo, d)
+	}
+	for i := len(todo) - 1; i >= 0; i-- {
+		p := filepath.Join(t.root, todo[i])
+		if fi, err := os.Lstat(p); err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("/%s in the image is not a directory: the store paths cannot be put there for the script", todo[i])
+			}
+			continue
+		}
+		if err := os.Mkdir(p, 0o755); err != nil {
+			return fmt.Errorf("making a place for the store in the tree: %w", err)
+		}
+		t.made = append(t.made, todo[i])
+	}
+	return nil
+}
+
+// removeMountPoints removes what mountPoints made, once the child and its
+// mounts are gone; a directory the script wrote into stays.
+func (t *Tree) removeMountPoints() {
+	for i := len(t.made) - 1; i >= 0; i-- {
+		os.Remove(filepath.Join(t.root, t.made[i]))
+	}
+}

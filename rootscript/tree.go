@@ -1,0 +1,277 @@
+package rootscript
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// fileID names a file on disk whatever its names: what owners are
+// recorded by, so that they follow renames and hard links.
+type fileID struct{ Dev, Ino uint64 }
+
+// attr is what the disk of a single-id user namespace cannot hold about a
+// file: its owner, the setuid and setgid bits, and, for an empty file that
+// stands for a device node, the device.
+type attr struct {
+	Uid, Gid     int
+	Special      int64 // mode bits 06000
+	Device       byte  // tar.TypeChar or tar.TypeBlock, or 0
+	Major, Minor int64
+}
+
+// snap is what Snapshot keeps of a name, to tell later whether it changed.
+type snap struct {
+	id    fileID
+	ctime int64 // nanoseconds
+	dir   bool
+}
+
+// Tree is a directory a root script runs over, with what is known about
+// its files: the owners and devices recorded when they were put there or
+// faked by the script, and the snapshot Changes compares with.
+type Tree struct {
+	top    string // holds root and work; removed by Close
+	root   string // the tree itself
+	work   string // the run's own files: script output, results, TMPDIR
+	attrs  map[fileID]attr
+	before map[string]snap // nil until Snapshot: every file is new
+	// made are the directories Run made as mount points (image paths);
+	// Changes leaves them out unless the script put something there.
+	made []string
+}
+
+// New makes an empty tree in a new directory under parent (os.TempDir()
+// when empty).
+func New(parent string) (*Tree, error) {
+	top, err := os.MkdirTemp(parent, "nixlayer-root-")
+	if err != nil {
+		return nil, fmt.Errorf("making a directory for a root script: %w", err)
+	}
+	t := &Tree{top: top, root: filepath.Join(top, "root"), work: filepath.Join(top, "work"), attrs: map[fileID]attr{}}
+	for _, d := range []string{t.root, t.work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			os.RemoveAll(top)
+			return nil, fmt.Errorf("making a directory for a root script: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Dir is the tree's directory on disk.
+func (t *Tree) Dir() string { return t.root }
+
+// Close removes the tree from disk, whatever modes the script left.
+func (t *Tree) Close() error {
+	filepath.WalkDir(t.top, func(p string, d fs.DirEntry, err error) error {
+		if d != nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(t.top)
+}
+
+// Add puts entries into the tree, replacing what is at their names; their
+// owners and setuid/setgid bits are recorded. A regular file's content is
+// its Data or the file at Source.
+func (t *Tree) Add(entries []layers.Entry) error {
+	sorted := append([]layers.Entry(nil), entries...)
+	sort.SliceStable(sorted, func(i, j int) bool { return lessName(sorted[i].Name, sorted[j].Name) })
+	for _, e := range sorted {
+		var content io.Reader
+		if e.Type == tar.TypeReg {
+			if e.Source == "" {
+				content = strings.NewReader(string(e.Data))
+			} else {
+				f, err := os.Open(e.Source)
+				if err != nil {
+					return fmt.Errorf("putting /%s into the root script's tree: %w", e.Name, err)
+				}
+				err = t.put(e, io.LimitReader(f, e.Size))
+				f.Close()
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := t.put(e, content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Extract puts the entries of a tar stream (a flattened base image,
+// base.Flatten) into the tree, with their owners recorded.
+func (t *Tree) Extract(r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the base image for the root script: %w", err)
+		}
+		name := strings.Trim(path.Clean("/"+h.Name), "/")
+		if name == "" {
+			continue
+		}
+		e := layers.Entry{Name: name, Type: h.Typeflag, Mode: h.Mode, Uid: h.Uid, Gid: h.Gid,
+			Linkname: h.Linkname, Size: h.Size, Devmajor: h.Devmajor, Devminor: h.Devminor}
+		if e.Type == tar.TypeRegA {
+			e.Type = tar.TypeReg
+		}
+		if e.Type == tar.TypeLink {
+			e.Linkname = strings.Trim(path.Clean("/"+h.Linkname), "/")
+		}
+		if err := t.put(e, tr); err != nil {
+			return err
+		}
+	}
+}
+
+// put makes one entry at its name, content being a regular file's bytes.
+func (t *Tree) put(e layers.Entry, content io.Reader) error {
+	name, err := layers.CleanName(e.Name)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(t.root, filepath.FromSlash(name))
+	fail := func(err error) error { return fmt.Errorf("putting /%s into the root script's tree: %w", name, err) }
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fail(err)
+	}
+	if fi, err := os.Lstat(p); err == nil && !(fi.IsDir() && e.Type == tar.TypeDir) {
+		if err := os.RemoveAll(p); err != nil {
+			return fail(err)
+		}
+	}
+	perm := os.FileMode(e.Mode & 0o777)
+	if e.Mode&0o1000 != 0 {
+		perm |= os.ModeSticky
+	}
+	a := attr{Uid: e.Uid, Gid: e.Gid, Special: e.Mode & 0o6000}
+	switch e.Type {
+	case tar.TypeDir:
+		if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fail(err)
+		}
+	case tar.TypeReg, tar.TypeChar, tar.TypeBlock:
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fail(err)
+		}
+		if content != nil && e.Type == tar.TypeReg {
+			_, err = io.Copy(f, content)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if e.Type != tar.TypeReg {
+			a.Device, a.Major, a.Minor = e.Type, e.Devmajor, e.Devminor
+		}
+	case tar.TypeSymlink:
+		if err := os.Symlink(e.Linkname, p); err != nil {
+			return fail(err)
+		}
+		return t.record(p, a)
+	case tar.TypeLink:
+		if err := os.Link(filepath.Join(t.root, filepath.FromSlash(e.Linkname)), p); err != nil {
+			return fail(err)
+		}
+		return nil
+	case tar.TypeFifo:
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(fmt.Errorf("entry type %q is not a file, directory, symlink, hard link, device or FIFO", e.Type))
+	}
+	if err := os.Chmod(p, perm); err != nil {
+		return fail(err)
+	}
+	return t.record(p, a)
+}
+
+// record keeps a for the file at p.
+func (t *Tree) record(p string, a attr) error {
+	id, _, err := statID(p)
+	if err != nil {
+		return err
+	}
+	t.attrs[id] = a
+	return nil
+}
+
+// statID is the identity and the change time of the file at p, not
+// following a symlink.
+func statID(p string) (fileID, int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		return fileID{}, 0, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return fileID{uint64(st.Dev), st.Ino}, st.Ctim.Nano(), nil
+}
+
+// Snapshot remembers what the tree holds now: Changes gives what differs
+// from it. It returns once the clock that stamps change times has moved
+// past every change already made, so that a later change cannot carry the
+// time of an earlier one.
+func (t *Tree) Snapshot() error {
+	t.before = map[string]snap{}
+	var latest int64
+	err := filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(t.root, p)
+		id, ctime, err := statID(p)
+		if err != nil {
+			return err
+		}
+		if ctime > latest {
+			latest = ctime
+		}
+		t.before[filepath.ToSlash(rel)] = snap{id: id, ctime: ctime, dir: d.IsDir()}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading the root script's tree: %w", err)
+	}
+	probe := filepath.Join(t.work, "clock")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		return fmt.Errorf("reading the file clock: %w", err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if err := os.Chmod(probe, 0o600); err != nil {
+			return fmt.Errorf("reading the file clock: %w", err)
+		}
+		if _, ctime, err := statID(probe); err != nil || ctime > latest {
+			return err
+		}
+	}
+	return errors.New("reading the file clock: the change time of files did not move in 2 s")
+}
+
+// lessName orders image paths so that a directory comes before what it
+// holds.
+func lessName(a, b string) bool {
+	return strings.ReplaceAll(a, "/", "\x00") < strings.ReplaceAll(b, "/", "\x00")
+}
