@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/nixlayer/nixlayer/rootscript"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -25,6 +26,7 @@ var version = "dev"
 const gcPercent = 50
 
 func main() {
+	rootscript.Init() // a root script's namespaces: runs it and exits
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}

@@ -256,6 +256,11 @@ func (p *planner) own(ctx context.Context) ([]Layer, error) {
 	// Later entries win (Layer.Each merges): the contents' and the user's
 	// files over the SBOM's directories.
 	root = append(append(docs, root...), custom...)
+	if set.Script != nil {
+		if root, err = p.runScript(ctx, layers.Merge(root)); err != nil {
+			return nil, err
+		}
+	}
 	plan := make([]Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64

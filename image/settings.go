@@ -66,6 +66,20 @@ type Settings struct {
 	// References is the store path whose references are the store paths
 	// the arguments name; it is left out of the image (or empty).
 	References string
+	// Script, when not nil, is the root script run over the image's root
+	// (rootscript.go).
+	Script *RootScript
+}
+
+// RootScript is runAsRoot or fakeRootCommands, resolved.
+type RootScript struct {
+	Name   string // the argument it came from
+	Script string
+	Shell  string // runs a script without a #! line
+	// Chroot makes the image's root the script's / (runAsRoot,
+	// enableFakechroot); OverBase puts the base image's files under it
+	// and keeps only what the script changes of them (runAsRoot).
+	Chroot, OverBase bool
 }
 
 // NixDB is how the Nix database layer is owned: by Uid/Gid with the names
@@ -155,12 +169,39 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	if set.SBOM, err = resolveSBOM(s); err != nil {
 		return nil, err
 	}
+	if set.Script, err = resolveScript(s); err != nil {
+		return nil, err
+	}
 	if s.FromImage != "" {
 		set.Base = &BaseRef{Path: s.FromImage, Name: s.FromImageName, Tag: s.FromImageTag}
 	} else if s.FromImageName != "" || s.FromImageTag != "" {
 		return nil, fmt.Errorf("fromImageName/fromImageTag given without fromImage")
 	}
 	return set, nil
+}
+
+// resolveScript is the root script of the spec, if any: runAsRoot for
+// buildImage, fakeRootCommands (with enableFakechroot) for the layered
+// builders.
+func resolveScript(s *Spec) (*RootScript, error) {
+	shell := ""
+	if s.Shell != nil {
+		shell = *s.Shell
+	}
+	layered := s.Function == "buildLayeredImage" || s.Function == "streamLayeredImage"
+	switch {
+	case s.RunAsRoot != "" && s.FakeRootCommands != "":
+		return nil, fmt.Errorf("runAsRoot and fakeRootCommands are both given: runAsRoot is buildImage's, fakeRootCommands the layered builders'")
+	case s.RunAsRoot != "" && layered:
+		return nil, fmt.Errorf("runAsRoot is buildImage's; the layered builders take fakeRootCommands (with enableFakechroot = true to see the image's root as /)")
+	case s.RunAsRoot != "":
+		return &RootScript{Name: "runAsRoot", Script: s.RunAsRoot, Shell: shell, Chroot: true, OverBase: true}, nil
+	case s.FakeRootCommands != "" && s.Function == "buildImage":
+		return nil, fmt.Errorf("fakeRootCommands is the layered builders'; buildImage takes runAsRoot")
+	case s.FakeRootCommands != "":
+		return &RootScript{Name: "fakeRootCommands", Script: s.FakeRootCommands, Shell: shell, Chroot: s.EnableFakechroot}, nil
+	}
+	return nil, nil
 }
 
 // resolveOutput sets the format and the compression: docker-archive, and

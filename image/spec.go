@@ -88,6 +88,17 @@ type Spec struct {
 	// derivations named in contents, by store path, from nix/sbom.nix.
 	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
 
+	// RunAsRoot (buildImage) is a script run as root with the image's
+	// whole root filesystem as / (the base image's files, the contents,
+	// the closure); what it changes is the image's own layer.
+	// FakeRootCommands (the layered builders) runs as root in the
+	// customisation layer's directory, or, with EnableFakechroot, with the
+	// image's root as /. Both need Shell unless they start with "#!"
+	// (package rootscript).
+	RunAsRoot        string `json:"runAsRoot"`
+	FakeRootCommands string `json:"fakeRootCommands"`
+	EnableFakechroot bool   `json:"enableFakechroot"`
+
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec
 }

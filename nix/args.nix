@@ -26,8 +26,10 @@ rec {
     "extraCommands" "shell" "keepContentsDirlinks" "debug" "passthru" "meta"
     "layers" "sbom"
   ];
-  # The layered builders add their layering.
-  layered = common ++ [ "maxLayers" "layering" ];
+  # buildImage adds runAsRoot; the layered builders add their layering and
+  # fakeRootCommands (rootscript: no VM, no fakeroot).
+  single = common ++ [ "runAsRoot" ];
+  layered = common ++ [ "maxLayers" "layering" "fakeRootCommands" "enableFakechroot" ];
 
   # The arguments default.nix reads itself; nixlayer (image.Spec) reads
   # every other name of a function's list, as the user wrote it.
@@ -38,21 +40,15 @@ rec {
 
   # The names each function takes.
   functions = {
-    buildImage = common;
-    buildImageWithNixDb = common;
+    buildImage = single;
+    buildImageWithNixDb = single;
     buildLayeredImage = layered;
     buildLayeredImageWithNixDb = layered;
     streamLayeredImage = layered;
   };
 
   # dockerTools arguments nixlayer does not take, with what to do instead.
-  # runAsRoot, fakeRootCommands and enableFakechroot need a VM or fakeroot
-  # (the root-scripts issue).
-  declare = "nixlayer needs no VM or fakeroot; declare files, users and permissions instead (README, \"Users, ownership and permissions\")";
   refused = {
-    runAsRoot = declare;
-    fakeRootCommands = declare;
-    enableFakechroot = declare;
     diskSize = "nixlayer runs no VM: not needed; remove it";
     buildVMMemorySize = "nixlayer runs no VM: not needed; remove it";
     layeringPipeline = "use `layering` (\"popularity\", \"size\" or \"none\"; README, \"Layering strategies\")";

@@ -41,7 +41,7 @@ let
   # does with the config's JSON). Its closure goes into the closure graph;
   # nixlayer leaves the file itself out of the image. null when they name
   # no store path.
-  refArgs = [ "config" "symlinks" "files" "directories" "perms" "users" "extraCommands" ];
+  refArgs = [ "config" "symlinks" "files" "directories" "perms" "users" "extraCommands" "runAsRoot" "fakeRootCommands" ];
   references = args:
     let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) refArgs)) args);
     in if builtins.hasContext text then writeFiles "nixlayer-references" { files.references = text; } else null;
@@ -99,9 +99,14 @@ let
       || throw "nixlayer.${fn}: keepContentsDirlinks = true is not supported: nixlayer merges contents as symlinkJoin does (the first content wins; a directory in one and a symlink in another is an error naming both); shape the root with `symlinks` and `directories` instead";
     assert extraCommands == null || shell != null
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
+    assert builtins.all (a: args.${a} or null == null || builtins.substring 0 2 args.${a} == "#!" || shell != null) [ "runAsRoot" "fakeRootCommands" ]
+      || throw "nixlayer.${fn}: ${if args.runAsRoot or null != null then "runAsRoot" else "fakeRootCommands"} needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), start the script with a #! line, or give `pkgs` to the nixlayer import (its runtimeShell is the default)";
     let
       roots = map storeString (toList contents ++ toList copyToRoot);
-      refs = if includeStorePaths then references args else null;
+      # A root script's store paths (its shell, its tools) are in the
+      # closure the script sees, even when the image leaves them out.
+      script = args.runAsRoot or null != null || args.fakeRootCommands or null != null;
+      refs = if includeStorePaths || script then references args else null;
       passed = builtins.filter (n: !(builtins.elem n argLists.special)) argLists.functions.${fn};
     in {
       roots = roots ++ (if refs != null then [ refs ] else [ ]);
@@ -112,7 +117,7 @@ let
         # The base image is an input of the build, not part of the closure.
         ${if fromImage != null then "fromImage" else null} = "${fromImage}";
         ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
-        ${if extraCommands != null && shell != null then "shell" else null} = "${shell}";
+        ${if (extraCommands != null || script) && shell != null then "shell" else null} = "${shell}";
         ${if refs != null then "references" else null} = "${refs}";
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);

@@ -53,6 +53,13 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		if err := syscall.Lstat(p, &st); err != nil {
 			return err
 		}
+		// What the script made unreadable to the builder (it was root)
+		// is opened up to be read; the entry keeps the mode it had.
+		if need := openUp(st); need != 0 {
+			if err := os.Chmod(p, os.FileMode(st.Mode&0o777|need)); err != nil {
+				return err
+			}
+		}
 		all = append(all, found{name: name, st: st})
 		return nil
 	})
@@ -76,7 +83,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 			keep[f.name] = true
 		case b.id != id && b.dir && isDir(f.st):
 			keep[f.name], opaque[f.name] = true, true
-		case b.id != id || b.ctime != f.st.Ctim.Nano():
+		case b.id != id || b.ctime != f.st.Ctim.Nano() || t.faked[id]:
 			keep[f.name] = true
 		}
 	}
@@ -90,6 +97,11 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 	first := map[fileID]string{}
 	for _, f := range all {
 		if !keep[f.name] {
+			continue
+		}
+		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		if a, ok := t.added[f.name]; ok && a.id == id && a.ctime == f.st.Ctim.Nano() && !t.faked[id] && a.entry.Type != tar.TypeDir {
+			out = append(out, a.entry) // as it was given
 			continue
 		}
 		e, ok, err := t.entry(f, first)
@@ -184,6 +196,18 @@ func (t *Tree) entry(f found, first map[fileID]string) (layers.Entry, bool, erro
 		return e, false, fmt.Errorf("the script made /%s, of a type a layer cannot hold (mode %o)", f.name, f.st.Mode)
 	}
 	return e, true, nil
+}
+
+// openUp is the owner's permission bits a file lacks to be read (and a
+// directory to be walked) by the builder.
+func openUp(st syscall.Stat_t) uint32 {
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return 0o700 &^ (st.Mode & 0o700)
+	case syscall.S_IFREG:
+		return 0o400 &^ (st.Mode & 0o400)
+	}
+	return 0
 }
 
 func isDir(st syscall.Stat_t) bool { return st.Mode&syscall.S_IFMT == syscall.S_IFDIR }

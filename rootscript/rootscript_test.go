@@ -32,10 +32,22 @@ func busybox(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if out, err := exec.Command(p, "--install", "-s", dir).CombinedOutput(); err != nil {
+	if err := os.Mkdir(dir+"/bin", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("cp", p, dir+"/bin/busybox").Run(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(dir+"/bin/busybox", "--install", "-s", dir+"/bin").CombinedOutput(); err != nil {
 		t.Fatalf("busybox --install: %v: %s", err, out)
 	}
-	return dir + "/sh"
+	return dir + "/bin/sh"
+}
+
+// storeOf is a directory standing for the store, holding dir (a
+// directory at the top of /var/tmp).
+func storeOf(t *testing.T, dir string) string {
+	return path.Dir(path.Dir(dir))
 }
 
 func newTree(t *testing.T) *Tree {
@@ -161,7 +173,7 @@ func TestChrootChanges(t *testing.T) {
 		"test -w /tmp && echo scratch > /tmp/scratch",
 		"test -e /dev/null && test -d /proc/self",
 	}, "\n")
-	err := tr.Run(context.Background(), Options{Name: "runAsRoot", Script: script, Shell: sh, Chroot: true, StorePaths: []string{bin, "/usr/bin/busybox"}})
+	err := tr.Run(context.Background(), Options{Name: "runAsRoot", Script: script, Shell: sh, Chroot: true, StoreDir: storeOf(t, bin)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +221,11 @@ func TestFailures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tr := newTree(t)
-			var binds []string
+			store := ""
 			if c.chroot {
-				binds = []string{path.Dir(sh), "/usr/bin/busybox"}
+				store = storeOf(t, path.Dir(sh))
 			}
-			err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: c.script, Shell: c.shell, Chroot: c.chroot, StorePaths: binds})
+			err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: c.script, Shell: c.shell, Chroot: c.chroot, StoreDir: store})
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/nixlayer/nixlayer/layers"
 )
 
 // Options says how a script runs over a tree.
@@ -25,12 +24,13 @@ type Options struct {
 	// Shell runs a script whose first line is not "#!" (as `Shell -c
 	// Script`). The interpreter's directory is on PATH.
 	Shell string
-	// Chroot makes the tree the script's /, with StorePaths bound
-	// read-only at their paths inside it, /proc and /dev of the build, and
-	// a tmpfs at /tmp when the tree has no /tmp. Without it the script runs
-	// in the tree's directory and sees the build's files, read-only.
-	Chroot     bool
-	StorePaths []string
+	// Chroot makes the tree the script's /, with what StoreDir holds
+	// bound read-only at the same path inside it, /proc and /dev of the
+	// build, and a tmpfs at /tmp when the tree has no /tmp. Without it
+	// the script runs in the tree's directory and sees the build's files,
+	// read-only.
+	Chroot   bool
+	StoreDir string
 	// Env is added to the script's environment (PATH, HOME, TMPDIR).
 	Env []string
 	// Log receives the script's output when it succeeds (a failure's
@@ -51,10 +51,13 @@ func (t *Tree) Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := t.waitClock(t.latest); err != nil {
+		return err
+	}
 	cfg := &config{Root: t.root, Chroot: opts.Chroot, Argv: argv}
 	path := filepath.Dir(argv[0])
 	if opts.Chroot {
-		if err := t.mountPoints(cfg, opts.StorePaths); err != nil {
+		if err := t.mountPoints(cfg, opts.StoreDir); err != nil {
 			return fmt.Errorf("%s: %w", opts.Name, err)
 		}
 		defer t.removeMountPoints()
@@ -96,6 +99,7 @@ func (t *Tree) Run(ctx context.Context, opts Options) error {
 			a.Device, a.Major, a.Minor = r.Device, r.Major, r.Minor
 		}
 		t.attrs[id] = a
+		t.faked[id] = true
 	}
 	return nil
 }
@@ -215,7 +219,7 @@ func (r *result) failure(name, prog string, output []byte) error {
 // mountPoints finds or makes, under the tree, where the child binds
 // /proc, /dev, a /tmp and the store paths; what it makes, Changes leaves
 // out.
-func (t *Tree) mountPoints(cfg *config, storePaths []string) error {
+func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 	t.made = nil
 	mkdir := func(name string) (bool, error) {
 		p := filepath.Join(t.root, name)
@@ -245,18 +249,34 @@ func (t *Tree) mountPoints(cfg *config, storePaths []string) error {
 		}
 		cfg.Tmp = "/tmp"
 	}
-	store := layers.ImageStoreDir
+	if storeDir == "" {
+		return nil
+	}
+	store := strings.TrimPrefix(filepath.Clean(storeDir), "/")
 	if err := t.parents(store + "/x"); err != nil {
 		return err
 	}
-	for _, sp := range storePaths {
-		name := strings.TrimPrefix(filepath.Clean(sp), "/")
+	if fi, err := os.Lstat(filepath.Join(t.root, store)); err != nil || !fi.IsDir() {
+		if err := os.Mkdir(filepath.Join(t.root, store), 0o755); err != nil {
+			return fmt.Errorf("/%s in the image is not a directory: the store cannot be put there for the script", store)
+		}
+		t.made = append(t.made, store)
+	}
+	ents, err := os.ReadDir(storeDir)
+	if err != nil {
+		return fmt.Errorf("reading the store: %w", err)
+	}
+	if len(ents) > maxBinds {
+		// Not a sandbox's store: all of it, over what the image has there.
+		cfg.Binds = []string{storeDir}
+		return nil
+	}
+	for _, ent := range ents {
+		sp := filepath.Join(storeDir, ent.Name())
+		name := filepath.Join(store, ent.Name())
 		fi, err := os.Lstat(sp)
 		if err != nil {
 			return fmt.Errorf("reading store path %s: %w", sp, err)
-		}
-		if err := t.parents(name); err != nil {
-			return err
 		}
 		p := filepath.Join(t.root, name)
 		if _, err := os.Lstat(p); err == nil {
@@ -288,6 +308,10 @@ func (t *Tree) mountPoints(cfg *config, storePaths []string) error {
 	cfg.Store = "/" + store
 	return nil
 }
+
+// maxBinds is the most store paths bound one by one; a larger store (a
+// build without the sandbox sees the machine's) is bound whole.
+const maxBinds = 4096
 
 // parents makes the directories above name that the tree lacks, as
 // mount points; a name there that is not a directory is an error.

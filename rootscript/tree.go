@@ -50,6 +50,26 @@ type Tree struct {
 	// made are the directories Run made as mount points (image paths);
 	// Changes leaves them out unless the script put something there.
 	made []string
+	// added are the entries Add put, by name: one the script left as it
+	// was comes back from Changes as it was given (its content read from
+	// where it was, not copied out of the tree).
+	added  map[string]added
+	latest int64 // the latest change time Add made
+	dirModes []dirMode // what finish gives the directories put
+	// faked are the files the script's faked calls changed: a chown does
+	// not move a file's change time.
+	faked map[fileID]bool
+}
+
+type dirMode struct {
+	path string
+	perm os.FileMode
+}
+
+type added struct {
+	id    fileID
+	ctime int64
+	entry layers.Entry
 }
 
 // New makes an empty tree in a new directory under parent (os.TempDir()
@@ -59,7 +79,7 @@ func New(parent string) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a directory for a root script: %w", err)
 	}
-	t := &Tree{top: top, root: filepath.Join(top, "root"), work: filepath.Join(top, "work"), attrs: map[fileID]attr{}}
+	t := &Tree{top: top, root: filepath.Join(top, "root"), work: filepath.Join(top, "work"), attrs: map[fileID]attr{}, added: map[string]added{}, faked: map[fileID]bool{}}
 	for _, d := range []string{t.root, t.work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			os.RemoveAll(top)
@@ -111,6 +131,20 @@ func (t *Tree) Add(entries []layers.Entry) error {
 			return err
 		}
 	}
+	if err := t.finish(); err != nil {
+		return err
+	}
+	for _, e := range sorted {
+		p := filepath.Join(t.root, filepath.FromSlash(e.Name))
+		id, ctime, err := statID(p)
+		if err != nil {
+			return err
+		}
+		if ctime > t.latest {
+			t.latest = ctime
+		}
+		t.added[e.Name] = added{id: id, ctime: ctime, entry: e}
+	}
 	return nil
 }
 
@@ -121,7 +155,7 @@ func (t *Tree) Extract(r io.Reader) error {
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return t.finish()
 		}
 		if err != nil {
 			return fmt.Errorf("reading the base image for the root script: %w", err)
@@ -170,6 +204,13 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 		if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fail(err)
 		}
+		if err := os.Chmod(p, 0o700); err != nil {
+			return fail(err)
+		}
+		// Its mode once what goes in it is there (a directory of the
+		// store is not writable).
+		t.dirModes = append(t.dirModes, dirMode{p, perm})
+		return t.record(p, a)
 	case tar.TypeReg, tar.TypeChar, tar.TypeBlock:
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -210,6 +251,18 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 	return t.record(p, a)
 }
 
+// finish gives the directories put their modes, the deepest first.
+func (t *Tree) finish() error {
+	for i := len(t.dirModes) - 1; i >= 0; i-- {
+		d := t.dirModes[i]
+		if err := os.Chmod(d.path, d.perm); err != nil {
+			return fmt.Errorf("putting the root script's tree: %w", err)
+		}
+	}
+	t.dirModes = nil
+	return nil
+}
+
 // record keeps a for the file at p.
 func (t *Tree) record(p string, a attr) error {
 	id, _, err := statID(p)
@@ -236,7 +289,7 @@ func statID(p string) (fileID, int64, error) {
 // time of an earlier one.
 func (t *Tree) Snapshot() error {
 	t.before = map[string]snap{}
-	var latest int64
+	latest := t.latest
 	err := filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -246,15 +299,20 @@ func (t *Tree) Snapshot() error {
 		if err != nil {
 			return err
 		}
-		if ctime > latest {
-			latest = ctime
-		}
+		latest = max(latest, ctime)
 		t.before[filepath.ToSlash(rel)] = snap{id: id, ctime: ctime, dir: d.IsDir()}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reading the root script's tree: %w", err)
 	}
+	return t.waitClock(latest)
+}
+
+// waitClock returns once the clock that stamps change times has moved past
+// latest: a change made after it returns cannot carry the change time of
+// one made before (file systems stamp change times with a coarse clock).
+func (t *Tree) waitClock(latest int64) error {
 	probe := filepath.Join(t.work, "clock")
 	if err := os.WriteFile(probe, nil, 0o600); err != nil {
 		return fmt.Errorf("reading the file clock: %w", err)

@@ -3,8 +3,9 @@
 # written again with nixlayer's functions and the busybox stand-ins of
 # ./pkgs.nix. One attribute per case, named as in nixpkgs; the checks are in
 # tests/examples_test.go. Arguments are dockerTools' own, as a user switching
-# would write them; the only addition is `shell` for extraCommands, which
-# nixlayer takes from `pkgs` when it has one (it has none here).
+# would write them; the only addition is `shell` for extraCommands,
+# runAsRoot and fakeRootCommands, which nixlayer takes from `pkgs` when it
+# has one (it has none here).
 { nl, testPkgs }:
 let
   pkgs = testPkgs;
@@ -36,6 +37,7 @@ rec {
       paths = [ pkgs.redis ];
       pathsToLink = [ "/bin" ];
     };
+    inherit shell;
     runAsRoot = ''
       mkdir -p /data
     '';
@@ -180,6 +182,7 @@ rec {
   runAsRootParentImage = buildImage {
     name = "runAsRootParentImage";
     tag = "latest";
+    inherit shell;
     runAsRoot = "touch /example-file";
     fromImage = bash;
   };
@@ -403,6 +406,7 @@ rec {
     name = "layered-image-with-fake-root-commands";
     tag = "latest";
     contents = [ pkgs.busyboxStatic ];
+    inherit shell;
     fakeRootCommands = ''
       mkdir -p ./home/alice
       chown 1000 ./home/alice
@@ -477,6 +481,7 @@ rec {
     tag = "latest";
     config.Cmd = [ "hello" ];
     enableFakechroot = true;
+    inherit shell;
     fakeRootCommands = ''
       mkdir /bin
       ln -s ${pkgs.hello}/bin/hello /bin/hello
@@ -489,6 +494,7 @@ rec {
     name = "etc";
     tag = "latest";
     enableFakechroot = true;
+    inherit shell;
     fakeRootCommands = ''
       mkdir -p /etc
       printf '127.0.0.1 localhost\n::1 localhost\n' > /etc/some-config-file
@@ -506,6 +512,7 @@ rec {
     name = "chown-test";
     tag = "latest";
     enableFakechroot = true;
+    inherit shell;
     fakeRootCommands = ''
       touch /testfile
       chown 12345:12345 /testfile
@@ -606,11 +613,19 @@ rec {
         layers=$(sed 's/.*"Layers":\[\([^]]*\)\].*/\1/' manifest.json | tr -d '"' | tr , ' ')
         set -- $layers
         [ $# -ge 2 ] || { echo "the base has $# layers, want 2"; exit 1; }
-        target=$(sha256sum "$1" | cut -d' ' -f1).tar
+        d1=$(sha256sum "$1" | cut -d' ' -f1)
+        d2=$(sha256sum "$2" | cut -d' ' -f1)
+        target=$d1.tar
         chmod -R u+w .
         mv "$1" "$target"
         rm -f "$2"
-        sed -i "s|\"$1\"|\"$target\"|; s|\"$2\"|\"$target\"|" manifest.json
+        # Both entries of the config's diff_ids name the one tarball now;
+        # the config is renamed after its new digest.
+        config=$(sed 's/.*"Config":"\([^"]*\)".*/\1/' manifest.json)
+        sed -i "s|$d2|$d1|" "$config"
+        newconfig=$(sha256sum "$config" | cut -d' ' -f1).json
+        mv "$config" "$newconfig"
+        sed -i "s|\"$1\"|\"$target\"|; s|\"$2\"|\"$target\"|; s|\"$config\"|\"$newconfig\"|" manifest.json
         tar -cf $out .
       '';
     in
@@ -619,6 +634,7 @@ rec {
       name = "repeated-layer-test";
       tag = "latest";
       copyToRoot = pkgs.bash;
+      inherit shell;
       runAsRoot = ''
         echo 'runAsRoot has run.'
       '';

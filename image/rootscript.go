@@ -1,0 +1,61 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/rootscript"
+)
+
+// runScript runs the image's root script over its root entries and
+// returns the entries of the image's own layer: for fakeRootCommands every
+// file of the customisation layer as the script left it, for runAsRoot
+// what the script added, changed or deleted (whiteouts) over the base
+// image's files, besides the root entries. A script that sees the image's
+// root as / has the store of the build bound read-only in it: the
+// closure, and in the Nix sandbox the build's other inputs (the shell).
+func (p *planner) runScript(ctx context.Context, root []layers.Entry) ([]layers.Entry, error) {
+	sc := p.set.Script
+	tree, err := rootscript.New(p.set.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
+	if sc.OverBase {
+		if p.base != nil {
+			if err := p.extractBase(tree); err != nil {
+				return nil, err
+			}
+		}
+		if err := tree.Snapshot(); err != nil {
+			return nil, err
+		}
+	}
+	if err := tree.Add(root); err != nil {
+		return nil, err
+	}
+	opts := rootscript.Options{Name: sc.Name, Script: sc.Script, Shell: sc.Shell, Chroot: sc.Chroot, Log: os.Stderr}
+	if sc.Chroot {
+		opts.StoreDir = "/" + layers.ImageStoreDir
+	}
+	if err := tree.Run(ctx, opts); err != nil {
+		return nil, err
+	}
+	return tree.Changes()
+}
+
+// extractBase puts the base image's flattened root into the tree.
+func (p *planner) extractBase(tree *rootscript.Tree) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(base.Flatten(p.base, pw, p.set.MTime)) }()
+	err := tree.Extract(pr)
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("putting base image %s under %s: %w", p.set.Base.Path, p.set.Script.Name, err)
+	}
+	return nil
+}
