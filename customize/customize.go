@@ -28,6 +28,11 @@ type Image struct {
 	// Base, when not nil, reads a regular file of the base image below
 	// (fromImage): the image's users may come from there.
 	Base func(name string) ([]byte, bool, error)
+	// Scripted says a root script (runAsRoot, fakeRootCommands) runs over
+	// the root afterwards: what it makes cannot be checked yet, so a perms
+	// rule that matches nothing now and a config.User the image does not
+	// define yet are not errors.
+	Scripted bool
 }
 
 // Result is the customisation of an image.
@@ -86,7 +91,7 @@ func Customise(s *Spec, img Image) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUser(img.User, n); err != nil {
+	if err := checkUser(img.User, n); err != nil && !img.Scripted {
 		return nil, err
 	}
 	rules := make(Rules, 0, len(s.Perms))
@@ -97,7 +102,7 @@ func Customise(s *Spec, img Image) (*Result, error) {
 		}
 		if ok, err := v.matches(&r); err != nil {
 			return nil, err
-		} else if !ok {
+		} else if !ok && !img.Scripted {
 			return nil, fmt.Errorf("%s matches nothing in the image", r.Source)
 		}
 		rules = append(rules, r)

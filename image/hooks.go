@@ -23,6 +23,7 @@ func (p *planner) customisation(root func() ([]layers.Entry, error), stores []st
 		User:       p.set.Config.User,
 		WorkingDir: p.set.Config.WorkingDir,
 		Base:       base,
+		Scripted:   p.set.Script != nil,
 	})
 	if err != nil {
 		return nil, nil, err

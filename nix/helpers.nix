@@ -65,9 +65,9 @@ in
 
   # Shell that prepares shadow's tools (useradd, groupadd) in a root
   # filesystem, for runAsRoot and fakeRootCommands scripts as dockerTools'
-  # shadowSetup. Those arguments are refused for now (the root-scripts
-  # issue): with nixlayer, declare `users` and `groups` instead. Needs
-  # pkgs (pkgs.shadow, pkgs.runtimeShell).
+  # shadowSetup (nixlayer runs them in user namespaces, package rootscript).
+  # Declared `users` and `groups` need no script and stay the recommended
+  # way. Needs pkgs (pkgs.shadow, pkgs.runtimeShell).
   shadowSetup =
     if pkgs == null then throw "nixlayer.shadowSetup: give `pkgs` to the nixlayer import (it needs pkgs.shadow); with nixlayer, declare `users` and `groups` instead"
     else ''

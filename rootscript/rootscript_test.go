@@ -3,6 +3,7 @@ package rootscript
 import (
 	"archive/tar"
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path"
@@ -129,6 +130,47 @@ func TestFakeRoot(t *testing.T) {
 	}
 	check("etc/motd", tar.TypeReg, 0o644, 5, 0)
 	check("etc", tar.TypeDir, 0o755, 0, 0)
+}
+
+// TestDynamicTool: the filter sees the calls of a dynamically linked
+// program (coreutils' chown, through the C library) as it sees static
+// busybox's: no LD_PRELOAD is involved.
+func TestDynamicTool(t *testing.T) {
+	sh := busybox(t)
+	chown, err := exec.LookPath("chown")
+	if err != nil || chown == path.Join(path.Dir(sh), "chown") {
+		t.Skip("no chown besides busybox's on this machine")
+	}
+	if !dynamic(t, chown) {
+		t.Skipf("%s is not dynamically linked", chown)
+	}
+	tr := newTree(t)
+	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: "touch f && " + chown + " 4321:8765 f", Shell: sh}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := byName(got)["f"]; e.Uid != 4321 || e.Gid != 8765 {
+		t.Errorf("/f is owned by %d:%d after %s, want 4321:8765", e.Uid, e.Gid, chown)
+	}
+}
+
+// dynamic says whether the ELF program at p asks for an interpreter (the
+// dynamic loader).
+func dynamic(t *testing.T, p string) bool {
+	f, err := elf.Open(p)
+	if err != nil {
+		t.Fatalf("reading %s: %v", p, err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP {
+			return true
+		}
+	}
+	return false
 }
 
 func names(es []layers.Entry) []string {

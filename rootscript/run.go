@@ -197,6 +197,9 @@ func (r *result) failure(name, prog string, output []byte) error {
 		if bytes.Contains(shown, []byte("Read-only file system")) {
 			hint = "\n(only the image's root is writable for the script; the store and the build's other files are read-only)"
 		}
+		if bytes.Contains(shown, []byte("chmod")) && bytes.Contains(shown, []byte("Operation not permitted")) {
+			hint += "\n(the Nix sandbox refuses setuid and setgid bits to every build: give them with perms, e.g. { path = \"/bin/x\"; mode = \"4755\"; })"
+		}
 		return "; its output:\n" + string(shown) + hint
 	}
 	switch {

@@ -405,7 +405,7 @@ func TestArgumentErrors(t *testing.T) {
 		{"exportImage diskSize", `nl.exportImage { fromImage = nl.buildImage { name = "x"; }; diskSize = 1024; }`, "nixlayer.exportImage: diskSize is not supported: nixlayer runs no VM: not needed"},
 		{"buildVMMemorySize", `nl.buildImage { name = "x"; buildVMMemorySize = 512; }`, "buildVMMemorySize is not supported: nixlayer runs no VM: not needed"},
 		{"layeringPipeline", `nl.buildLayeredImage { name = "x"; layeringPipeline = [ ]; }`, "layeringPipeline is not supported: use `layering`"},
-		{"enableFakechroot", `nl.streamLayeredImage { name = "x"; enableFakechroot = true; }`, "enableFakechroot is not supported: nixlayer needs no VM or fakeroot"},
+		{"enableFakechroot of buildImage", `nl.buildImage { name = "x"; enableFakechroot = true; }`, "enableFakechroot is an argument of buildLayeredImage, buildLayeredImageWithNixDb, streamLayeredImage, not of buildImage"},
 		{"keepContentsDirlinks", `nl.buildImage { name = "x"; keepContentsDirlinks = true; }`, "keepContentsDirlinks = true is not supported"},
 		{"compressor", `nl.buildLayeredImage { name = "x"; compressor = "xz"; }`, `unknown compressor "xz": use gz, zstd or none`},
 		{"mtime", `nl.buildLayeredImage { name = "x"; mtime = "yesterday"; }`, `mtime = "yesterday" is not a number of seconds, an ISO-8601 date`},

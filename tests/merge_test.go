@@ -20,9 +20,8 @@ import (
 // mergeVaryingCompressor) with busybox stand-ins: "bash" is busybox,
 // "redis" an image on top of it. Names carry id so that parallel runs on
 // one Docker engine do not meet. mergedBashFakeRoot's image sets the owner
-// of /home/alice with fakeRootCommands, which nixlayer refuses; here the
-// same owner comes from `users` (nixlayer's way), so the check that
-// mergeImages keeps owners still runs.
+// of /home/alice with fakeRootCommands (TestDockerToolsExamples runs that
+// form); here the same owner comes from `users`, nixlayer's declared way.
 func mergeExamples(id string) string {
 	return fmt.Sprintf(`let
   bash = nl.buildImage { name = "merge-bash-%[1]s"; tag = "latest"; contents = testPkgs.bbBin; };
