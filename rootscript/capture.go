@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/nixlayer/nixlayer/layers"
@@ -48,6 +49,9 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		name := filepath.ToSlash(rel)
 		if name == "." {
 			return nil
+		}
+		if strings.HasPrefix(d.Name(), whiteoutPrefix) {
+			return fmt.Errorf("/%s: names starting with %q mark deletions in a layer; the script must not make one", name, whiteoutPrefix)
 		}
 		var st syscall.Stat_t
 		if err := syscall.Lstat(p, &st); err != nil {

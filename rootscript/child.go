@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -112,14 +113,29 @@ func child(cfg *config) result {
 		return fail(err)
 	}
 	sup := &supervisor{listener: listener, proc: proc}
-	go sup.serve()
+	var cmdPid atomicPid
+	go func() {
+		sup.serve()
+		sup.mu.Lock()
+		failed := sup.err != nil
+		sup.mu.Unlock()
+		if failed {
+			// Calls the script makes now would wait for ever: it is
+			// ended, and its error says why.
+			cmdPid.kill()
+		}
+	}()
 
 	cmd := exec.Command(cfg.Argv[0], cfg.Argv[1:]...)
 	cmd.Env, cmd.Dir = cfg.Env, cfg.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, out, out
 	// Should this process die, so does the script.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	runErr := cmd.Run()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	runErr := cmd.Start()
+	if runErr == nil {
+		cmdPid.set(cmd.Process.Pid)
+		runErr = cmd.Wait()
+	}
 	r := result{}
 	var ee *exec.ExitError
 	switch {
@@ -143,6 +159,22 @@ func child(cfg *config) result {
 	}
 	r.Records = sup.records
 	return r
+}
+
+// atomicPid is the script's process group, once it started.
+type atomicPid struct {
+	mu  sync.Mutex
+	pid int
+}
+
+func (a *atomicPid) set(pid int) { a.mu.Lock(); a.pid = pid; a.mu.Unlock() }
+
+func (a *atomicPid) kill() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pid > 0 {
+		unix.Kill(-a.pid, unix.SIGKILL)
+	}
 }
 
 // endLeftovers kills what the script left running (its orphans are this

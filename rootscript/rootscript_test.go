@@ -279,3 +279,24 @@ func TestFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeRefuses: nothing is put through a symlink of the tree (a hostile
+// base image), and a name that layers read as a whiteout is refused.
+func TestTreeRefuses(t *testing.T) {
+	outside := t.TempDir()
+	tr := newTree(t)
+	err := tr.Add([]layers.Entry{layers.Symlink("etc", outside), layers.File("etc/passwd", 0o644, []byte("x"))})
+	if err == nil || !strings.Contains(err.Error(), "/etc is not a directory") {
+		t.Errorf("a file under a symlink: %v", err)
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 0 {
+		t.Errorf("%s holds %v", outside, left)
+	}
+	tr = newTree(t)
+	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: "touch .wh.x", Shell: busybox(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Changes(); err == nil || !strings.Contains(err.Error(), "mark deletions") {
+		t.Errorf("a .wh. name: %v", err)
+	}
+}

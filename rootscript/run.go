@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
 )
 
 // Options says how a script runs over a tree.

@@ -25,10 +25,10 @@ type call struct {
 // seccompData, notif and notifResp are the kernel's struct seccomp_data,
 // seccomp_notif and seccomp_notif_resp.
 type seccompData struct {
-	Nr    int32
-	Arch  uint32
-	IP    uint64
-	Args  [6]uint64
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
 }
 
 type notif struct {

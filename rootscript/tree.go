@@ -53,8 +53,8 @@ type Tree struct {
 	// added are the entries Add put, by name: one the script left as it
 	// was comes back from Changes as it was given (its content read from
 	// where it was, not copied out of the tree).
-	added  map[string]added
-	latest int64 // the latest change time Add made
+	added    map[string]added
+	latest   int64     // the latest change time Add made
 	dirModes []dirMode // what finish gives the directories put
 	// faked are the files the script's faked calls changed: a chown does
 	// not move a file's change time.
@@ -186,7 +186,7 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 	}
 	p := filepath.Join(t.root, filepath.FromSlash(name))
 	fail := func(err error) error { return fmt.Errorf("putting /%s into the root script's tree: %w", name, err) }
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := t.mkParents(name); err != nil {
 		return fail(err)
 	}
 	if fi, err := os.Lstat(p); err == nil && !(fi.IsDir() && e.Type == tar.TypeDir) {
@@ -234,6 +234,9 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 		}
 		return t.record(p, a)
 	case tar.TypeLink:
+		if err := t.mkParents(e.Linkname); err != nil {
+			return fail(err)
+		}
 		if err := os.Link(filepath.Join(t.root, filepath.FromSlash(e.Linkname)), p); err != nil {
 			return fail(err)
 		}
@@ -249,6 +252,30 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 		return fail(err)
 	}
 	return t.record(p, a)
+}
+
+// mkParents makes the directories above name (a clean image path) that
+// are missing, refusing a parent that is a symlink or not a directory, so
+// that nothing is put outside the tree.
+func (t *Tree) mkParents(name string) error {
+	dir := t.root
+	parts := strings.Split(name, "/")
+	for _, part := range parts[:len(parts)-1] {
+		dir = filepath.Join(dir, part)
+		fi, err := os.Lstat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case !fi.IsDir():
+			rel, _ := filepath.Rel(t.root, dir)
+			return fmt.Errorf("/%s is not a directory (%s)", filepath.ToSlash(rel), fi.Mode().Type())
+		}
+	}
+	return nil
 }
 
 // finish gives the directories put their modes, the deepest first.
