@@ -105,19 +105,23 @@ func buildEnv(defaultTag string) image.Env {
 
 // flagUsage describes the flags whose spec field needs more than its name.
 var flagUsage = map[string]string{
-	"name":           "image name",
-	"tag":            "image tag (default: latest)",
-	"contents":       "store path whose files go at the image root (repeatable)",
-	"config":         "image config as a JSON object",
-	"format":         "docker-archive, oci-layout or oci-archive",
-	"compression":    "gzip, zstd or none",
-	"architecture":   "OCI architecture or Nix system (default: this system)",
-	"layering":       "none (one layer, as buildImage, the default here), popularity or size",
-	"max-layers":     "most layers of a layered image (2 to 127, default 100)",
-	"from-image":     "base image: docker-archive, OCI layout or oci-archive",
-	"include-nix-db": "add the Nix database of the image's store paths",
-	"sbom":           "false for no SBOM documents, or a JSON list of entries ({\"path\": STORE-PATH, \"license\": ...} or {\"name\": ..., \"version\": ...})",
-	"sbom-meta":      "the contents' meta by store path, as JSON (nix/sbom.nix makes it)",
+	"name":               "image name",
+	"tag":                "image tag (default: latest)",
+	"contents":           "store path whose files go at the image root (repeatable)",
+	"config":             "image config as a JSON object",
+	"format":             "docker-archive, oci-layout or oci-archive",
+	"compression":        "gzip, zstd or none",
+	"architecture":       "OCI architecture or Nix system (default: this system)",
+	"layering":           "none (one layer, as buildImage, the default here), popularity or size",
+	"max-layers":         "most layers of a layered image (2 to 127, default 100)",
+	"from-image":         "base image: docker-archive, OCI layout or oci-archive",
+	"include-nix-db":     "add the Nix database of the image's store paths",
+	"sbom":               "false for no SBOM documents, or a JSON list of entries ({\"path\": STORE-PATH, \"license\": ...} or {\"name\": ..., \"version\": ...})",
+	"sbom-meta":          "the contents' meta by store path, as JSON (nix/sbom.nix makes it)",
+	"run-as-root":        "script run as (fake) root with the image root as / (layering none); its changes are the image's layer",
+	"fake-root-commands": "script run as (fake) root in the customisation layer's directory (a layered image)",
+	"enable-fakechroot":  "run fake-root-commands with the image root as /",
+	"shell":              "program that runs extra-commands and root scripts without a #! line (shell -c SCRIPT)",
 }
 
 // buildImageFlags are --spec, --closure, --out and one flag per field of

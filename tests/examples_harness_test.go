@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -262,23 +263,11 @@ func (im *exImage) mode(name string) os.FileMode {
 // serve starts the image's Cmd detached with port published on the host
 // and GETs / until it answers, returning the body.
 func (im *exImage) serve(port string) string {
-	if !im.useDocker() {
-		im.c.t.Log("no Docker: the server is not started")
+	addr, stop := im.start(port)
+	if addr == "" {
 		return ""
 	}
-	im.load()
-	out, errOut, err := testutil.RunErr("", nil, "docker", "run", "-d", "-p", "127.0.0.1::"+port, im.id(0))
-	if err != nil {
-		im.c.Fatalf("docker run -d: %v\n%s", err, errOut)
-	}
-	ctr := strings.TrimSpace(out)
-	defer testutil.RunErr("", nil, "docker", "rm", "-f", ctr)
-	hostPort, _, err := testutil.RunErr("", nil, "docker", "port", ctr, port)
-	if err != nil {
-		logs, logErr, _ := testutil.RunErr("", nil, "docker", "logs", ctr)
-		im.c.Fatalf("the container stopped (docker port: %v); its log:\n%s%s", err, logs, logErr)
-	}
-	addr := strings.TrimSpace(strings.Split(hostPort, "\n")[0])
+	defer stop()
 	var lastErr error
 	for i := 0; i < 40; i++ {
 		resp, err := http.Get("http://" + addr + "/")
@@ -293,9 +282,61 @@ func (im *exImage) serve(port string) string {
 		lastErr = err
 		time.Sleep(250 * time.Millisecond)
 	}
-	logs, _, _ := testutil.RunErr("", nil, "docker", "logs", ctr)
-	im.c.Fatalf("GET http://%s/: %v; container log:\n%s", addr, lastErr, logs)
+	im.c.Fatalf("GET http://%s/: %v; container log:\n%s", addr, lastErr, stop())
 	return ""
+}
+
+// serveTCP starts the image's Cmd in Docker and returns the first line a
+// connection to port reads ("" without Docker).
+func (im *exImage) serveTCP(port string) string {
+	addr, stop := im.start(port)
+	if addr == "" {
+		return ""
+	}
+	defer stop()
+	var lastErr error
+	for i := 0; i < 40; i++ {
+		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			conn.SetDeadline(time.Now().Add(2 * time.Second))
+			line, rerr := bufio.NewReader(conn).ReadString('\n')
+			conn.Close()
+			if rerr == nil {
+				return line
+			}
+			err = rerr
+		}
+		lastErr = err
+		time.Sleep(250 * time.Millisecond)
+	}
+	im.c.Fatalf("reading from %s: %v; container log:\n%s", addr, lastErr, stop())
+	return ""
+}
+
+// start runs the image's Cmd in Docker with port published on 127.0.0.1,
+// and returns the address and a stop function that removes the container
+// and returns its log. Without Docker it returns "".
+func (im *exImage) start(port string) (string, func() string) {
+	if !im.useDocker() {
+		im.c.t.Log("no Docker: the server is not started")
+		return "", nil
+	}
+	im.load()
+	out, errOut, err := testutil.RunErr("", nil, "docker", "run", "-d", "-p", "127.0.0.1::"+port, im.id(0))
+	if err != nil {
+		im.c.Fatalf("docker run -d: %v\n%s", err, errOut)
+	}
+	ctr := strings.TrimSpace(out)
+	stop := func() string {
+		logs, logErr, _ := testutil.RunErr("", nil, "docker", "logs", ctr)
+		testutil.RunErr("", nil, "docker", "rm", "-f", ctr)
+		return logs + logErr
+	}
+	hostPort, _, err := testutil.RunErr("", nil, "docker", "port", ctr, port)
+	if err != nil {
+		im.c.Fatalf("the container stopped (docker port: %v); its log:\n%s", err, stop())
+	}
+	return strings.TrimSpace(strings.Split(hostPort, "\n")[0]), stop
 }
 
 // loadedAs checks that Docker knows the loaded image by ref (the NixOS

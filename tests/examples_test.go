@@ -112,6 +112,10 @@ var exampleCases = []exampleCase{
 		}
 		im.mustRun("redis-cli", "redis-cli", "--version")
 		im.mustRun("bash", "bash", "--version")
+		// The server starts (in /data, made by runAsRoot) and answers.
+		if line := im.serveTCP("6379"); im.useDocker() && !strings.Contains(line, "+PONG") {
+			im.c.Errorf("the redis stand-in answered %q, want +PONG", line)
+		}
 	}},
 	{name: "nginx", check: func(im *exImage) {
 		// What the server needs: the nginx.conf of its Cmd and the web root.

@@ -275,3 +275,43 @@ func TestRootScriptNoUserNamespaces(t *testing.T) {
 		t.Errorf("%s exists after the failed build", out)
 	}
 }
+
+// TestRunAsRootAddsUser: the shadowSetup pattern, what useradd does
+// (Debian's static busybox has no adduser: its steps by hand here, chown
+// by name reading the image's /etc/passwd) run by runAsRoot, with
+// config.User naming the user it made. Built twice, the same bytes.
+func TestRunAsRootAddsUser(t *testing.T) {
+	expr := `nl.buildImage {
+  name = "rootscript-adduser";
+  tag = "latest";
+  contents = [ testPkgs.bbBin ];
+  runAsRoot = ''
+    #!${testPkgs.bbBin}/bin/sh
+    set -e
+    mkdir -p /etc /home
+    echo "root:x:0:0::/root:/bin/sh" > /etc/passwd
+    echo "root:x:0:" > /etc/group
+    echo "app:x:1000:1000::/home/app:/bin/sh" >> /etc/passwd
+    echo "app:x:1000:" >> /etc/group
+    mkdir -p /home/app
+    chown app:app /home/app
+  '';
+  config = { User = "app"; Cmd = [ "/bin/id" ]; };
+}`
+	out := testutil.NixBuild(t, expr)
+	hs := topHeaders(t, out)
+	wantHeader(t, hs, "home/app", tar.TypeDir, 0o755, 1000, 1000)
+	root := testutil.Unpack(t, out)
+	if b, err := os.ReadFile(filepath.Join(root, "etc/passwd")); err != nil || !strings.Contains(string(b), "app:x:1000:1000") {
+		t.Errorf("/etc/passwd = %q (%v), want the user adduser made", b, err)
+	}
+	if testutil.DockerAvailable() {
+		ref := dockerLoad(t, out)
+		if got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref)); !strings.HasPrefix(got, "uid=1000(app)") {
+			t.Errorf("docker: id says %q, want uid=1000(app)", got)
+		}
+	}
+	if _, errOut, err := testutil.NixBuildErr(t, expr, "--check"); err != nil {
+		t.Errorf("nix-build --check: %v\n%s", err, errOut)
+	}
+}
