@@ -1,3 +1,5 @@
+//go:build linux
+
 package rootscript
 
 import (
@@ -6,36 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 )
-
-// Options says how a script runs over a tree.
-type Options struct {
-	// Name is the argument the script came from ("runAsRoot",
-	// "fakeRootCommands"): errors start with it.
-	Name   string
-	Script string
-	// Shell runs a script whose first line is not "#!" (as `Shell -c
-	// Script`). The interpreter's directory is on PATH.
-	Shell string
-	// Chroot makes the tree the script's /, with what StoreDir holds
-	// bound read-only at the same path inside it, /proc and /dev of the
-	// build, and a tmpfs at /tmp when the tree has no /tmp. Without it
-	// the script runs in the tree's directory and sees the build's files,
-	// read-only.
-	Chroot   bool
-	StoreDir string
-	// Env is added to the script's environment (PATH, HOME, TMPDIR).
-	Env []string
-	// Log receives the script's output when it succeeds (a failure's
-	// error holds it).
-	Log io.Writer
-}
 
 // maxShown is how much of a failed script's output its error shows: the
 // end of it.
@@ -46,6 +24,9 @@ const maxShown = 64 << 10
 // exits non-zero, is killed, or leaves processes running is an error that
 // shows its output.
 func (t *Tree) Run(ctx context.Context, opts Options) error {
+	if !supported {
+		return fmt.Errorf("%s: %w", opts.Name, ErrUnsupported)
+	}
 	argv, err := interpreter(opts)
 	if err != nil {
 		return err
@@ -177,10 +158,6 @@ func (t *Tree) start(ctx context.Context, cfg *config) (*result, error) {
 	}
 	return nil, fmt.Errorf("reading what the script's namespaces reported: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
 }
-
-// ErrNoNamespaces is the error of a kernel (or its settings) that does
-// not give user namespaces to the builder.
-var ErrNoNamespaces = errors.New("this kernel refuses a user namespace to the build")
 
 // failure is the error the result stands for, if any.
 func (r *result) failure(name, prog string, output []byte) error {

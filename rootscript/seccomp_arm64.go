@@ -1,6 +1,11 @@
+//go:build linux
+
 package rootscript
 
 import "golang.org/x/sys/unix"
+
+// supported: the filter knows this architecture's calls.
+const supported = true
 
 // auditArch is this architecture's AUDIT_ARCH value, which the filter
 // checks so that calls of another ABI (arm32 on arm64) are not misread.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package rootscript
 
 import (
@@ -182,8 +184,9 @@ func readString(pid uint32, addr uint64) (string, unix.Errno) {
 	for len(out) < max {
 		n := int(page - addr%page)
 		buf := make([]byte, n)
-		got, err := unix.ProcessVMReadv(int(pid), []unix.Iovec{{Base: &buf[0], Len: uint64(n)}},
-			[]unix.RemoteIovec{{Base: uintptr(addr), Len: n}}, 0)
+		local := unix.Iovec{Base: &buf[0]}
+		local.SetLen(n)
+		got, err := unix.ProcessVMReadv(int(pid), []unix.Iovec{local}, []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}, 0)
 		if err != nil {
 			return "", errnoOf(err)
 		}
