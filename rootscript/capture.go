@@ -87,9 +87,12 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 			// the directory of something the script put there.
 		case t.before == nil || !was || inOpaque(f.name, opaque):
 			keep[f.name] = true
-		case b.id != id && b.dir && isDir(f.st):
+		case b.dir && isDir(f.st) && t.removed[f.name]:
+			// Removed and made again: nothing below it comes from the
+			// layers below. (Inode numbers, which a new directory may
+			// reuse, decide nothing: the bytes must not depend on them.)
 			keep[f.name], opaque[f.name] = true, true
-		case b.id != id || b.ctime != f.st.Ctim.Nano() || t.faked[id]:
+		case b.ctime != f.st.Ctim.Nano() || b.dir != isDir(f.st) || t.faked[id]:
 			keep[f.name] = true
 		}
 	}

@@ -114,7 +114,10 @@ func child(cfg *config) result {
 	if err != nil {
 		return fail(err)
 	}
-	sup := &supervisor{listener: listener, proc: proc}
+	sup := &supervisor{listener: listener, proc: proc, root: cfg.Root}
+	if cfg.Chroot {
+		sup.root = "/"
+	}
 	var cmdPid atomicPid
 	go func() {
 		sup.serve()

@@ -12,7 +12,8 @@
 // hands the calls a single-id namespace cannot make to a supervisor in the
 // same namespaces, which records them and answers success: chown, fchown,
 // lchown and fchownat (owner per inode), mknod and mknodat of character and
-// block devices (an empty file in their place, the device recorded). The
+// block devices (an empty file in their place, the device recorded), and
+// rmdir (done, and recorded, so that a directory made again is opaque). The
 // filter sees every system call, so static programs such as busybox are
 // faked as well as dynamic ones. Changes then reads the tree back: new and
 // changed files with the owners, devices, hard links and modes recorded,

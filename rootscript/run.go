@@ -67,6 +67,10 @@ func (t *Tree) Run(ctx context.Context, opts Options) error {
 		opts.Log.Write(output)
 	}
 	for _, r := range res.Records {
+		if r.RemovedDir != "" {
+			t.removed[r.RemovedDir] = true
+			continue
+		}
 		id := fileID{r.Dev, r.Ino}
 		a := t.attrs[id]
 		if r.Uid != nil {

@@ -14,7 +14,11 @@ import (
 // call says where the arguments of a faked system call are: argument
 // indexes, -1 where the call has none.
 type call struct {
-	mknod bool // mknod(at), else a chown
+	mknod bool // mknod(at)
+	rmdir bool // rmdir, unlinkat(AT_REMOVEDIR)
+	// whenFlags, when not 0, are the bits of the flags argument without
+	// which the call is not faked (unlinkat of a file runs as it is).
+	whenFlags uint32
 	// dirfd is the directory a relative path starts from (-1: the working
 	// directory); with path -1 it is the file itself (fchown).
 	dirfd, path int
@@ -51,32 +55,61 @@ type notifResp struct {
 const (
 	bpfLoadWord = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 	bpfJumpEq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	bpfJumpSet  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
 	bpfReturn   = unix.BPF_RET | unix.BPF_K
 )
 
+// insn is a filter instruction whose jumps may name the two returns.
+type insn struct {
+	unix.SockFilter
+	jt, jf string // "allow", "notify", or "" for Jt/Jf as they are
+}
+
 // program is the filter: a faked call of this architecture's ABI goes to
-// the supervisor, every other call is allowed (and still meets the Nix
-// sandbox's own filter, which the kernel runs too).
+// the supervisor (one with `when`, only with those flags), every other
+// call is allowed (and still meets the Nix sandbox's own filter, which
+// the kernel runs too).
 func program() []unix.SockFilter {
 	nrs := make([]uint32, 0, len(faked))
 	for nr := range faked {
 		nrs = append(nrs, nr)
 	}
 	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
-	n := uint8(len(nrs))
-	prog := []unix.SockFilter{
-		{Code: bpfLoadWord, K: uint32(unsafe.Offsetof(seccompData{}.Arch))},
-		{Code: bpfJumpEq, K: auditArch, Jt: 0, Jf: n + 1},
-		{Code: bpfLoadWord, K: uint32(unsafe.Offsetof(seccompData{}.Nr))},
+	ins := []insn{
+		{SockFilter: unix.SockFilter{Code: bpfLoadWord, K: uint32(unsafe.Offsetof(seccompData{}.Arch))}},
+		{SockFilter: unix.SockFilter{Code: bpfJumpEq, K: auditArch}, jf: "allow"},
+		{SockFilter: unix.SockFilter{Code: bpfLoadWord, K: uint32(unsafe.Offsetof(seccompData{}.Nr))}},
 	}
-	for i, nr := range nrs {
-		// To the notify return after the last test, else on.
-		prog = append(prog, unix.SockFilter{Code: bpfJumpEq, K: nr, Jt: n - uint8(i), Jf: 0})
+	for _, nr := range nrs {
+		c := faked[nr]
+		if c.whenFlags == 0 {
+			ins = append(ins, insn{SockFilter: unix.SockFilter{Code: bpfJumpEq, K: nr}, jt: "notify"})
+			continue
+		}
+		// The low word of the flags argument (little-endian), then its bits;
+		// another call skips both, the number still loaded.
+		ins = append(ins,
+			insn{SockFilter: unix.SockFilter{Code: bpfJumpEq, K: nr, Jf: 2}},
+			insn{SockFilter: unix.SockFilter{Code: bpfLoadWord, K: uint32(unsafe.Offsetof(seccompData{}.Args)) + 8*uint32(c.flags)}},
+			insn{SockFilter: unix.SockFilter{Code: bpfJumpSet, K: c.whenFlags}, jt: "notify", jf: "allow"},
+		)
 	}
-	return append(prog,
-		unix.SockFilter{Code: bpfReturn, K: unix.SECCOMP_RET_ALLOW},
-		unix.SockFilter{Code: bpfReturn, K: unix.SECCOMP_RET_USER_NOTIF},
+	ins = append(ins,
+		insn{SockFilter: unix.SockFilter{Code: bpfReturn, K: unix.SECCOMP_RET_ALLOW}},
+		insn{SockFilter: unix.SockFilter{Code: bpfReturn, K: unix.SECCOMP_RET_USER_NOTIF}},
 	)
+	at := map[string]int{"allow": len(ins) - 2, "notify": len(ins) - 1}
+	prog := make([]unix.SockFilter, len(ins))
+	for i, in := range ins {
+		if in.jt != "" {
+			in.Jt = uint8(at[in.jt] - i - 1)
+		}
+		if in.jf != "" {
+			in.Jf = uint8(at[in.jf] - i - 1)
+		}
+		prog[i] = in.SockFilter
+	}
+	return prog
 }
 
 // installFilter puts the filter on the calling thread (and so on every

@@ -17,4 +17,5 @@ var faked = map[uint32]call{
 	unix.SYS_FCHOWN:   {dirfd: 0, path: -1, uid: 1, gid: 2, flags: -1},
 	unix.SYS_FCHOWNAT: {dirfd: 0, path: 1, uid: 2, gid: 3, flags: 4},
 	unix.SYS_MKNODAT:  {mknod: true, dirfd: 0, path: 1, mode: 2, dev: 3, flags: -1},
+	unix.SYS_UNLINKAT: {rmdir: true, dirfd: 0, path: 1, flags: 2, whenFlags: unix.AT_REMOVEDIR},
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,15 +17,17 @@ import (
 )
 
 // record is one faked call's effect, in the order the calls were made:
-// a new owner (nil: unchanged) or a device node standing in an empty file.
+// a new owner (nil: unchanged), a device node standing in an empty file,
+// or a directory removed (its image path, RemovedDir).
 type record struct {
-	Dev    uint64 `json:"dev"`
-	Ino    uint64 `json:"ino"`
-	Uid    *int   `json:"uid,omitempty"`
-	Gid    *int   `json:"gid,omitempty"`
-	Device byte   `json:"device,omitempty"`
-	Major  int64  `json:"major,omitempty"`
-	Minor  int64  `json:"minor,omitempty"`
+	RemovedDir string `json:"removedDir,omitempty"`
+	Dev        uint64 `json:"dev"`
+	Ino        uint64 `json:"ino"`
+	Uid        *int   `json:"uid,omitempty"`
+	Gid        *int   `json:"gid,omitempty"`
+	Device     byte   `json:"device,omitempty"`
+	Major      int64  `json:"major,omitempty"`
+	Minor      int64  `json:"minor,omitempty"`
 }
 
 // supervisor answers the script's faked calls. It runs in the script's
@@ -35,9 +38,12 @@ type record struct {
 type supervisor struct {
 	listener int
 	proc     int // /proc, opened O_PATH
-	mu       sync.Mutex
-	records  []record
-	err      error // the first failure of the supervisor itself
+	// root is the tree as the supervisor sees it ("/" with a chroot): a
+	// removed directory is recorded by its path below it.
+	root    string
+	mu      sync.Mutex
+	records []record
+	err     error // the first failure of the supervisor itself
 }
 
 // serve answers calls until no process uses the filter.
@@ -72,6 +78,10 @@ func (s *supervisor) handle(n notif) {
 		return
 	}
 	args := n.Data.Args
+	if c.whenFlags != 0 && uint32(args[c.flags])&c.whenFlags == 0 {
+		respond(s.listener, n.ID, 0, true)
+		return
+	}
 	if c.mknod {
 		if t := uint32(args[c.mode]) & unix.S_IFMT; t != unix.S_IFCHR && t != unix.S_IFBLK {
 			respond(s.listener, n.ID, 0, true)
@@ -83,9 +93,12 @@ func (s *supervisor) handle(n notif) {
 		return // the caller is gone: what was read may not be its
 	}
 	if errno == 0 {
-		if c.mknod {
+		switch {
+		case c.mknod:
 			errno = s.mknod(n, c, dirfd, name)
-		} else {
+		case c.rmdir:
+			errno = s.rmdir(dirfd, name)
+		default:
 			errno = s.chown(n, c, dirfd, name, nofollow)
 		}
 	}
@@ -120,6 +133,29 @@ func (s *supervisor) target(n notif, c call) (dirfd int, name string, nofollow b
 		return unix.AT_FDCWD, p, nofollow, 0
 	}
 	return s.proc, from + "/" + p, nofollow, 0
+}
+
+// rmdir removes a directory for the script and records its path, so that
+// a directory made again there hides what the layers below had in it.
+func (s *supervisor) rmdir(dirfd int, name string) unix.Errno {
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(s.proc, fmt.Sprintf("self/fd/%d", fd), buf)
+	unix.Close(fd)
+	if err != nil {
+		return errnoOf(err)
+	}
+	where := string(buf[:n])
+	if err := unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR); err != nil {
+		return errnoOf(err)
+	}
+	if rel, err := filepath.Rel(s.root, where); err == nil && !strings.HasPrefix(rel, "..") {
+		s.add(record{RemovedDir: filepath.ToSlash(rel)})
+	}
+	return 0
 }
 
 func (s *supervisor) chown(n notif, c call, dirfd int, name string, nofollow bool) unix.Errno {

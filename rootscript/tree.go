@@ -61,6 +61,9 @@ type Tree struct {
 	// faked are the files the script's faked calls changed: a chown does
 	// not move a file's change time.
 	faked map[fileID]bool
+	// removed are the directories the script removed (image paths): one
+	// that is there again after it is opaque.
+	removed map[string]bool
 }
 
 type dirMode struct {
@@ -81,7 +84,7 @@ func New(parent string) (*Tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a directory for a root script: %w", err)
 	}
-	t := &Tree{top: top, root: filepath.Join(top, "root"), work: filepath.Join(top, "work"), attrs: map[fileID]attr{}, added: map[string]added{}, faked: map[fileID]bool{}}
+	t := &Tree{top: top, root: filepath.Join(top, "root"), work: filepath.Join(top, "work"), attrs: map[fileID]attr{}, added: map[string]added{}, faked: map[fileID]bool{}, removed: map[string]bool{}}
 	for _, d := range []string{t.root, t.work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			os.RemoveAll(top)
