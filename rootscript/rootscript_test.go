@@ -5,12 +5,15 @@ package rootscript
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -300,5 +303,56 @@ func TestTreeRefuses(t *testing.T) {
 	}
 	if _, err := tr.Changes(); err == nil || !strings.Contains(err.Error(), "mark deletions") {
 		t.Errorf("a .wh. name: %v", err)
+	}
+}
+
+// goldenLayer is the sha256 of the tar of what goldenScript makes: the
+// capture does not depend on the machine, the inode numbers or the time.
+const goldenLayer = "daf7b3dff136b019e724820f7676d6ce61af3a710c4ae9f2fedddd62d6bc50ea"
+
+const goldenScript = `set -e
+umask 022
+mkdir -p home/alice dev etc srv/old
+chown 1000:100 home/alice
+mknod dev/null c 1 3
+echo data > srv/a
+ln srv/a srv/b
+ln -s ../srv/a etc/link
+mkfifo srv/fifo
+printf 'root:x:0:0::/root:/bin/sh\n' > etc/passwd
+chmod 0600 etc/passwd
+rmdir srv/old`
+
+// TestGoldenLayer: the same script gives the same layer, byte for byte,
+// on every machine and every run.
+func TestGoldenLayer(t *testing.T) {
+	sh := busybox(t)
+	sum := func() string {
+		tr := newTree(t)
+		if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: goldenScript, Shell: sh}); err != nil {
+			t.Fatal(err)
+		}
+		es, err := tr.Changes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		w := layers.NewWriter(h, time.Unix(1, 0))
+		for _, e := range es {
+			if err := w.WriteEntry(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	first, second := sum(), sum()
+	if first != second {
+		t.Fatalf("two runs gave %s and %s", first, second)
+	}
+	if first != goldenLayer {
+		t.Errorf("layer sha256 %s, want %s", first, goldenLayer)
 	}
 }

@@ -210,6 +210,9 @@ in nl.buildImage {
 	} else {
 		t.Log("no Docker engine answers `docker info`: the image was checked with umoci only")
 	}
+	if _, errOut, err := testutil.NixBuildErr(t, expr, "--check"); err != nil {
+		t.Errorf("nix-build --check (a second build, compared byte for byte): %v\n%s", err, errOut)
+	}
 }
 
 // TestRootScriptFailures: a bad script fails the build with an error that
