@@ -249,8 +249,12 @@ func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 	if err != nil {
 		return fmt.Errorf("reading the store: %w", err)
 	}
-	if len(ents) > maxBinds {
-		// Not a sandbox's store: all of it, over what the image has there.
+	own, _ := os.ReadDir(filepath.Join(t.root, store))
+	if len(own) == 0 || len(ents) > maxBinds {
+		// The whole store in one mount, when the image has no store paths
+		// of its own there (a base image's) that it would hide, or when
+		// the store is too large to bind path by path (a build without
+		// the sandbox sees the machine's).
 		cfg.Binds = []string{storeDir}
 		return nil
 	}
@@ -292,8 +296,8 @@ func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 	return nil
 }
 
-// maxBinds is the most store paths bound one by one; a larger store (a
-// build without the sandbox sees the machine's) is bound whole.
+// maxBinds is the most store paths bound one by one (over a base image's
+// store); a larger store is bound whole.
 const maxBinds = 4096
 
 // parents makes the directories above name that the tree lacks, as
