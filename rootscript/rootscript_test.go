@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 
 // busybox is a static shell for the scripts, sh in a directory of
 // busybox's applets, skipping the test without one.
-func busybox(t *testing.T) string {
+func busybox(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("busybox")
 	if err != nil {
@@ -56,7 +56,7 @@ func storeOf(t *testing.T, dir string) string {
 	return path.Dir(path.Dir(dir))
 }
 
-func newTree(t *testing.T) *Tree {
+func newTree(t testing.TB) *Tree {
 	t.Helper()
 	tr, err := New(t.TempDir())
 	if err != nil {
