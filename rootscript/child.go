@@ -29,14 +29,16 @@ type config struct {
 	Chroot bool     `json:"chroot"` // the tree is the script's /
 	Binds  []string `json:"binds"`  // store paths bound read-only under Root (Chroot)
 	Store  string   `json:"store"`  // the store directory, bound read-only onto itself first
-	// Proc, Dev and Tmp are the mount points under Root Run made or
-	// found (Chroot): /proc and /dev of the build, a tmpfs; empty when
-	// there is none.
-	Proc, Dev, Tmp string
-	Argv           []string `json:"argv"`
-	Env            []string `json:"env"`
-	Dir            string   `json:"dir"`    // the script's working directory, as it sees it
-	TmpDir         string   `json:"tmpDir"` // a writable directory outside Root (not Chroot)
+	// Proc and Tmp are the mount points under Root Run made or found
+	// (Chroot): /proc of the build, a tmpfs; empty when there is none.
+	Proc, Tmp string
+	// Devs are the build's device nodes bound at the same paths under
+	// Root (Chroot): the rest of the image's /dev is its own.
+	Devs   []string `json:"devs"`
+	Argv   []string `json:"argv"`
+	Env    []string `json:"env"`
+	Dir    string   `json:"dir"`    // the script's working directory, as it sees it
+	TmpDir string   `json:"tmpDir"` // a writable directory outside Root (not Chroot)
 	// The script's output goes to descriptor 3 and the result to 4, both
 	// opened by Run: files open for writing in this mount namespace
 	// would keep its mounts from being made read-only.

@@ -33,11 +33,14 @@ func mountView(cfg *config) error {
 	}
 	if cfg.Chroot {
 		under := func(p string) string { return filepath.Join(cfg.Root, p) }
-		for _, m := range []struct{ src, dst string }{{"/proc", cfg.Proc}, {"/dev", cfg.Dev}} {
-			if m.dst != "" {
-				if err := bind(m.src, under(m.dst), true); err != nil {
-					return err
-				}
+		if cfg.Proc != "" {
+			if err := bind("/proc", under(cfg.Proc), true); err != nil {
+				return err
+			}
+		}
+		for _, d := range cfg.Devs {
+			if err := bind(d, under(d), false); err != nil {
+				return err
 			}
 		}
 		if cfg.Tmp != "" {

@@ -216,15 +216,13 @@ func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 		t.made = append(t.made, name)
 		return true, nil
 	}
-	for _, m := range []struct {
-		name string
-		to   *string
-	}{{"proc", &cfg.Proc}, {"dev", &cfg.Dev}} {
-		if ok, err := mkdir(m.name); err != nil {
-			return err
-		} else if ok {
-			*m.to = "/" + m.name
-		}
+	if ok, err := mkdir("proc"); err != nil {
+		return err
+	} else if ok {
+		cfg.Proc = "/proc"
+	}
+	if err := t.devices(cfg); err != nil {
+		return err
 	}
 	if _, err := os.Lstat(filepath.Join(t.root, "tmp")); errors.Is(err, os.ErrNotExist) {
 		if _, err := mkdir("tmp"); err != nil {
@@ -299,6 +297,51 @@ func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 // maxBinds is the most store paths bound one by one (over a base image's
 // store); a larger store is bound whole.
 const maxBinds = 4096
+
+// devices are the build's device nodes a chrooted script gets, at their
+// paths; the links to /proc/self/fd that go with them are made when the
+// image has none.
+var (
+	devices  = []string{"dev/null", "dev/zero", "dev/full", "dev/random", "dev/urandom", "dev/tty"}
+	devLinks = map[string]string{"dev/fd": "/proc/self/fd", "dev/stdin": "/proc/self/fd/0", "dev/stdout": "/proc/self/fd/1", "dev/stderr": "/proc/self/fd/2"}
+)
+
+// devices finds or makes the mount points of the build's device nodes in
+// the image's /dev (a directory of its own, which the script may change),
+// and the /dev/fd links.
+func (t *Tree) devices(cfg *config) error {
+	if err := t.parents("dev/x"); err != nil {
+		return err
+	}
+	for _, name := range devices {
+		if _, err := os.Stat("/" + name); err != nil {
+			continue // the build has no such device
+		}
+		p := filepath.Join(t.root, name)
+		if fi, err := os.Lstat(p); err == nil {
+			if !fi.Mode().IsRegular() && fi.Mode()&os.ModeDevice == 0 {
+				continue // the image has something else there: its own
+			}
+		} else {
+			if err := os.WriteFile(p, nil, 0o666); err != nil {
+				return fmt.Errorf("making a place for /%s in the tree: %w", name, err)
+			}
+			t.made = append(t.made, name)
+		}
+		cfg.Devs = append(cfg.Devs, "/"+name)
+	}
+	for name, target := range devLinks {
+		p := filepath.Join(t.root, name)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		if err := os.Symlink(target, p); err != nil {
+			return fmt.Errorf("making /%s in the tree: %w", name, err)
+		}
+		t.made = append(t.made, name)
+	}
+	return nil
+}
 
 // parents makes the directories above name that the tree lacks, as
 // mount points; a name there that is not a directory is an error.

@@ -318,3 +318,25 @@ func TestRunAsRootAddsUser(t *testing.T) {
 		t.Errorf("nix-build --check: %v\n%s", err, errOut)
 	}
 }
+
+// TestExampleAppImage builds examples/default.nix's app-image, the README's
+// root-script example, and checks what its script made.
+func TestExampleAppImage(t *testing.T) {
+	testutil.RequireTool(t, "nix-build")
+	out := strings.TrimSpace(testutil.Run(t, testutil.RepoRoot(t), testutil.NixEnv(), "nix-build", "examples",
+		"--arg", "nixlayer", "builtins.path { path = "+testutil.Binary(t)+"; name = \"nixlayer\"; }", "-A", "app-image", "--no-out-link"))
+	hs := topHeaders(t, out)
+	wantHeader(t, hs, "data", tar.TypeDir, 0o755, 1000, 1000)
+	if h := wantHeader(t, hs, "dev/console", tar.TypeChar, 0o600, 0, 0); h.Devmajor != 5 || h.Devminor != 1 {
+		t.Errorf("dev/console is %d,%d, want 5,1", h.Devmajor, h.Devminor)
+	}
+	if _, ok := hs["dev/null"]; ok {
+		t.Error("the build's /dev/null, bound for the script, is in the layer")
+	}
+	if testutil.DockerAvailable() {
+		ref := dockerLoad(t, out)
+		if got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref, "sh", "-c", "id -un; pwd; hello")); got != "app\n/data\nHello from nixlayer" {
+			t.Errorf("docker run: %q", got)
+		}
+	}
+}
