@@ -259,6 +259,7 @@ func TestFailures(t *testing.T) {
 	}{
 		{"exit status", "echo about to fail; exit 3", sh, false, []string{"fakeRootCommands exited with status 3", "about to fail"}},
 		{"no shell", "true", "", false, []string{"needs a shell to run it: give `shell`"}},
+		{"command not found", "useradd app", sh, false, []string{"status 127", "useradd: not found", "the script's PATH is " + path.Dir(sh), "by their store path"}},
 		{"relative #!", "#!sh\ntrue", "", false, []string{`#! line, "sh", is not an absolute path`}},
 		{"writes outside", "echo x > " + path.Dir(sh) + "/x", sh, false, []string{"exited with status", "Read-only file system", "only the image's root is writable"}},
 		{"left running", "sleep 60 &", sh, false, []string{"left processes running", "which nixlayer killed", "must wait"}},

@@ -60,7 +60,7 @@ func (t *Tree) Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("%s: %w", opts.Name, err)
 	}
 	output, _ := os.ReadFile(filepath.Join(t.work, "output"))
-	if err := res.failure(opts.Name, argv[0], output); err != nil {
+	if err := res.failure(opts.Name, path, output); err != nil {
 		return err
 	}
 	if opts.Log != nil {
@@ -164,7 +164,7 @@ func (t *Tree) start(ctx context.Context, cfg *config) (*result, error) {
 }
 
 // failure is the error the result stands for, if any.
-func (r *result) failure(name, prog string, output []byte) error {
+func (r *result) failure(name, path string, output []byte) error {
 	shown := output
 	if len(shown) > maxShown {
 		shown = append([]byte("...\n"), shown[len(shown)-maxShown:]...)
@@ -190,6 +190,9 @@ func (r *result) failure(name, prog string, output []byte) error {
 		return fmt.Errorf("%s: %s", name, r.Error)
 	case r.Signal != "":
 		return fmt.Errorf("%s was killed by %s%s", name, r.Signal, out())
+	case r.Exit == 127:
+		return fmt.Errorf("%s exited with status 127 (a command not found?)%s\n(the script's PATH is %s: name other tools by their store path, e.g. ${pkgs.shadow}/bin/useradd, or put their directory on PATH; nixlayer.shadowSetup does that for shadow's)",
+			name, out(), path)
 	case r.Exit != 0:
 		return fmt.Errorf("%s exited with status %d%s", name, r.Exit, out())
 	case len(r.Left) > 0:
