@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
@@ -45,7 +48,38 @@ func (p *planner) runScript(ctx context.Context, root []layers.Entry) ([]layers.
 	if err := tree.Run(ctx, opts); err != nil {
 		return nil, err
 	}
+	if err := userAfter(tree.Dir(), p.set.Config.User, sc.Name); err != nil {
+		return nil, err
+	}
 	return tree.Changes()
+}
+
+// userAfter checks config.User's name against the /etc/passwd the script
+// left, when the tree has one as a regular file: the image's own, above
+// any other (the check before the script could not know it).
+func userAfter(root, user, script string) error {
+	name, _, _ := strings.Cut(user, ":")
+	if _, err := strconv.ParseUint(name, 10, 32); name == "" || err == nil {
+		return nil
+	}
+	p := filepath.Join(root, "etc", "passwd")
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxBaseUserFileBytes {
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("reading the /etc/passwd %s left: %w", script, err)
+	}
+	var users []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if u, _, ok := strings.Cut(line, ":"); ok {
+			if u == name {
+				return nil
+			}
+			users = append(users, u)
+		}
+	}
+	return fmt.Errorf("config.User = %q: user %q is not in the /etc/passwd %s left (its users are %s)", user, name, script, strings.Join(users, ", "))
 }
 
 // extractBase puts the base image's flattened root into the tree.

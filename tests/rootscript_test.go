@@ -232,6 +232,8 @@ func TestRootScriptFailures(t *testing.T) {
 			[]string{"left processes running when it ended, which nixlayer killed"}},
 		{"chmod u+s in the sandbox", `fakeRootCommands = "touch x; chmod u+s x";`,
 			[]string{"Operation not permitted", "give them with perms"}},
+		{"config.User the script did not add", `enableFakechroot = true; fakeRootCommands = "mkdir -p /etc; echo root:x:0:0::/:/bin/sh > /etc/passwd"; config.User = "app";`,
+			[]string{`config.User = "app": user "app" is not in the /etc/passwd fakeRootCommands left (its users are root)`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
