@@ -76,10 +76,10 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 
 	keep := map[string]bool{}
 	opaque := map[string]bool{}
-	now := map[string]fileID{}
+	nowDir := map[string]bool{} // every name there now: is it a directory
 	for _, f := range all {
 		id := fileID{uint64(f.st.Dev), f.st.Ino}
-		now[f.name] = id
+		nowDir[f.name] = isDir(f.st)
 		b, was := t.before[f.name]
 		switch {
 		case made[f.name]:
@@ -109,7 +109,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 			continue
 		}
 		id := fileID{uint64(f.st.Dev), f.st.Ino}
-		if a, ok := t.added[f.name]; ok && a.id == id && a.ctime == f.st.Ctim.Nano() && !t.faked[id] && a.entry.Type != tar.TypeDir {
+		if a, ok := t.added[f.name]; ok && a.ctime == f.st.Ctim.Nano() && !t.faked[id] && a.entry.Type != tar.TypeDir {
 			out = append(out, a.entry) // as it was given
 			continue
 		}
@@ -125,30 +125,23 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 			out = append(out, whiteout(f.name+"/"+opaqueName))
 		}
 	}
-	out = append(out, t.whiteouts(now, opaque)...)
+	out = append(out, t.whiteouts(nowDir, opaque)...)
 	sort.SliceStable(out, func(i, j int) bool { return layers.Less(out[i].Name, out[j].Name) })
 	return out, nil
 }
 
 // whiteouts are the markers of what the snapshot had and the tree has no
-// more: one for the topmost name deleted, in a directory that is still the
-// one the snapshot had.
-func (t *Tree) whiteouts(now map[string]fileID, opaque map[string]bool) []layers.Entry {
+// more: one for the topmost name deleted, in a directory that is a
+// directory before and after (else its own change hides what it had).
+func (t *Tree) whiteouts(nowDir map[string]bool, opaque map[string]bool) []layers.Entry {
 	var out []layers.Entry
 	for name := range t.before {
-		if name == "." {
-			continue
-		}
-		if _, ok := now[name]; ok {
+		if _, ok := nowDir[name]; ok || name == "." {
 			continue
 		}
 		dir := path.Dir(name)
-		if dir != "." {
-			b, was := t.before[dir]
-			id, is := now[dir]
-			if !was || !is || b.id != id || opaque[dir] {
-				continue // the directory went or was replaced: its marker or its absence hides this
-			}
+		if dir != "." && (!t.before[dir].dir || !nowDir[dir] || opaque[dir]) {
+			continue
 		}
 		w := whiteoutPrefix + path.Base(name)
 		if dir != "." {

@@ -199,6 +199,7 @@ func TestChrootChanges(t *testing.T) {
 		layers.Dir("var", 0o755), layers.Dir("var/cache", 0o755), layers.File("var/cache/old", 0o644, nil),
 		layers.Dir("opt", 0o755), layers.Dir("opt/tree", 0o755), layers.File("opt/tree/x", 0o644, nil),
 		{Name: "usr", Type: tar.TypeDir, Mode: 0o755, Uid: 7, Gid: 7}, {Name: "usr/owned", Type: tar.TypeReg, Mode: 0o4755, Uid: 7, Gid: 7},
+		layers.Dir("srv", 0o755), layers.File("srv/x", 0o644, nil),
 	}
 	if err := tr.Add(base); err != nil {
 		t.Fatal(err)
@@ -215,6 +216,7 @@ func TestChrootChanges(t *testing.T) {
 		"rm /etc/gone",
 		"rm -r /var/cache && mkdir -p /var/cache/new",
 		"rm -r /opt/tree",
+		"mv /srv /moved && mkdir /srv", // renamed away, not removed: whiteouts in the new /srv
 		"echo more >> /usr/owned",
 		"mkdir -p /data && chown 1000:1000 /data",
 		"test -w /tmp && echo scratch > /tmp/scratch",
@@ -228,8 +230,8 @@ func TestChrootChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"data", "etc", "etc/.wh.gone", "etc/passwd", "hello", "opt", "opt/.wh.tree",
-		"usr", "usr/owned", "var", "var/cache", "var/cache/.wh..wh..opq", "var/cache/new"}
+	want := []string{"data", "etc", "etc/.wh.gone", "etc/passwd", "hello", "moved", "moved/x", "opt", "opt/.wh.tree",
+		"srv", "srv/.wh.x", "usr", "usr/owned", "var", "var/cache", "var/cache/.wh..wh..opq", "var/cache/new"}
 	if g := names(got); strings.Join(g, " ") != strings.Join(want, " ") {
 		t.Errorf("changes:\n got %v\nwant %v", g, want)
 	}
@@ -245,6 +247,20 @@ func TestChrootChanges(t *testing.T) {
 	}
 	if _, err := os.Stat(tr.Dir() + bin); !os.IsNotExist(err) {
 		t.Errorf("the mount point %s stays in the tree: %v", bin, err)
+	}
+}
+
+// TestStoreNotADirectory: an image whose /nix is a file cannot take the
+// store for a chrooted script, and says so.
+func TestStoreNotADirectory(t *testing.T) {
+	sh := busybox(t)
+	tr := newTree(t)
+	if err := tr.Add([]layers.Entry{layers.File("var", 0o644, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	err := tr.Run(context.Background(), Options{Name: "runAsRoot", Script: "true", Shell: sh, Chroot: true, StoreDir: storeOf(t, path.Dir(sh))})
+	if err == nil || !strings.Contains(err.Error(), "runAsRoot: making a mount point for the script: /var in the image is not a directory") {
+		t.Errorf("got %v", err)
 	}
 }
 
@@ -292,7 +308,7 @@ func TestTreeRefuses(t *testing.T) {
 	outside := t.TempDir()
 	tr := newTree(t)
 	err := tr.Add([]layers.Entry{layers.Symlink("etc", outside), layers.File("etc/passwd", 0o644, []byte("x"))})
-	if err == nil || !strings.Contains(err.Error(), "/etc is not a directory") {
+	if err == nil || !strings.Contains(err.Error(), "/etc in the image is a symlink, not a directory") {
 		t.Errorf("a file under a symlink: %v", err)
 	}
 	if left, _ := os.ReadDir(outside); len(left) != 0 {

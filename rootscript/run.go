@@ -203,48 +203,34 @@ func (r *result) failure(name, path string, output []byte) error {
 }
 
 // mountPoints finds or makes, under the tree, where the child binds
-// /proc, /dev, a /tmp and the store paths; what it makes, Changes leaves
-// out.
+// /proc, the device nodes, a /tmp and the store; what it makes, Changes
+// leaves out.
 func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 	t.made = nil
-	mkdir := func(name string) (bool, error) {
-		p := filepath.Join(t.root, name)
-		fi, err := os.Lstat(p)
-		if err == nil {
-			return fi.IsDir(), nil
+	for _, d := range []struct {
+		name string
+		to   *string
+	}{{"proc", &cfg.Proc}, {"tmp", &cfg.Tmp}} {
+		fi, err := os.Lstat(filepath.Join(t.root, d.name))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := t.makeDirs(d.name + "/"); err != nil {
+				return err
+			}
+			*d.to = "/" + d.name
+		case err == nil && fi.IsDir() && d.name == "proc":
+			*d.to = "/proc" // the image's own /tmp is kept as it is
 		}
-		if err := os.Mkdir(p, 0o755); err != nil {
-			return false, err
-		}
-		t.made = append(t.made, name)
-		return true, nil
-	}
-	if ok, err := mkdir("proc"); err != nil {
-		return err
-	} else if ok {
-		cfg.Proc = "/proc"
 	}
 	if err := t.devices(cfg); err != nil {
 		return err
-	}
-	if _, err := os.Lstat(filepath.Join(t.root, "tmp")); errors.Is(err, os.ErrNotExist) {
-		if _, err := mkdir("tmp"); err != nil {
-			return err
-		}
-		cfg.Tmp = "/tmp"
 	}
 	if storeDir == "" {
 		return nil
 	}
 	store := strings.TrimPrefix(filepath.Clean(storeDir), "/")
-	if err := t.parents(store + "/x"); err != nil {
+	if err := t.makeDirs(store + "/"); err != nil {
 		return err
-	}
-	if fi, err := os.Lstat(filepath.Join(t.root, store)); err != nil || !fi.IsDir() {
-		if err := os.Mkdir(filepath.Join(t.root, store), 0o755); err != nil {
-			return fmt.Errorf("/%s in the image is not a directory: the store cannot be put there for the script", store)
-		}
-		t.made = append(t.made, store)
 	}
 	ents, err := os.ReadDir(storeDir)
 	if err != nil {
@@ -259,41 +245,58 @@ func (t *Tree) mountPoints(cfg *config, storeDir string) error {
 		cfg.Binds = []string{storeDir}
 		return nil
 	}
+	cfg.Store = "/" + store
 	for _, ent := range ents {
 		sp := filepath.Join(storeDir, ent.Name())
-		name := filepath.Join(store, ent.Name())
 		fi, err := os.Lstat(sp)
 		if err != nil {
 			return fmt.Errorf("reading store path %s: %w", sp, err)
 		}
-		p := filepath.Join(t.root, name)
-		if _, err := os.Lstat(p); err == nil {
-			if fi.IsDir() || fi.Mode().IsRegular() {
-				cfg.Binds = append(cfg.Binds, sp)
-			}
-			continue // else a symlink the base image has already
+		if err := t.placeFor(sp, filepath.Join(store, ent.Name()), fi); err != nil {
+			return err
 		}
-		switch {
-		case fi.IsDir():
-			err = os.Mkdir(p, 0o755)
-		case fi.Mode().IsRegular():
-			err = os.WriteFile(p, nil, 0o644)
-		default:
-			target, lerr := os.Readlink(sp)
-			if lerr != nil {
-				return lerr
-			}
-			err = os.Symlink(target, p)
-		}
-		if err != nil {
-			return fmt.Errorf("making a place for %s in the tree: %w", sp, err)
-		}
-		t.made = append(t.made, name)
 		if fi.IsDir() || fi.Mode().IsRegular() {
 			cfg.Binds = append(cfg.Binds, sp)
 		}
 	}
-	cfg.Store = "/" + store
+	return nil
+}
+
+// placeFor makes, at name in the tree unless something is there (a base
+// image's copy), what store path sp (whose Lstat is fi) is bound onto: a
+// directory or an empty file, or the symlink itself.
+func (t *Tree) placeFor(sp, name string, fi os.FileInfo) error {
+	p := filepath.Join(t.root, name)
+	if _, err := os.Lstat(p); err == nil {
+		return nil
+	}
+	var err error
+	switch {
+	case fi.IsDir():
+		err = os.Mkdir(p, 0o755)
+	case fi.Mode().IsRegular():
+		err = os.WriteFile(p, nil, 0o644)
+	default:
+		var target string
+		if target, err = os.Readlink(sp); err == nil {
+			err = os.Symlink(target, p)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("making a place for %s in the tree: %w", sp, err)
+	}
+	t.made = append(t.made, name)
+	return nil
+}
+
+// makeDirs makes the directories of name ("dev/x", or "tmp/" for tmp
+// itself) the tree lacks, as mount points Changes leaves out.
+func (t *Tree) makeDirs(name string) error {
+	made, err := t.mkParents(name)
+	t.made = append(t.made, made...)
+	if err != nil {
+		return fmt.Errorf("making a mount point for the script: %w", err)
+	}
 	return nil
 }
 
@@ -313,7 +316,7 @@ var (
 // the image's /dev (a directory of its own, which the script may change),
 // and the /dev/fd links.
 func (t *Tree) devices(cfg *config) error {
-	if err := t.parents("dev/x"); err != nil {
+	if err := t.makeDirs("dev/x"); err != nil {
 		return err
 	}
 	for _, name := range devices {
@@ -342,29 +345,6 @@ func (t *Tree) devices(cfg *config) error {
 			return fmt.Errorf("making /%s in the tree: %w", name, err)
 		}
 		t.made = append(t.made, name)
-	}
-	return nil
-}
-
-// parents makes the directories above name that the tree lacks, as
-// mount points; a name there that is not a directory is an error.
-func (t *Tree) parents(name string) error {
-	var todo []string
-	for d := filepath.Dir(name); d != "."; d = filepath.Dir(d) {
-		todo = append(todo, d)
-	}
-	for i := len(todo) - 1; i >= 0; i-- {
-		p := filepath.Join(t.root, todo[i])
-		if fi, err := os.Lstat(p); err == nil {
-			if !fi.IsDir() {
-				return fmt.Errorf("/%s in the image is not a directory: the store paths cannot be put there for the script", todo[i])
-			}
-			continue
-		}
-		if err := os.Mkdir(p, 0o755); err != nil {
-			return fmt.Errorf("making a place for the store in the tree: %w", err)
-		}
-		t.made = append(t.made, todo[i])
 	}
 	return nil
 }

@@ -33,10 +33,12 @@ type attr struct {
 	Major, Minor int64
 }
 
-// snap is what Snapshot keeps of a name, to tell later whether it changed.
+// snap is what Snapshot keeps of a name, to tell later whether it
+// changed: its change time (nanoseconds; see waitClock) and whether it is
+// a directory. Inode numbers are not kept: a file system may give a
+// deleted file's number to a new one, and the layer must not depend on it.
 type snap struct {
-	id    fileID
-	ctime int64 // nanoseconds
+	ctime int64
 	dir   bool
 }
 
@@ -72,7 +74,6 @@ type dirMode struct {
 }
 
 type added struct {
-	id    fileID
 	ctime int64
 	entry layers.Entry
 }
@@ -141,14 +142,12 @@ func (t *Tree) Add(entries []layers.Entry) error {
 	}
 	for _, e := range sorted {
 		p := filepath.Join(t.root, filepath.FromSlash(e.Name))
-		id, ctime, err := statID(p)
+		_, ctime, err := statID(p)
 		if err != nil {
 			return err
 		}
-		if ctime > t.latest {
-			t.latest = ctime
-		}
-		t.added[e.Name] = added{id: id, ctime: ctime, entry: e}
+		t.latest = max(t.latest, ctime)
+		t.added[e.Name] = added{ctime: ctime, entry: e}
 	}
 	return nil
 }
@@ -191,7 +190,7 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 	}
 	p := filepath.Join(t.root, filepath.FromSlash(name))
 	fail := func(err error) error { return fmt.Errorf("putting /%s into the root script's tree: %w", name, err) }
-	if err := t.mkParents(name); err != nil {
+	if _, err := t.mkParents(name); err != nil {
 		return fail(err)
 	}
 	if fi, err := os.Lstat(p); err == nil && !(fi.IsDir() && e.Type == tar.TypeDir) {
@@ -239,7 +238,7 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 		}
 		return t.record(p, a)
 	case tar.TypeLink:
-		if err := t.mkParents(e.Linkname); err != nil {
+		if _, err := t.mkParents(e.Linkname); err != nil {
 			return fail(err)
 		}
 		if err := os.Link(filepath.Join(t.root, filepath.FromSlash(e.Linkname)), p); err != nil {
@@ -260,27 +259,31 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 }
 
 // mkParents makes the directories above name (a clean image path) that
-// are missing, refusing a parent that is a symlink or not a directory, so
-// that nothing is put outside the tree.
-func (t *Tree) mkParents(name string) error {
-	dir := t.root
+// are missing, and returns them (image paths, top first). A parent that
+// is a symlink or not a directory is refused, so that nothing is put
+// outside the tree.
+func (t *Tree) mkParents(name string) ([]string, error) {
+	var made []string
 	parts := strings.Split(name, "/")
-	for _, part := range parts[:len(parts)-1] {
-		dir = filepath.Join(dir, part)
-		fi, err := os.Lstat(dir)
+	for i := 1; i < len(parts); i++ {
+		dir := strings.Join(parts[:i], "/")
+		p := filepath.Join(t.root, filepath.FromSlash(dir))
+		fi, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(dir, 0o755); err != nil {
-				return err
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return made, err
 			}
+			made = append(made, dir)
 		case err != nil:
-			return err
+			return made, err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return made, fmt.Errorf("/%s in the image is a symlink, not a directory: nothing is put through it", dir)
 		case !fi.IsDir():
-			rel, _ := filepath.Rel(t.root, dir)
-			return fmt.Errorf("/%s is not a directory (%s)", filepath.ToSlash(rel), fi.Mode().Type())
+			return made, fmt.Errorf("/%s in the image is not a directory", dir)
 		}
 	}
-	return nil
+	return made, nil
 }
 
 // finish gives the directories put their modes, the deepest first.
@@ -327,12 +330,12 @@ func (t *Tree) Snapshot() error {
 			return err
 		}
 		rel, _ := filepath.Rel(t.root, p)
-		id, ctime, err := statID(p)
+		_, ctime, err := statID(p)
 		if err != nil {
 			return err
 		}
 		latest = max(latest, ctime)
-		t.before[filepath.ToSlash(rel)] = snap{id: id, ctime: ctime, dir: d.IsDir()}
+		t.before[filepath.ToSlash(rel)] = snap{ctime: ctime, dir: d.IsDir()}
 		return nil
 	})
 	if err != nil {
