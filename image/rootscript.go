@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/rootscript"
@@ -67,19 +68,20 @@ func userAfter(root, user, script string) error {
 		return nil
 	}
 	data, err := os.ReadFile(p)
-	if err != nil {
-		return fmt.Errorf("reading the /etc/passwd %s left: %w", script, err)
-	}
-	var users []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if u, _, ok := strings.Cut(line, ":"); ok {
-			if u == name {
-				return nil
+	if err == nil {
+		var accounts []customize.Account
+		if accounts, err = customize.ParsePasswd(data); err == nil {
+			var users []string
+			for _, a := range accounts {
+				if a.Name == name {
+					return nil
+				}
+				users = append(users, a.Name)
 			}
-			users = append(users, u)
+			return fmt.Errorf("config.User = %q: user %q is not in the /etc/passwd %s left (its users are %s)", user, name, script, strings.Join(users, ", "))
 		}
 	}
-	return fmt.Errorf("config.User = %q: user %q is not in the /etc/passwd %s left (its users are %s)", user, name, script, strings.Join(users, ", "))
+	return fmt.Errorf("reading the /etc/passwd %s left: %w", script, err)
 }
 
 // extractBase puts the base image's flattened root into the tree.

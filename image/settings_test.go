@@ -159,6 +159,9 @@ func TestResolveErrors(t *testing.T) {
 		{"mtime negative string", `{"name":"a","mtime":"-3"}`, []string{"mtime = -3 is negative"}},
 		{"mtime before 1970", `{"name":"a","mtime":"1960-01-01"}`, []string{`mtime = "1960-01-01" is before 1970`}},
 		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
+		{"both root scripts", `{"name":"a","runAsRoot":"true","fakeRootCommands":"true"}`, []string{"runAsRoot and fakeRootCommands are both given"}},
+		{"runAsRoot of a layered image", `{"name":"a","function":"buildLayeredImage","runAsRoot":"true"}`, []string{"nixlayer.buildLayeredImage: runAsRoot is buildImage's; the layered builders take fakeRootCommands"}},
+		{"fakeRootCommands of buildImage", `{"name":"a","function":"buildImage","fakeRootCommands":"true"}`, []string{"nixlayer.buildImage: fakeRootCommands is the layered builders'; buildImage takes runAsRoot"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
