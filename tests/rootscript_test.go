@@ -124,7 +124,7 @@ func TestFakeRootCommands(t *testing.T) {
 	}
 
 	if testutil.DockerAvailable() {
-		ref := dockerLoad(t, out)
+		ref := testutil.DockerLoad(t, out)
 		got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref, "stat", "-c", "%u:%g %F", "/home/alice", "/dev/null"))
 		if want := "1000:100 directory\n0:0 character special file"; got != want {
 			t.Errorf("docker: stat says %q, want %q", got, want)
@@ -137,16 +137,6 @@ func TestFakeRootCommands(t *testing.T) {
 	if _, errOut, err := testutil.NixBuildErr(t, fakeRootImage, "--check"); err != nil {
 		t.Errorf("nix-build --check (a second build, compared byte for byte): %v\n%s", err, errOut)
 	}
-}
-
-// dockerLoad loads a docker-archive into Docker and returns its reference,
-// removed when the test ends.
-func dockerLoad(t *testing.T, archive string) string {
-	t.Helper()
-	out := testutil.Run(t, "", nil, "docker", "load", "-i", archive)
-	ref := strings.TrimSpace(out[strings.LastIndex(out, "Loaded image: ")+len("Loaded image: "):])
-	t.Cleanup(func() { testutil.RunErr("", nil, "docker", "rmi", "-f", ref) })
-	return ref
 }
 
 // TestRunAsRootOverBase: runAsRoot sees the base image's files and the
@@ -204,7 +194,7 @@ in nl.buildImage {
 		t.Errorf("umoci: /var/cache/old/new: %v", err)
 	}
 	if testutil.DockerAvailable() {
-		ref := dockerLoad(t, out)
+		ref := testutil.DockerLoad(t, out)
 		testutil.Run(t, "", nil, "docker", "run", "--rm", ref, "sh", "-c",
 			"test ! -e /etc/remove-me && test ! -e /var/cache/old/stale && test -d /var/cache/old/new && test \"$(stat -c %u /data)\" = 1000")
 	} else {
@@ -311,7 +301,7 @@ func TestRunAsRootAddsUser(t *testing.T) {
 		t.Errorf("/etc/passwd = %q (%v), want the user adduser made", b, err)
 	}
 	if testutil.DockerAvailable() {
-		ref := dockerLoad(t, out)
+		ref := testutil.DockerLoad(t, out)
 		if got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref)); !strings.HasPrefix(got, "uid=1000(app)") {
 			t.Errorf("docker: id says %q, want uid=1000(app)", got)
 		}
@@ -336,7 +326,7 @@ func TestExampleAppImage(t *testing.T) {
 		t.Error("the build's /dev/null, bound for the script, is in the layer")
 	}
 	if testutil.DockerAvailable() {
-		ref := dockerLoad(t, out)
+		ref := testutil.DockerLoad(t, out)
 		if got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref, "sh", "-c", "id -un; pwd; hello")); got != "app\n/data\nHello from nixlayer" {
 			t.Errorf("docker run: %q", got)
 		}

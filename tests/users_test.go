@@ -191,9 +191,7 @@ func TestUsersAndPerms(t *testing.T) {
 		if !testutil.DockerAvailable() {
 			t.Skip("SKIP: no Docker engine answers `docker info`")
 		}
-		out := testutil.Run(t, "", nil, "docker", "load", "-i", image)
-		ref := strings.TrimSpace(out[strings.LastIndex(out, "Loaded image: ")+len("Loaded image: "):])
-		t.Cleanup(func() { testutil.RunErr("", nil, "docker", "rmi", "-f", ref) })
+		ref := testutil.DockerLoad(t, image)
 		if got := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "run", "--rm", ref)); got != "app" {
 			t.Errorf("docker run %s (Cmd id -un) = %q, want app", ref, got)
 		}

@@ -77,6 +77,20 @@ func DockerAvailable() bool {
 	return exec.Command("docker", "info").Run() == nil
 }
 
+// DockerLoad loads a docker-archive into Docker and returns the
+// reference it loaded as, removed from Docker when the test ends.
+func DockerLoad(t testing.TB, archive string) string {
+	t.Helper()
+	out := Run(t, "", nil, "docker", "load", "-i", archive)
+	i := strings.LastIndex(out, "Loaded image: ")
+	if i < 0 {
+		t.Fatalf("docker load -i %s printed no image: %q", archive, out)
+	}
+	ref := strings.TrimSpace(out[i+len("Loaded image: "):])
+	t.Cleanup(func() { RunErr("", nil, "docker", "rmi", "-f", ref) })
+	return ref
+}
+
 // Run runs a command and fails the test with its output when it fails.
 // It returns standard output.
 func Run(t testing.TB, dir string, env []string, name string, args ...string) string {
