@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -20,14 +22,14 @@ import (
 // Request is one image build: the spec, the closure it draws from, and
 // where the result goes.
 type Request struct {
-	Spec  *Spec
+	Spec  *spec.Spec
 	Graph *registration.Graph
 	// Out is the path of the result; it is written under a temporary name
 	// and renamed when complete.
 	Out string
 	// Env is what the build takes from its environment (default tag,
 	// SOURCE_DATE_EPOCH, clock, temporary directory).
-	Env Env
+	Env spec.Env
 	// Interpreter is the nixlayer binary a stream script runs with.
 	Interpreter string
 }
@@ -36,13 +38,13 @@ type Request struct {
 // every layer, and writes the image (or, for a streamed image, the stream
 // script) to r.Out. On error nothing is left at r.Out.
 func Build(ctx context.Context, r *Request) error {
-	set, err := Resolve(r.Spec, r.Env)
+	set, err := spec.Resolve(r.Spec, r.Env)
 	if err != nil {
 		return err
 	}
 	var from *base.Image
 	if set.Base != nil {
-		if from, err = set.Base.open(ctx, set.TempDir); err != nil {
+		if from, err = openBase(ctx, set.Base, set.TempDir); err != nil {
 			return err
 		}
 		defer from.Close()
@@ -83,7 +85,7 @@ func Build(ctx context.Context, r *Request) error {
 // writeOwnLayers writes the planned layers into w. Into an archive they go
 // straight, one after another; into an OCI layout they are written to
 // files several at once and hard-linked.
-func writeOwnLayers(ctx context.Context, w format.Writer, plan []Layer, set *Settings) ([]*Blob, error) {
+func writeOwnLayers(ctx context.Context, w format.Writer, plan []Layer, set *spec.Settings) ([]*Blob, error) {
 	if set.Format != format.OCILayout {
 		return produceLayers(ctx, w, plan, set)
 	}
@@ -92,7 +94,7 @@ func writeOwnLayers(ctx context.Context, w format.Writer, plan []Layer, set *Set
 		return nil, fmt.Errorf("making a temporary directory for layers: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	blobs, err := WriteLayers(ctx, plan, set.WriteOptions(), tmp)
+	blobs, err := WriteLayers(ctx, plan, WriteOptions{Options: set.LayerOptions(), OCI: set.Format.OCI()}, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +157,7 @@ func short(s string) string {
 // (from may be nil): config with the user's settings merged over the
 // base's, platform and creation date, the base's history followed by one
 // entry per layer of ours, and media types that match the output format.
-func Assemble(blobs []*Blob, plan []Layer, set *Settings, from *base.Image) (v1.Image, error) {
+func Assemble(blobs []*Blob, plan []Layer, set *spec.Settings, from *base.Image) (v1.Image, error) {
 	img := empty.Image
 	if set.Format.OCI() {
 		img = mutate.MediaType(img, types.OCIManifestSchema1)

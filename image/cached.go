@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
 	"github.com/nixlayer/nixlayer/wire"
@@ -57,29 +60,29 @@ func (l *Layer) cachedFile() []string {
 // ReadLayerOutput reads the layers of a buildLayer output: its
 // wire.LayerFile, and each blob file, checked to exist with the size the
 // descriptor gives. what names the output in errors ("layers[0]").
-func ReadLayerOutput(out, what string) (Platform, []Layer, error) {
+func ReadLayerOutput(out, what string) (v1.Platform, []Layer, error) {
 	f, err := wire.ReadLayerFile(out)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return Platform{}, nil, fmt.Errorf("%s = %s is not a layer built by nl.buildLayer (it has no %s): give layers only what buildLayer returns", what, out, wire.LayerFileName)
+		return v1.Platform{}, nil, fmt.Errorf("%s = %s is not a layer built by nl.buildLayer (it has no %s): give layers only what buildLayer returns", what, out, wire.LayerFileName)
 	}
 	if err != nil {
-		return Platform{}, nil, fmt.Errorf("%s = %s: %w", what, out, err)
+		return v1.Platform{}, nil, fmt.Errorf("%s = %s: %w", what, out, err)
 	}
 	doc := filepath.Join(out, wire.LayerFileName)
-	p := Platform{Architecture: f.Platform.Architecture, Variant: f.Platform.Variant, OS: f.Platform.OS}
+	p := f.Platform.V1()
 	var plan []Layer
 	for _, w := range f.Layers {
 		d, c, err := FromDescriptor(w, doc)
 		if err != nil {
-			return Platform{}, nil, err
+			return v1.Platform{}, nil, err
 		}
 		file := filepath.Join(out, wire.BlobPath(w.Digest))
 		fi, err := os.Stat(file)
 		if err != nil {
-			return Platform{}, nil, fmt.Errorf("%s = %s is damaged: layer %s: %w", what, out, w.Digest, err)
+			return v1.Platform{}, nil, fmt.Errorf("%s = %s is damaged: layer %s: %w", what, out, w.Digest, err)
 		}
 		if fi.Size() != d.Size {
-			return Platform{}, nil, fmt.Errorf("%s = %s is damaged: blob %s has %d bytes, its descriptor says %d", what, out, file, fi.Size(), d.Size)
+			return v1.Platform{}, nil, fmt.Errorf("%s = %s is damaged: blob %s has %d bytes, its descriptor says %d", what, out, file, fi.Size(), d.Size)
 		}
 		plan = append(plan, Layer{StorePaths: w.StorePaths, Comment: w.Comment,
 			Cached: &Cached{Output: out, File: file, Desc: d, Compression: c}})
@@ -90,7 +93,7 @@ func ReadLayerOutput(out, what string) (Platform, []Layer, error) {
 // readCached reads the buildLayer outputs outs, bottom first, for an image
 // (or a layer) for platform p: a layer built for another platform is
 // refused, naming both.
-func readCached(outs []string, p Platform) ([]Layer, error) {
+func readCached(outs []string, p v1.Platform) ([]Layer, error) {
 	var plan []Layer
 	for i, out := range outs {
 		what := fmt.Sprintf("layers[%d]", i)
@@ -98,21 +101,12 @@ func readCached(outs []string, p Platform) ([]Layer, error) {
 		if err != nil {
 			return nil, err
 		}
-		if lp != p {
-			return nil, fmt.Errorf("%s = %s was built for %s, the image is for %s: build the layer with the image's system (or architecture)", what, out, lp, p)
+		if !lp.Equals(p) {
+			return nil, fmt.Errorf("%s = %s was built for %s, the image is for %s: build the layer with the image's system (or architecture)", what, out, spec.PlatformString(lp), spec.PlatformString(p))
 		}
 		plan = append(plan, ls...)
 	}
 	return plan, nil
-}
-
-// String returns the platform as os/architecture[/variant].
-func (p Platform) String() string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }
 
 // cachedPaths returns the store paths the cached layers hold.
@@ -220,22 +214,6 @@ func (p *planner) budget() (int, error) {
 	}
 	return 0, fmt.Errorf("maxLayers = %d leaves no layer for the image's own store paths: %d layers come from `layers`, %d from the base image, %d is the Nix database and 1 the customisation layer; raise maxLayers (at most %d) or put more store paths into the layers",
 		p.set.MaxLayers, len(p.cached), p.baseLayers(), db, layers.MaxImageLayers)
-}
-
-// resolveLayers checks the layers argument: absolute paths (the outputs of
-// nl.buildLayer), each given once.
-func resolveLayers(outs []string) ([]string, error) {
-	seen := map[string]bool{}
-	for i, o := range outs {
-		if !filepath.IsAbs(o) {
-			return nil, fmt.Errorf("layers[%d] = %q is not a store path: give nl.buildLayer outputs", i, o)
-		}
-		if seen[o] {
-			return nil, fmt.Errorf("layers[%d] = %s is given twice", i, o)
-		}
-		seen[o] = true
-	}
-	return outs, nil
 }
 
 // cachedToWire returns the wire form of cached layer l in a stream script:

@@ -9,23 +9,17 @@ import (
 	"path"
 	"path/filepath"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
 )
 
-// BaseRef names the base image of a build (fromImage, fromImageName,
-// fromImageTag), so that a stream script can open it again.
-type BaseRef struct {
-	Path string `json:"path"`
-	Name string `json:"name,omitempty"`
-	Tag  string `json:"tag,omitempty"`
-}
-
 // open opens the base image with its safety limits; the reading of the
 // base (its index, its files) stops when ctx is done.
-func (b *BaseRef) open(ctx context.Context, tempDir string) (*base.Image, error) {
+func openBase(ctx context.Context, b *spec.BaseRef, tempDir string) (*base.Image, error) {
 	// The files the build reads from the base: its users and groups, and its
 	// Nix database (read again from their layers when asked for).
 	opts := []base.Option{base.WithContext(ctx), base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}

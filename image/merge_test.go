@@ -145,7 +145,7 @@ func TestMergeBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "merged.tar")
 			err := image.Merge(context.Background(), out, tt.inputs, image.MergeOptions{Compression: tt.comp, MTime: time.Unix(1, 0)})
-			wantErr(t, err, tt.want...)
+			testutil.WantErr(t, err, tt.want...)
 			if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
 				t.Errorf("left files behind: %v", ents)
 			}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
@@ -49,7 +51,7 @@ func layerDescriptor(l v1.Layer, f format.Format) (v1.Descriptor, error) {
 
 // produceLayers writes each planned layer straight into w, one after
 // another (each layer compresses on every core), and returns them as blobs.
-func produceLayers(ctx context.Context, w format.Writer, plan []Layer, set *Settings) ([]*Blob, error) {
+func produceLayers(ctx context.Context, w format.Writer, plan []Layer, set *spec.Settings) ([]*Blob, error) {
 	blobs := make([]*Blob, len(plan))
 	mt := set.Compression.MediaType(set.Format.OCI())
 	for i := range plan {
@@ -75,7 +77,7 @@ func produceLayers(ctx context.Context, w format.Writer, plan []Layer, set *Sett
 
 // addImage gives w the image: config and manifest made by Assemble from
 // the blobs (already written) over the base's layers, tagged set.Ref.
-func addImage(w format.Writer, blobs []*Blob, plan []Layer, set *Settings, from *base.Image) error {
+func addImage(w format.Writer, blobs []*Blob, plan []Layer, set *spec.Settings, from *base.Image) error {
 	ref := set.Ref
 	img, err := Assemble(blobs, plan, set, from)
 	if err != nil {

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -24,7 +27,7 @@ func TestLayoutLinksLayerFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := &Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Format: format.OCILayout, Compression: layers.Gzip, Platform: Platform{OS: "linux", Architecture: "amd64"}}
+	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Format: format.OCILayout, Compression: layers.Gzip, Platform: v1.Platform{OS: "linux", Architecture: "amd64"}}
 	img, err := Assemble(blobs, plan, set, nil)
 	if err != nil {
 		t.Fatal(err)

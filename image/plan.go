@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
@@ -123,7 +125,7 @@ func setOwner(entries []layers.Entry, uid, gid int) {
 // planner decides the layers of one image: everything it reads is given
 // when it is made.
 type planner struct {
-	set   *Settings
+	set   *spec.Settings
 	graph *registration.Graph
 	base  *base.Image         // nil without a base image
 	full  *registration.Graph // see fullGraph
@@ -139,7 +141,7 @@ type planner struct {
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
 // as they were built. ctx stops the NAR hashing the database may need.
-func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
+func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
 	p := &planner{set: set, graph: g, base: from}
 	if err := p.withCached(); err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func (s *Script) Recipe(ctx context.Context) (img v1.Image, from *base.Image, cl
 	set := s.Settings
 	close = func() {}
 	if set.Base != nil {
-		if from, err = set.Base.open(ctx, set.TempDir); err != nil {
+		if from, err = openBase(ctx, set.Base, set.TempDir); err != nil {
 			return nil, nil, close, err
 		}
 		close = func() { from.Close() }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -37,7 +39,7 @@ const streamMagic = "stream"
 // layers and their descriptors, Blobs[i] for Layers[i]. On disk it is a
 // wire.Script (see wire.go).
 type Script struct {
-	Settings *Settings
+	Settings *spec.Settings
 	Layers   []Layer
 	Blobs    []layers.Descriptor
 }
@@ -165,7 +167,7 @@ func (s *Script) open(ctx context.Context) ([]*Blob, *base.Image, error) {
 	var from *base.Image
 	if set.Base != nil {
 		var err error
-		if from, err = set.Base.open(ctx, ""); err != nil {
+		if from, err = openBase(ctx, set.Base, ""); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -53,7 +55,7 @@ func TestStreamChecksLayers(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := &Script{Layers: plan, Blobs: descs,
-					Settings: &Settings{Ref: mustTag(t, "app:v1"), Platform: Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
+					Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
 				if err := os.WriteFile(file, []byte(tt.content), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -109,7 +111,7 @@ func TestReadScriptErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Script{Settings: &Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip}, Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
+	s := &Script{Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip}, Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
 	if err := WriteScript(good, "/bin/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +164,11 @@ func TestScriptRoundTrip(t *testing.T) {
 	}
 	mode, uid, uname := int64(0o4755), 1000, "app"
 	s := &Script{
-		Settings: &Settings{Ref: mustTag(t, "app:v1"), Format: format.DockerArchive, Stream: true, Compression: layers.Zstd,
+		Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Format: format.DockerArchive, Stream: true, Compression: layers.Zstd,
 			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
-			Platform: Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
+			Platform: v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
 			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),
-			Base: &BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
+			Base: &spec.BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
 		Layers: []Layer{
 			{StorePaths: []string{"/nix/store/a", "/nix/store/b"}, Uid: 1, Gid: 2, Comment: "store paths: /nix/store/a /nix/store/b", Size: 99,
 				Rules: customize.Rules{{Path: "nix/store/a/bin/x", Mode: &mode, Uid: &uid, Uname: &uname, Source: "perms[0]"}}},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -63,7 +65,7 @@ func (s *Script) toWire() (*wire.Script, error) {
 	w := &wire.Script{
 		Ref:         set.Ref.String(),
 		Config:      config,
-		Platform:    wire.Platform{Architecture: set.Platform.Architecture, Variant: set.Platform.Variant, OS: set.Platform.OS},
+		Platform:    wire.PlatformOf(set.Platform),
 		Created:     set.Created.UTC().Format(time.RFC3339),
 		MTime:       set.MTime.Unix(),
 		Compression: string(set.Compression),
@@ -97,8 +99,8 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s names an invalid reference %q: %w", what, w.Ref, err)
 	}
-	set := &Settings{Ref: ref, Format: format.DockerArchive, Stream: true, MTime: time.Unix(w.MTime, 0).UTC(),
-		Platform: Platform{Architecture: w.Platform.Architecture, Variant: w.Platform.Variant, OS: w.Platform.OS}}
+	set := &spec.Settings{Ref: ref, Format: format.DockerArchive, Stream: true, MTime: time.Unix(w.MTime, 0).UTC(),
+		Platform: w.Platform.V1()}
 	if err := json.Unmarshal(w.Config, &set.Config); err != nil {
 		return nil, fmt.Errorf("%s: reading the image config: %w", what, err)
 	}
@@ -106,7 +108,7 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 		return nil, fmt.Errorf("%s: created %q: %w", what, w.Created, err)
 	}
 	if w.Base != nil {
-		set.Base = &BaseRef{Path: w.Base.Path, Name: w.Base.Name, Tag: w.Base.Tag}
+		set.Base = &spec.BaseRef{Path: w.Base.Path, Name: w.Base.Name, Tag: w.Base.Tag}
 	}
 	s := &Script{Settings: set}
 	if set.Compression, err = layers.ParseCompression(w.Compression); err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
@@ -68,8 +70,8 @@ func (e *entry) read() error {
 	if err := json.Unmarshal(e.config, &cfg); err != nil {
 		return fmt.Errorf("decoding the config: %w", err)
 	}
-	p := image.Platform{Architecture: cfg.Architecture, Variant: cfg.Variant, OS: cfg.OS}
-	if _, err := image.CheckPlatform(p); err != nil {
+	p := v1.Platform{Architecture: cfg.Architecture, Variant: cfg.Variant, OS: cfg.OS}
+	if _, err := spec.CheckPlatform(p); err != nil {
 		return err
 	}
 	e.platform = v1.Platform{Architecture: cfg.Architecture, OS: cfg.OS, OSVersion: cfg.OSVersion, Variant: cfg.Variant}
@@ -94,7 +96,7 @@ func (e *entry) read() error {
 // key is what two entries may not share: the platform, arm64's variant
 // v8 and none counting as one.
 func (e *entry) key() string {
-	p, _ := image.CheckPlatform(image.Platform{Architecture: e.platform.Architecture, Variant: e.platform.Variant, OS: e.platform.OS})
+	p, _ := spec.CheckPlatform(v1.Platform{Architecture: e.platform.Architecture, Variant: e.platform.Variant, OS: e.platform.OS})
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant

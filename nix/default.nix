@@ -112,6 +112,9 @@ let
       roots = roots ++ (if refs != null then [ refs ] else [ ]);
       spec = given passed args // {
         function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
+        # The builder's kind: Go chooses the default layering and the root
+        # script the builder takes from it, never from the function's name.
+        layered = fn != "buildImage" && fn != "buildImageWithNixDb";
         inherit name system;
         contents = roots;
         # The base image is an input of the build, not part of the closure.

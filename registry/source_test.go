@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -50,7 +53,7 @@ func TestPushStreamScriptInProcess(t *testing.T) {
 	host, _ := newRegistry(t)
 	mtime := time.Unix(1, 0)
 	plan := []image.Layer{{Comment: "hello", Extra: []layers.Entry{layers.File("hello", 0o644, []byte("hello\n"))}}}
-	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: image.Platform{OS: "linux", Architecture: "amd64"}, Created: mtime, MTime: mtime, Format: format.DockerArchive, Stream: true, Compression: layers.Gzip}
+	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Created: mtime, MTime: mtime, Format: format.DockerArchive, Stream: true, Compression: layers.Gzip}
 	descs, err := image.Describe(context.Background(), plan, set.LayerOptions())
 	if err != nil {
 		t.Fatal(err)

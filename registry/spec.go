@@ -8,10 +8,11 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 )
 
 // Spec is the "nixlayer" attribute of a pullImage derivation (see
@@ -105,7 +106,7 @@ func Platform(osName, arch, variant, system string) (v1.Platform, error) {
 	if arch == "" && system == "" {
 		arch = runtime.GOARCH
 	}
-	p, err := image.ResolvePlatform(arch, system)
+	p, err := spec.ResolvePlatform(arch, system)
 	if err != nil {
 		return v1.Platform{}, err
 	}

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -35,7 +38,7 @@ func writeScript(t *testing.T, docs *sbom.Documents) string {
 		plan[0].Extra = layers.Merge(plan[0].Extra, old)
 		plan[1].Extra = layers.Merge(plan[1].Extra, sbom.Entries(docs))
 	}
-	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: image.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}
+	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}
 	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +141,7 @@ func TestReadScriptSource(t *testing.T) {
 	e := layers.File(sbom.SPDXJSON.Path(), 0o644, nil)
 	e.Source, e.Size = src, int64(len(testDocs.SPDX))
 	plan := []image.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
-	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
+	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
 	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
 	if err != nil {
 		t.Fatal(err)

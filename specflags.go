@@ -1,4 +1,4 @@
-package image
+package main
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/nixlayer/nixlayer/spec"
 )
 
 // FieldKind says how a command-line flag gives a Spec field's JSON value.
@@ -52,7 +54,7 @@ func SpecFields() []SpecField {
 			out = append(out, SpecField{JSON: name, Flag: kebab(name), Kind: kindOf(f.Type)})
 		}
 	}
-	walk(reflect.TypeFor[Spec]())
+	walk(reflect.TypeFor[spec.Spec]())
 	sort.Slice(out, func(i, j int) bool { return out[i].Flag < out[j].Flag })
 	return out
 }
@@ -117,7 +119,7 @@ func (f SpecField) FlagValue(text string, list []string, on bool) (json.RawMessa
 // decodes the result as ParseSpec does: the command line's flags and a
 // --spec file go through the same strict step. source names the input in
 // errors.
-func OverlaySpec(data []byte, source string, values map[string]json.RawMessage) (*Spec, error) {
+func OverlaySpec(data []byte, source string, values map[string]json.RawMessage) (*spec.Spec, error) {
 	fields := map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &fields); err != nil {
@@ -131,5 +133,5 @@ func OverlaySpec(data []byte, source string, values map[string]json.RawMessage) 
 	if err != nil {
 		return nil, fmt.Errorf("reading image spec %s: %w", source, err)
 	}
-	return ParseSpec(merged, source)
+	return spec.ParseSpec(merged, source)
 }

@@ -1,4 +1,4 @@
-package image
+package spec
 
 import (
 	"bytes"
@@ -23,9 +23,15 @@ import (
 // command-line flags, one flag per field. Field names follow dockerTools.
 type Spec struct {
 	// Function is the Nix function that made the spec ("buildImage",
-	// "buildLayeredImage", "streamLayeredImage"), named in errors; it
-	// chooses the default layering. Empty on the command line.
-	Function string          `json:"function"`
+	// "buildLayeredImage", "streamLayeredImage"), named in errors and
+	// nothing else. Empty on the command line.
+	Function string `json:"function"`
+	// Layered is true for the layered builders (buildLayeredImage,
+	// streamLayeredImage and their Nix DB variants), false for buildImage,
+	// and absent on the command line: it chooses the default layering
+	// (popularity, or one layer) and which root script the builder takes
+	// (fakeRootCommands, or runAsRoot; the command line takes either).
+	Layered  *bool           `json:"layered"`
 	Name     string          `json:"name"`
 	Tag      *string         `json:"tag"`
 	Contents []string        `json:"contents"`

@@ -1,4 +1,4 @@
-package image_test
+package spec
 
 import (
 	"encoding/json"
@@ -10,48 +10,28 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
 )
-
-// wantErr fails the test unless err is an error containing every one of
-// want, or, when want is empty, err is nil.
-func wantErr(t *testing.T, err error, want ...string) {
-	t.Helper()
-	if len(want) == 0 {
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("no error; want one containing %q", want)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not contain %q", err, w)
-		}
-	}
-}
 
 func TestParseSpec(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want *image.Spec
+		want *Spec
 		err  []string
 	}{
 		{
 			name: "full",
 			in:   `{"name":"hello","tag":"v1","contents":["/nix/store/x"],"config":{"Cmd":["/bin/hello"]},"created":"now","mtime":5,"uid":1,"gid":2,"architecture":"arm64","system":"x86_64-linux","format":"oci-layout","compression":"zstd","layering":"none","maxLayers":3}`,
-			want: &image.Spec{Name: "hello", Tag: ptr("v1"), Contents: []string{"/nix/store/x"}, Config: json.RawMessage(`{"Cmd":["/bin/hello"]}`),
-				Created: "now", MTime: ptr(image.Timestamp("5")), Uid: 1, Gid: 2, Architecture: "arm64", System: "x86_64-linux", Format: "oci-layout",
+			want: &Spec{Name: "hello", Tag: ptr("v1"), Contents: []string{"/nix/store/x"}, Config: json.RawMessage(`{"Cmd":["/bin/hello"]}`),
+				Created: "now", MTime: ptr(Timestamp("5")), Uid: 1, Gid: 2, Architecture: "arm64", System: "x86_64-linux", Format: "oci-layout",
 				Compression: "zstd", Layering: "none", MaxLayers: ptr(3)},
 		},
 		{
 			name: "nulls as nix/default.nix passes them",
 			in:   `{"name":"hello","tag":null,"mtime":null,"architecture":null,"config":{}}`,
-			want: &image.Spec{Name: "hello", Config: json.RawMessage(`{}`)},
+			want: &Spec{Name: "hello", Config: json.RawMessage(`{}`)},
 		},
 		{name: "unknown field", in: `{"name":"hello","contens":[]}`, err: []string{"spec.json", `unknown field "contens"`}},
 		{name: "wrong type", in: `{"name":"hello","uid":"0"}`, err: []string{"spec.json", "uid"}},
@@ -61,8 +41,8 @@ func TestParseSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := image.ParseSpec([]byte(tt.in), "spec.json")
-			wantErr(t, err, tt.err...)
+			got, err := ParseSpec([]byte(tt.in), "spec.json")
+			testutil.WantErr(t, err, tt.err...)
 			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseSpec\n got %+v\nwant %+v", got, tt.want)
 			}
@@ -92,12 +72,12 @@ func TestReference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+":"+tt.tag, func(t *testing.T) {
-			s := &image.Spec{Name: tt.name}
+			s := &Spec{Name: tt.name}
 			if !tt.noTag {
 				s.Tag = &tt.tag
 			}
 			ref, err := s.Reference("deftag")
-			wantErr(t, err, tt.err...)
+			testutil.WantErr(t, err, tt.err...)
 			if err == nil && ref.String() != tt.want {
 				t.Errorf("Reference = %q, want %q", ref.String(), tt.want)
 			}
@@ -135,9 +115,9 @@ func TestImageConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &image.Spec{Name: "x", Config: json.RawMessage(tt.config)}
+			s := &Spec{Name: "x", Config: json.RawMessage(tt.config)}
 			got, err := s.ImageConfig()
-			wantErr(t, err, tt.err...)
+			testutil.WantErr(t, err, tt.err...)
 			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ImageConfig\n got %+v\nwant %+v", got, tt.want)
 			}
@@ -148,20 +128,20 @@ func TestImageConfig(t *testing.T) {
 func TestResolvePlatform(t *testing.T) {
 	tests := []struct {
 		arch, system string
-		want         image.Platform
+		want         v1.Platform
 		err          []string
 	}{
-		{arch: "", system: "", want: image.Platform{Architecture: "amd64", OS: "linux"}},
-		{arch: "", system: "x86_64-linux", want: image.Platform{Architecture: "amd64", OS: "linux"}},
-		{arch: "", system: "aarch64-linux", want: image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
-		{arch: "aarch64-linux", system: "x86_64-linux", want: image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
-		{arch: "armv7l-linux", want: image.Platform{Architecture: "arm", Variant: "v7", OS: "linux"}},
-		{arch: "amd64", system: "aarch64-linux", want: image.Platform{Architecture: "amd64", OS: "linux"}},
-		{arch: "arm64", want: image.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
-		{arch: "arm", want: image.Platform{Architecture: "arm", Variant: "v7", OS: "linux"}},
-		{arch: "arm/v6", want: image.Platform{Architecture: "arm", Variant: "v6", OS: "linux"}},
-		{arch: "386", want: image.Platform{Architecture: "386", OS: "linux"}},
-		{arch: "riscv64", want: image.Platform{Architecture: "riscv64", OS: "linux"}},
+		{arch: "", system: "", want: v1.Platform{Architecture: "amd64", OS: "linux"}},
+		{arch: "", system: "x86_64-linux", want: v1.Platform{Architecture: "amd64", OS: "linux"}},
+		{arch: "", system: "aarch64-linux", want: v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
+		{arch: "aarch64-linux", system: "x86_64-linux", want: v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
+		{arch: "armv7l-linux", want: v1.Platform{Architecture: "arm", Variant: "v7", OS: "linux"}},
+		{arch: "amd64", system: "aarch64-linux", want: v1.Platform{Architecture: "amd64", OS: "linux"}},
+		{arch: "arm64", want: v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}},
+		{arch: "arm", want: v1.Platform{Architecture: "arm", Variant: "v7", OS: "linux"}},
+		{arch: "arm/v6", want: v1.Platform{Architecture: "arm", Variant: "v6", OS: "linux"}},
+		{arch: "386", want: v1.Platform{Architecture: "386", OS: "linux"}},
+		{arch: "riscv64", want: v1.Platform{Architecture: "riscv64", OS: "linux"}},
 		{arch: "x86_64", err: []string{`unknown architecture "x86_64"`, "amd64", "x86_64-linux"}},
 		{arch: "sparc", err: []string{`unknown architecture "sparc"`}},
 		{arch: "arm/v9", err: []string{`unknown architecture "arm/v9"`}},
@@ -170,9 +150,9 @@ func TestResolvePlatform(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.arch+"|"+tt.system, func(t *testing.T) {
 			for i := 0; i < 5; i++ { // the table is a map: the answer must not depend on its order
-				got, err := image.ResolvePlatform(tt.arch, tt.system)
-				wantErr(t, err, tt.err...)
-				if err == nil && got != tt.want {
+				got, err := ResolvePlatform(tt.arch, tt.system)
+				testutil.WantErr(t, err, tt.err...)
+				if err == nil && !got.Equals(tt.want) {
 					t.Fatalf("ResolvePlatform(%q, %q) = %+v, want %+v", tt.arch, tt.system, got, tt.want)
 				}
 			}
@@ -197,9 +177,9 @@ func TestCreatedTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.created, func(t *testing.T) {
-			s := &image.Spec{Created: tt.created}
+			s := &Spec{Created: tt.created}
 			got, err := s.CreatedTime(func() time.Time { return now })
-			wantErr(t, err, tt.err...)
+			testutil.WantErr(t, err, tt.err...)
 			if err == nil && (!got.Equal(tt.want) || got.Location() != time.UTC) {
 				t.Errorf("CreatedTime = %v, want %v (UTC)", got, tt.want)
 			}
@@ -211,27 +191,27 @@ func TestLayerTime(t *testing.T) {
 	tests := []struct {
 		name  string
 		sde   string
-		mtime *image.Timestamp
+		mtime *Timestamp
 		want  int64
 		err   []string
 	}{
 		{name: "default", want: 1},
-		{name: "mtime", mtime: ptr(image.Timestamp("1700000000")), want: 1700000000},
-		{name: "mtime 0", mtime: ptr(image.Timestamp("0")), want: 0},
+		{name: "mtime", mtime: ptr(Timestamp("1700000000")), want: 1700000000},
+		{name: "mtime 0", mtime: ptr(Timestamp("0")), want: 0},
 		{name: "SOURCE_DATE_EPOCH", sde: "1234", want: 1234},
-		{name: "SOURCE_DATE_EPOCH wins over mtime", sde: "1234", mtime: ptr(image.Timestamp("99")), want: 1234},
-		{name: "SOURCE_DATE_EPOCH 0", sde: "0", mtime: ptr(image.Timestamp("99")), want: 0},
+		{name: "SOURCE_DATE_EPOCH wins over mtime", sde: "1234", mtime: ptr(Timestamp("99")), want: 1234},
+		{name: "SOURCE_DATE_EPOCH 0", sde: "0", mtime: ptr(Timestamp("99")), want: 0},
 		{name: "SOURCE_DATE_EPOCH not a number", sde: "yesterday", err: []string{`SOURCE_DATE_EPOCH = "yesterday"`}},
 		{name: "SOURCE_DATE_EPOCH with trailing junk", sde: "12abc", err: []string{`SOURCE_DATE_EPOCH = "12abc"`}},
 		{name: "SOURCE_DATE_EPOCH fractional", sde: "1.5", err: []string{`SOURCE_DATE_EPOCH = "1.5"`}},
 		{name: "SOURCE_DATE_EPOCH negative", sde: "-1", err: []string{`SOURCE_DATE_EPOCH = "-1"`}},
-		{name: "negative mtime", mtime: ptr(image.Timestamp("-5")), err: []string{"mtime = -5"}},
+		{name: "negative mtime", mtime: ptr(Timestamp("-5")), err: []string{"mtime = -5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &image.Spec{MTime: tt.mtime}
+			s := &Spec{MTime: tt.mtime}
 			got, err := s.LayerTime(tt.sde)
-			wantErr(t, err, tt.err...)
+			testutil.WantErr(t, err, tt.err...)
 			if err == nil && (got.Unix() != tt.want || got.Nanosecond() != 0) {
 				t.Errorf("LayerTime = %v, want %d", got, tt.want)
 			}
@@ -256,7 +236,7 @@ func TestParseCompression(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := layers.ParseCompression(tt.in)
-			wantErr(t, err, tt.err...)
+			testutil.WantErr(t, err, tt.err...)
 			if err != nil {
 				return
 			}
@@ -279,7 +259,7 @@ func FuzzSpec(f *testing.F) {
 	f.Add([]byte(`{"name":"a","sbom":[{"path":"/nix/store/x","license":"MIT"},{"name":"v"}],"sbomMeta":{"/nix/store/x":{"homepage":"h"}}}`))
 	f.Add([]byte(`{"name":"a","sbom":false}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := image.ParseSpec(data, "fuzz")
+		s, err := ParseSpec(data, "fuzz")
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz") {
 				t.Errorf("error %q does not name the input", err)
@@ -297,8 +277,8 @@ func FuzzSpec(f *testing.F) {
 		s.Reference("latest")
 		s.CreatedTime(time.Now)
 		s.LayerTime("")
-		image.ResolvePlatform(s.Architecture, s.System)
-		if set, err := image.Resolve(s, image.Env{DefaultTag: "latest"}); err == nil && string(s.SBOM) == "false" && set.SBOM != nil {
+		ResolvePlatform(s.Architecture, s.System)
+		if set, err := Resolve(s, Env{DefaultTag: "latest"}); err == nil && string(s.SBOM) == "false" && set.SBOM != nil {
 			t.Errorf("sbom = false resolved to %+v", set.SBOM)
 		}
 	})

@@ -1,4 +1,4 @@
-package image
+package spec
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ type Settings struct {
 	// Config is the user's OCI image config (before merging a base's).
 	Config v1.Config
 	// Platform is the image's architecture, variant and OS.
-	Platform Platform
+	Platform v1.Platform
 	// Created is the image's creation date.
 	Created time.Time
 	// MTime stamps every entry of every layer.
@@ -71,6 +71,14 @@ type Settings struct {
 	Script *RootScript
 }
 
+// BaseRef names the base image of a build (fromImage, fromImageName,
+// fromImageTag), so that a stream script can open it again.
+type BaseRef struct {
+	Path string `json:"path"`
+	Name string `json:"name,omitempty"`
+	Tag  string `json:"tag,omitempty"`
+}
+
 // RootScript is runAsRoot or fakeRootCommands, resolved.
 type RootScript struct {
 	Name   string // the argument it came from
@@ -105,11 +113,6 @@ type Env struct {
 // LayerOptions returns how the image's layers are written.
 func (s *Settings) LayerOptions() layers.Options {
 	return layers.Options{MTime: s.MTime, Compression: s.Compression}
-}
-
-// WriteOptions returns how the image's layers are written to files.
-func (s *Settings) WriteOptions() WriteOptions {
-	return WriteOptions{Options: s.LayerOptions(), OCI: s.Format.OCI()}
 }
 
 // Resolve checks spec and returns its Settings, with every default applied
@@ -188,7 +191,7 @@ func resolveScript(s *Spec) (*RootScript, error) {
 	if s.Shell != nil {
 		shell = *s.Shell
 	}
-	layered := s.Function == "buildLayeredImage" || s.Function == "streamLayeredImage"
+	layered := s.Layered != nil && *s.Layered
 	switch {
 	case s.RunAsRoot != "" && s.FakeRootCommands != "":
 		return nil, fmt.Errorf("runAsRoot and fakeRootCommands are both given: runAsRoot is buildImage's, fakeRootCommands the layered builders'")
@@ -196,7 +199,7 @@ func resolveScript(s *Spec) (*RootScript, error) {
 		return nil, fmt.Errorf("runAsRoot is buildImage's; the layered builders take fakeRootCommands (with enableFakechroot = true to see the image's root as /)")
 	case s.RunAsRoot != "":
 		return &RootScript{Name: "runAsRoot", Script: s.RunAsRoot, Shell: shell, Chroot: true, OverBase: true}, nil
-	case s.FakeRootCommands != "" && s.Function == "buildImage":
+	case s.FakeRootCommands != "" && s.Layered != nil && !*s.Layered:
 		return nil, fmt.Errorf("fakeRootCommands is the layered builders'; buildImage takes runAsRoot")
 	case s.FakeRootCommands != "":
 		return &RootScript{Name: "fakeRootCommands", Script: s.FakeRootCommands, Shell: shell, Chroot: s.EnableFakechroot}, nil
@@ -262,7 +265,7 @@ func resolveLayering(s *Spec, set *Settings) error {
 	set.Layering = s.Layering
 	if set.Layering == "" {
 		set.Layering = layers.NoLayering
-		if s.Function == "buildLayeredImage" || s.Function == "streamLayeredImage" {
+		if s.Layered != nil && *s.Layered {
 			set.Layering = layers.DefaultStrategy
 		}
 	}

@@ -1,47 +1,54 @@
-package image
+package spec
 
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Platform is the architecture, variant and OS an image is for.
-type Platform struct {
-	Architecture string
-	Variant      string
-	OS           string
+// Platforms are go-containerregistry's v1.Platform everywhere in memory;
+// PlatformString names one in messages as os/architecture[/variant].
+
+// PlatformString returns p as os/architecture[/variant].
+func PlatformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
 }
 
 // nixSystems maps Nix system names to OCI platforms.
-var nixSystems = map[string]Platform{
-	"x86_64-linux":      {"amd64", "", "linux"},
-	"i686-linux":        {"386", "", "linux"},
-	"aarch64-linux":     {"arm64", "v8", "linux"},
-	"armv7l-linux":      {"arm", "v7", "linux"},
-	"armv6l-linux":      {"arm", "v6", "linux"},
-	"armv5tel-linux":    {"arm", "v5", "linux"},
-	"powerpc64le-linux": {"ppc64le", "", "linux"},
-	"s390x-linux":       {"s390x", "", "linux"},
-	"riscv64-linux":     {"riscv64", "", "linux"},
-	"mips64el-linux":    {"mips64le", "", "linux"},
-	"loongarch64-linux": {"loong64", "", "linux"},
-	"x86_64-darwin":     {"amd64", "", "darwin"},
-	"aarch64-darwin":    {"arm64", "v8", "darwin"},
+var nixSystems = map[string]v1.Platform{
+	"x86_64-linux":      {Architecture: "amd64", Variant: "", OS: "linux"},
+	"i686-linux":        {Architecture: "386", Variant: "", OS: "linux"},
+	"aarch64-linux":     {Architecture: "arm64", Variant: "v8", OS: "linux"},
+	"armv7l-linux":      {Architecture: "arm", Variant: "v7", OS: "linux"},
+	"armv6l-linux":      {Architecture: "arm", Variant: "v6", OS: "linux"},
+	"armv5tel-linux":    {Architecture: "arm", Variant: "v5", OS: "linux"},
+	"powerpc64le-linux": {Architecture: "ppc64le", Variant: "", OS: "linux"},
+	"s390x-linux":       {Architecture: "s390x", Variant: "", OS: "linux"},
+	"riscv64-linux":     {Architecture: "riscv64", Variant: "", OS: "linux"},
+	"mips64el-linux":    {Architecture: "mips64le", Variant: "", OS: "linux"},
+	"loongarch64-linux": {Architecture: "loong64", Variant: "", OS: "linux"},
+	"x86_64-darwin":     {Architecture: "amd64", Variant: "", OS: "darwin"},
+	"aarch64-darwin":    {Architecture: "arm64", Variant: "v8", OS: "darwin"},
 }
 
 // ResolvePlatform returns the platform for an architecture argument, which
 // may be a Go/OCI architecture ("amd64", "arm64", "arm/v7") or a Nix system
 // ("x86_64-linux"). An empty architecture means the platform of system.
-func ResolvePlatform(arch, system string) (Platform, error) {
+func ResolvePlatform(arch, system string) (v1.Platform, error) {
 	if arch == "" {
 		if system == "" {
 			system = "x86_64-linux"
 		}
 		p, ok := nixSystems[system]
 		if !ok {
-			return Platform{}, fmt.Errorf("unknown Nix system %q: nixlayer knows %s", system, strings.Join(knownSystems(), ", "))
+			return v1.Platform{}, fmt.Errorf("unknown Nix system %q: nixlayer knows %s", system, strings.Join(knownSystems(), ", "))
 		}
 		return p, nil
 	}
@@ -59,7 +66,7 @@ func ResolvePlatform(arch, system string) (Platform, error) {
 			return p, nil
 		}
 	}
-	return Platform{}, fmt.Errorf("unknown architecture %q: use an OCI architecture (amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64, …) or a Nix system (%s)", arch, strings.Join(knownSystems(), ", "))
+	return v1.Platform{}, fmt.Errorf("unknown architecture %q: use an OCI architecture (amd64, arm64, arm/v7, 386, ppc64le, s390x, riscv64, …) or a Nix system (%s)", arch, strings.Join(knownSystems(), ", "))
 }
 
 func knownSystems() []string {
@@ -82,7 +89,7 @@ var knownVariants = map[string][]string{
 // CheckPlatform checks an image config's architecture and variant against
 // the OCI names nixlayer knows, and returns the platform in canonical form
 // (arm64's variant is v8 when none is given, as containerd normalises it).
-func CheckPlatform(p Platform) (Platform, error) {
+func CheckPlatform(p v1.Platform) (v1.Platform, error) {
 	if p.Architecture == "" {
 		return p, fmt.Errorf("the image config has no architecture: build it with architecture set (an OCI name such as arm64, or a Nix system)")
 	}
