@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/nixlayer/nixlayer/customize"
@@ -49,14 +50,14 @@ func BuildLayer(ctx context.Context, r *LayerRequest) error {
 			return err
 		}
 		descs := make([]wire.Descriptor, len(plan))
-		err := eachLayer(ctx, plan, func(i int) error {
+		err := recipe.EachLayer(ctx, plan, func(i int) error {
 			tmp := filepath.Join(blobs, fmt.Sprintf(".layer-%03d", i))
-			d, err := writeLayerFile(ctx, tmp, &plan[i], set.Options)
+			d, err := plan[i].WriteFile(ctx, tmp, set.Options)
 			if err != nil {
-				return fmt.Errorf("writing layer %d (%s): %w", i+1, short(plan[i].Comment), err)
+				return fmt.Errorf("writing layer %d (%s): %w", i+1, plan[i].Title(), err)
 			}
 			c := set.Options.Compression
-			descs[i] = LayerDescriptor(&plan[i], d, c, c.MediaType(true))
+			descs[i] = recipe.LayerDescriptor(&plan[i], d, c, c.MediaType(true))
 			descs[i].StorePaths = slices.Sorted(slices.Values(plan[i].StorePaths)) // as wire.Descriptor says
 			return os.Rename(tmp, filepath.Join(dir, wire.BlobPath(descs[i].Digest)))
 		})
@@ -75,8 +76,8 @@ func BuildLayer(ctx context.Context, r *LayerRequest) error {
 // planLayer decides the layers of a cached layer derivation: g less the
 // layers below, split by the strategy into at most set.MaxLayers groups,
 // with the copied roots in the top one.
-func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]Layer, error) {
-	below, err := readCached(set.Layers, set.Platform)
+func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]recipe.Layer, error) {
+	below, err := recipe.ReadCached(set.Layers, set.Platform)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +111,13 @@ func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]Layer, error) 
 	if err != nil {
 		return nil, err
 	}
-	plan := make([]Layer, 0, len(groups)+1)
+	plan := make([]recipe.Layer, 0, len(groups)+1)
 	for _, grp := range groups {
-		plan = append(plan, Layer{StorePaths: grp, Uid: set.Uid, Gid: set.Gid, Comment: comment(grp, false), Rules: rules})
+		plan = append(plan, recipe.Layer{StorePaths: grp, Uid: set.Uid, Gid: set.Gid, Comment: comment(grp, false), Rules: rules})
 	}
 	if len(root) > 0 {
 		if len(plan) == 0 {
-			plan = append(plan, Layer{Uid: set.Uid, Gid: set.Gid, Rules: rules})
+			plan = append(plan, recipe.Layer{Uid: set.Uid, Gid: set.Gid, Rules: rules})
 		}
 		top := &plan[len(plan)-1]
 		top.Extra, top.Comment = root, comment(top.StorePaths, true)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nixlayer/nixlayer/spec"
+	"github.com/nixlayer/nixlayer/stream"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -105,7 +106,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 	for _, fm := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive, "stream"} {
 		t.Run(string(fm), func(t *testing.T) {
 			sp := helloSpec(s, fm, layers.Gzip)
-			sp.Function, sp.Layers = "buildLayeredImage", []string{out}
+			sp.Function, sp.Layered, sp.Layers = "buildLayeredImage", ptr(true), []string{out}
 			if fm == "stream" {
 				sp.Format, sp.Stream, sp.Compression = "", true, ""
 			}
@@ -119,7 +120,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 			}
 			if fm == "stream" {
 				archive := filepath.Join(t.TempDir(), "stream.tar")
-				if err := image.StreamScript(context.Background(), res, archive, "", nil); err != nil {
+				if err := stream.StreamScript(context.Background(), res, archive, "", nil); err != nil {
 					t.Fatalf("streaming: %v", err)
 				}
 				checkRecipe(t, res, want)
@@ -160,7 +161,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 // gives the cached layer its own digest and media type.
 func checkRecipe(t *testing.T, script string, want wire.Descriptor) {
 	t.Helper()
-	sc, err := image.ReadScript(script)
+	sc, err := stream.ReadScript(script)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestCachedLayerErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sp := helloSpec(s, format.DockerArchive, layers.Gzip)
-			sp.Function, sp.Layers, sp.MaxLayers = "buildLayeredImage", tt.layers, &tt.maxLayers
+			sp.Function, sp.Layered, sp.Layers, sp.MaxLayers = "buildLayeredImage", ptr(true), tt.layers, &tt.maxLayers
 			if tt.name == "too many" {
 				// Every store path in a cached layer: only the root layer is the image's own.
 				sp.Contents = nil
@@ -342,7 +343,7 @@ func TestStreamCachedLayerGone(t *testing.T) {
 	dir, f := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.busybox}})
 	out := storeLayer(t, s, dir, "b")
 	sp := helloSpec(s, "", "")
-	sp.Function, sp.Layers, sp.Stream = "streamLayeredImage", []string{out}, true
+	sp.Function, sp.Layered, sp.Layers, sp.Stream = "streamLayeredImage", ptr(true), []string{out}, true
 	script := filepath.Join(t.TempDir(), "stream")
 	req := &image.Request{Spec: sp, Graph: withOutput(t, s, out, s.busybox), Out: script, Env: spec.Env{DefaultTag: "latest"}, Interpreter: "/bin/nixlayer"}
 	if err := image.Build(context.Background(), req); err != nil {
@@ -353,7 +354,7 @@ func TestStreamCachedLayerGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	err := image.StreamScript(context.Background(), script, "", "", &buf)
+	err := stream.StreamScript(context.Background(), script, "", "", &buf)
 	if err == nil || !strings.Contains(err.Error(), "store path "+blob+", which the image needs, is gone") || buf.Len() > 0 {
 		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
 	}

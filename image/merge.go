@@ -13,6 +13,8 @@ import (
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
+	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // Merging (dockerTools' mergeImages) puts several images into one
@@ -129,19 +131,12 @@ type merger struct {
 }
 
 func (m *merger) add(in MergeInput) error {
-	if IsScript(in.Path) {
-		s, err := ReadScript(in.Path)
+	if stream.IsScript(in.Path) {
+		s, err := stream.ReadScript(in.Path)
 		if err != nil {
 			return err
 		}
-		blobs, from, err := s.open(m.ctx)
-		if err != nil {
-			return err
-		}
-		if from != nil {
-			defer from.Close()
-		}
-		return s.fill(m.w, blobs, from)
+		return s.Write(m.ctx, m.w)
 	}
 	opts := []base.Option{base.WithContext(m.ctx), base.WithTempDir(m.tempDir)}
 	for i := 0; ; i++ {
@@ -164,7 +159,7 @@ func (m *merger) add(in MergeInput) error {
 // addArchived copies the blobs of an image read by image/base and adds it
 // under each of its names (or untagged when it has none).
 func (m *merger) addArchived(img *base.Image, in MergeInput) error {
-	if err := writeBase(m.w, img, format.DockerArchive); err != nil {
+	if err := recipe.WriteBase(m.w, img, format.DockerArchive); err != nil {
 		return err
 	}
 	cfg := img.RawConfigFile()

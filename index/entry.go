@@ -8,11 +8,11 @@ import (
 	"io"
 
 	"github.com/nixlayer/nixlayer/spec"
+	"github.com/nixlayer/nixlayer/stream"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
 )
 
@@ -31,8 +31,8 @@ type entry struct {
 // other image through image/base.
 func openEntry(ctx context.Context, p, tempDir string) (*entry, error) {
 	e := &entry{src: p, close: func() {}}
-	if image.IsScript(p) {
-		sc, err := image.ReadScript(p)
+	if stream.IsScript(p) {
+		sc, err := stream.ReadScript(p)
 		if err != nil {
 			return nil, err
 		}

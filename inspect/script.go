@@ -3,8 +3,8 @@ package inspect
 import (
 	"context"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // FormatStreamScript is the Report.Format of a stream script.
@@ -13,7 +13,7 @@ const FormatStreamScript = "stream-script"
 // File describes the image at path: a stream script from its recipe
 // (Script), anything else with Inspect. ctx stops the reading.
 func File(ctx context.Context, path string, opts ...base.Option) (*Report, error) {
-	if image.IsScript(path) {
+	if stream.IsScript(path) {
 		return Script(ctx, path)
 	}
 	return Inspect(path, append(opts, base.WithContext(ctx))...)
@@ -25,7 +25,7 @@ func File(ctx context.Context, path string, opts ...base.Option) (*Report, error
 // (which may have been garbage-collected since). A base image's layers are
 // read as Inspect reads an image's.
 func Script(ctx context.Context, path string) (*Report, error) {
-	s, err := image.ReadScript(path)
+	s, err := stream.ReadScript(path)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mattn/go-isatty"
-
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // DockerDaemon is the prefix of a Push destination that means `docker load`
@@ -147,7 +146,7 @@ func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
 // the image read by image/base (or the stream script) written by package
 // format with the tag, or the tag the source gives it.
 func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o *options) error {
-	if tag == "" && kind == SourceStream && !image.IsScript(src) {
+	if tag == "" && kind == SourceStream && !stream.IsScript(src) {
 		return runStream(ctx, src, w)
 	}
 	if tag != "" {

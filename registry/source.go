@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/index"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // SourceKind is the format of an image Push reads: one of package format's
@@ -150,8 +150,8 @@ func openSource(ctx context.Context, p string, o *options) (_ *source, err error
 		}
 	}()
 	switch {
-	case kind == SourceStream && image.IsScript(p):
-		sc, err := image.ReadScript(p)
+	case kind == SourceStream && stream.IsScript(p):
+		sc, err := stream.ReadScript(p)
 		if err != nil {
 			return nil, err
 		}

@@ -16,13 +16,12 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/nixlayer/nixlayer/spec"
+	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/stream"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -52,14 +51,14 @@ func TestPushRelativeStreamIsAFile(t *testing.T) {
 func TestPushStreamScriptInProcess(t *testing.T) {
 	host, _ := newRegistry(t)
 	mtime := time.Unix(1, 0)
-	plan := []image.Layer{{Comment: "hello", Extra: []layers.Entry{layers.File("hello", 0o644, []byte("hello\n"))}}}
-	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Created: mtime, MTime: mtime, Format: format.DockerArchive, Stream: true, Compression: layers.Gzip}
-	descs, err := image.Describe(context.Background(), plan, set.LayerOptions())
+	plan := []recipe.Layer{{Comment: "hello", Extra: []layers.Entry{layers.File("hello", 0o644, []byte("hello\n"))}}}
+	set := stream.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Created: mtime, MTime: mtime, Compression: layers.Gzip}
+	descs, err := stream.Describe(context.Background(), plan, layers.Options{MTime: set.MTime, Compression: set.Compression})
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(t.TempDir(), "stream")
-	if err := image.WriteScript(script, "/nonexistent/nixlayer", &image.Script{Settings: set, Layers: plan, Blobs: descs}); err != nil {
+	if err := stream.WriteScript(script, "/nonexistent/nixlayer", &stream.Script{Settings: set, Layers: plan, Blobs: descs}); err != nil {
 		t.Fatal(err)
 	}
 	dest := host + "/script:v1"

@@ -8,10 +8,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/sbom"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // ErrNoSBOM means the image has no document in the format asked for: it
@@ -117,7 +118,7 @@ func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.
 // when the layers are unpacked; when no layer writes one, the documents
 // are read from the script's base image, in one pass.
 func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
-	s, err := image.ReadScript(path)
+	s, err := stream.ReadScript(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
@@ -151,7 +152,7 @@ func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
 
 // lastEntry is the extra entry at name of the last layer that writes one,
 // or nil.
-func lastEntry(ls []image.Layer, name string) *layers.Entry {
+func lastEntry(ls []recipe.Layer, name string) *layers.Entry {
 	var found *layers.Entry
 	for i := range ls {
 		for j := range ls[i].Extra {

@@ -1,4 +1,4 @@
-package image
+package recipe
 
 import (
 	"os"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -27,17 +26,17 @@ func TestLayoutLinksLayerFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := &spec.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Format: format.OCILayout, Compression: layers.Gzip, Platform: v1.Platform{OS: "linux", Architecture: "amd64"}}
+	set := ImageConfig{Format: format.OCILayout, Platform: v1.Platform{OS: "linux", Architecture: "amd64"}}
 	img, err := Assemble(blobs, plan, set, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "image")
 	err = format.Create(out, format.OCILayout, time.Unix(1, 0), func(w format.Writer) error {
-		if err := w.Blob(blobs[0].formatBlob()); err != nil {
+		if err := w.Blob(blobs[0].FormatBlob()); err != nil {
 			return err
 		}
-		return addImage(w, blobs, plan, set, nil)
+		return AddImage(w, blobs, plan, set, name.MustParseReference("app:v1").(name.Tag), nil)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package image
+package stream
 
 import (
 	"bufio"
@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -34,29 +36,51 @@ import (
 // streamMagic follows the interpreter on the script's first line.
 const streamMagic = "stream"
 
-// Script is a stream script in memory: the settings the image depends on
-// (reference, config, platform, dates, compression, base), the planned
-// layers and their descriptors, Blobs[i] for Layers[i]. On disk it is a
-// wire.Script (see wire.go).
+// Script is a stream script in memory: what the image depends on besides
+// its layers (Settings), the planned layers and their descriptors, Blobs[i]
+// for Layers[i]. On disk it is a wire.Script (see wire.go).
 type Script struct {
-	Settings *spec.Settings
-	Layers   []Layer
+	Settings Settings
+	Layers   []recipe.Layer
 	Blobs    []layers.Descriptor
+}
+
+// Settings are what a stream script's image is made of besides its layers
+// (all of them set):
+// its reference, config, platform, dates, compression (of every layer the
+// script makes) and base image. A stream is a docker-archive.
+type Settings struct {
+	Ref            name.Tag
+	Config         v1.Config
+	Platform       v1.Platform
+	Created, MTime time.Time
+	Compression    layers.Compression
+	Base           *spec.BaseRef
+}
+
+// layerOptions returns how the script's layers are written.
+func (im *Settings) layerOptions() layers.Options {
+	return layers.Options{MTime: im.MTime, Compression: im.Compression}
+}
+
+// imageConfig returns what the image's config and manifest are made of.
+func (im *Settings) imageConfig() recipe.ImageConfig {
+	return recipe.ImageConfig{Format: format.DockerArchive, Config: im.Config, Platform: im.Platform, Created: im.Created}
 }
 
 // Describe computes each planned layer's descriptor without keeping its
 // bytes, several layers at once.
 // A cancelled ctx stops it within a file read.
-func Describe(ctx context.Context, plan []Layer, opts layers.Options) ([]layers.Descriptor, error) {
+func Describe(ctx context.Context, plan []recipe.Layer, opts layers.Options) ([]layers.Descriptor, error) {
 	descs := make([]layers.Descriptor, len(plan))
-	err := eachLayer(ctx, plan, func(i int) error {
+	err := recipe.EachLayer(ctx, plan, func(i int) error {
 		if c := plan[i].Cached; c != nil {
 			descs[i] = c.Desc
 			return nil
 		}
 		d, err := plan[i].Write(ctx, io.Discard, opts)
 		if err != nil {
-			return fmt.Errorf("layer %d (%s): %w", i+1, short(plan[i].Comment), err)
+			return fmt.Errorf("layer %d (%s): %w", i+1, plan[i].Title(), err)
 		}
 		descs[i] = d
 		return nil
@@ -128,46 +152,59 @@ func (s *Script) Stream(ctx context.Context, w io.Writer) error {
 	return bw.Flush()
 }
 
+// Write gives fw the script's image, produced from the store as Stream
+// does, as one image of an archive that may hold others (mergeImages).
+func (s *Script) Write(ctx context.Context, fw format.Writer) error {
+	blobs, from, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	if from != nil {
+		defer from.Close()
+	}
+	return s.fill(fw, blobs, from)
+}
+
 // fill gives fw the script's image: the base's layers, ours (blobs, from
 // open) and the image.
-func (s *Script) fill(fw format.Writer, blobs []*Blob, from *base.Image) error {
-	if err := writeBase(fw, from, format.DockerArchive); err != nil {
+func (s *Script) fill(fw format.Writer, blobs []*recipe.Blob, from *base.Image) error {
+	if err := recipe.WriteBase(fw, from, format.DockerArchive); err != nil {
 		return err
 	}
 	for _, b := range blobs {
-		if err := fw.Blob(b.formatBlob()); err != nil {
+		if err := fw.Blob(b.FormatBlob()); err != nil {
 			return err
 		}
 	}
-	return addImage(fw, blobs, s.Layers, s.Settings, from)
+	return recipe.AddImage(fw, blobs, s.Layers, s.Settings.imageConfig(), s.Settings.Ref, from)
 }
 
 // open checks the script's store paths and returns its layers as blobs
 // produced on demand, and its base image (or nil; the caller closes it).
-func (s *Script) open(ctx context.Context) ([]*Blob, *base.Image, error) {
+func (s *Script) open(ctx context.Context) ([]*recipe.Blob, *base.Image, error) {
 	for _, l := range s.Layers {
-		for _, p := range slices.Concat(l.StorePaths, l.cachedFile()) {
+		for _, p := range slices.Concat(l.StorePaths, l.CachedFile()) {
 			if _, err := os.Lstat(p); err != nil {
 				return nil, nil, fmt.Errorf("store path %s, which the image needs, is gone (garbage-collected?): rebuild the image", p)
 			}
 		}
 	}
-	set := s.Settings
-	blobs := make([]*Blob, len(s.Layers))
+	im := &s.Settings
+	blobs := make([]*recipe.Blob, len(s.Layers))
 	for i := range s.Layers {
 		l, d := &s.Layers[i], s.Blobs[i]
-		if blobs[i] = l.cachedBlob(false); blobs[i] != nil {
+		if blobs[i] = l.CachedBlob(false); blobs[i] != nil {
 			continue
 		}
-		c := set.Compression
-		blobs[i] = &Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
-			return produce(ctx, l, d, set.LayerOptions())
+		c := im.Compression
+		blobs[i] = &recipe.Blob{Desc: d, Compression: c, Type: c.MediaType(false), Open: func() (io.ReadCloser, error) {
+			return produce(ctx, l, d, im.layerOptions())
 		}}
 	}
 	var from *base.Image
-	if set.Base != nil {
+	if im.Base != nil {
 		var err error
-		if from, err = openBase(ctx, set.Base, ""); err != nil {
+		if from, err = recipe.OpenBase(ctx, im.Base, ""); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -188,7 +225,7 @@ func (s *Script) Image(ctx context.Context) (img v1.Image, ref name.Tag, close f
 			from.Close()
 		}
 	}
-	if img, err = Assemble(blobs, s.Layers, s.Settings, from); err != nil {
+	if img, err = recipe.Assemble(blobs, s.Layers, s.Settings.imageConfig(), from); err != nil {
 		close()
 		return nil, s.Settings.Ref, nil, err
 	}
@@ -213,7 +250,7 @@ func IsScript(path string) bool {
 // produce returns a reader of layer l, written on the fly by a goroutine
 // while the reader hashes what came before, that fails at its end (or as
 // soon as it is too long) unless the bytes match d.
-func produce(ctx context.Context, l *Layer, d layers.Descriptor, opts layers.Options) (io.ReadCloser, error) {
+func produce(ctx context.Context, l *recipe.Layer, d layers.Descriptor, opts layers.Options) (io.ReadCloser, error) {
 	pr, pw := bufpipe.New(4, 1<<20)
 	v, err := verify.NewReader(pr, d.Digest, d.Size, "layer "+d.Digest.String())
 	if err != nil {
@@ -223,7 +260,10 @@ func produce(ctx context.Context, l *Layer, d layers.Descriptor, opts layers.Opt
 		_, err := layers.WriteBlob(ctx, pw, l.Each, opts)
 		pw.CloseWithError(err)
 	}()
-	return readCloser{v, pr}, nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{v, pr}, nil
 }
 
 // StreamScript reads the stream script at path and writes its image to the

@@ -1,4 +1,4 @@
-package image
+package stream
 
 import (
 	"archive/tar"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/customize"
-	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -49,13 +49,13 @@ func TestStreamChecksLayers(t *testing.T) {
 				if err := os.WriteFile(file, []byte("hello\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				plan := []Layer{{StorePaths: []string{store}}}
+				plan := []recipe.Layer{{StorePaths: []string{store}}}
 				descs, err := Describe(t.Context(), plan, layers.Options{MTime: mtime, Compression: c})
 				if err != nil {
 					t.Fatal(err)
 				}
 				s := &Script{Layers: plan, Blobs: descs,
-					Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
+					Settings: Settings{Ref: mustTag(t, "app:v1"), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: c}}
 				if err := os.WriteFile(file, []byte(tt.content), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -111,7 +111,7 @@ func TestReadScriptErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Script{Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip}, Layers: []Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
+	s := &Script{Settings: Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip}, Layers: []recipe.Layer{{Comment: "one"}}, Blobs: []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
 	if err := WriteScript(good, "/bin/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +164,12 @@ func TestScriptRoundTrip(t *testing.T) {
 	}
 	mode, uid, uname := int64(0o4755), 1000, "app"
 	s := &Script{
-		Settings: &spec.Settings{Ref: mustTag(t, "app:v1"), Format: format.DockerArchive, Stream: true, Compression: layers.Zstd,
+		Settings: Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Zstd,
 			Config:   v1.Config{Cmd: []string{"/bin/app"}, Env: []string{"A=b"}, User: "app"},
 			Platform: v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"},
 			Created:  time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), MTime: time.Unix(7, 0).UTC(),
 			Base: &spec.BaseRef{Path: "/b.tar", Name: "n", Tag: "t"}},
-		Layers: []Layer{
+		Layers: []recipe.Layer{
 			{StorePaths: []string{"/nix/store/a", "/nix/store/b"}, Uid: 1, Gid: 2, Comment: "store paths: /nix/store/a /nix/store/b", Size: 99,
 				Rules: customize.Rules{{Path: "nix/store/a/bin/x", Mode: &mode, Uid: &uid, Uname: &uname, Source: "perms[0]"}}},
 			{Extra: []layers.Entry{layers.Dir("etc", 0o755), layers.File("etc/motd", 0o644, []byte("hi\n")), layers.Symlink("bin", "/nix/store/a/bin"),

@@ -1,4 +1,4 @@
-package image
+package stream
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/recipe"
 )
 
 // ErrNotProduced is what reading a layer of a Recipe image returns: its
@@ -22,25 +23,25 @@ var ErrNotProduced = errors.New("a stream script's recipe does not produce its l
 // ErrNotProduced. The base image, when the script has one, is opened, and
 // returned for its layers' contents; close releases it.
 func (s *Script) Recipe(ctx context.Context) (img v1.Image, from *base.Image, close func(), err error) {
-	set := s.Settings
+	im := &s.Settings
 	close = func() {}
-	if set.Base != nil {
-		if from, err = openBase(ctx, set.Base, set.TempDir); err != nil {
+	if im.Base != nil {
+		if from, err = recipe.OpenBase(ctx, im.Base, ""); err != nil {
 			return nil, nil, close, err
 		}
 		close = func() { from.Close() }
 	}
-	blobs := make([]*Blob, len(s.Layers))
+	blobs := make([]*recipe.Blob, len(s.Layers))
 	for i, d := range s.Blobs {
-		if blobs[i] = s.Layers[i].cachedBlob(false); blobs[i] != nil {
+		if blobs[i] = s.Layers[i].CachedBlob(false); blobs[i] != nil {
 			continue // its own compression, and a file to read
 		}
-		blobs[i] = &Blob{Desc: d, Compression: set.Compression, Type: set.Compression.MediaType(false),
+		blobs[i] = &recipe.Blob{Desc: d, Compression: im.Compression, Type: im.Compression.MediaType(false),
 			Open: func() (io.ReadCloser, error) {
 				return nil, fmt.Errorf("layer %s: %w", d.Digest, ErrNotProduced)
 			}}
 	}
-	if img, err = Assemble(blobs, s.Layers, set, from); err != nil {
+	if img, err = recipe.Assemble(blobs, s.Layers, im.imageConfig(), from); err != nil {
 		close()
 		return nil, nil, func() {}, err
 	}

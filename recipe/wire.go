@@ -1,26 +1,21 @@
-package image
+package recipe
 
 import (
 	"archive/tar"
-	"encoding/json"
 	"fmt"
-	"time"
 
-	"github.com/nixlayer/nixlayer/spec"
-
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/customize"
-	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
 )
 
-// The conversions between the in-memory types of a build (Settings, Layer,
-// layers.Entry, customize.Rule, layers.Descriptor) and the wire types that
-// outlive the binary (package wire): the one place where the two meet.
+// The conversions between a planned layer (Layer, layers.Entry,
+// customize.Rule, layers.Descriptor) and the wire types that outlive the
+// binary (package wire): the one place where the two meet for layers;
+// package stream converts the rest of a stream script.
 
 // LayerDescriptor returns the wire descriptor of layer l written as d with
 // compression c and media type mt.
@@ -53,89 +48,6 @@ func FromDescriptor(w wire.Descriptor, what string) (layers.Descriptor, layers.C
 		return layers.Descriptor{}, "", fmt.Errorf("%s: layer %s: compression %q: use gzip, zstd or none", what, w.Digest, w.Compression)
 	}
 	return layers.Descriptor{DiffID: diffID, Digest: digest, Size: w.Size, UncompressedSize: w.UncompressedSize}, c, nil
-}
-
-// toWire returns the wire form of a stream script.
-func (s *Script) toWire() (*wire.Script, error) {
-	set := s.Settings
-	config, err := json.Marshal(set.Config)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the image config: %w", err)
-	}
-	w := &wire.Script{
-		Ref:         set.Ref.String(),
-		Config:      config,
-		Platform:    wire.PlatformOf(set.Platform),
-		Created:     set.Created.UTC().Format(time.RFC3339),
-		MTime:       set.MTime.Unix(),
-		Compression: string(set.Compression),
-	}
-	if set.Base != nil {
-		w.Base = &wire.Base{Path: set.Base.Path, Name: set.Base.Name, Tag: set.Base.Tag}
-	}
-	mt := set.Compression.MediaType(false)
-	for i := range s.Layers {
-		l := &s.Layers[i]
-		if l.Cached != nil {
-			w.Layers = append(w.Layers, cachedToWire(l))
-			continue
-		}
-		w.Layers = append(w.Layers, wire.Layer{
-			Descriptor: LayerDescriptor(l, s.Blobs[i], set.Compression, mt),
-			Extra:      entriesToWire(l.Extra),
-			Uid:        l.Uid,
-			Gid:        l.Gid,
-			Rules:      rulesToWire(l.Rules),
-			Size:       l.Size,
-		})
-	}
-	return w, nil
-}
-
-// scriptFromWire returns the stream script w describes; what names it in
-// errors.
-func scriptFromWire(w *wire.Script, what string) (*Script, error) {
-	ref, err := name.NewTag(w.Ref, name.WeakValidation)
-	if err != nil {
-		return nil, fmt.Errorf("%s names an invalid reference %q: %w", what, w.Ref, err)
-	}
-	set := &spec.Settings{Ref: ref, Format: format.DockerArchive, Stream: true, MTime: time.Unix(w.MTime, 0).UTC(),
-		Platform: w.Platform.V1()}
-	if err := json.Unmarshal(w.Config, &set.Config); err != nil {
-		return nil, fmt.Errorf("%s: reading the image config: %w", what, err)
-	}
-	if set.Created, err = time.Parse(time.RFC3339, w.Created); err != nil {
-		return nil, fmt.Errorf("%s: created %q: %w", what, w.Created, err)
-	}
-	if w.Base != nil {
-		set.Base = &spec.BaseRef{Path: w.Base.Path, Name: w.Base.Name, Tag: w.Base.Tag}
-	}
-	s := &Script{Settings: set}
-	if set.Compression, err = layers.ParseCompression(w.Compression); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	for i, wl := range w.Layers {
-		d, c, err := FromDescriptor(wl.Descriptor, what)
-		if err != nil {
-			return nil, err
-		}
-		if wl.File != "" {
-			s.Blobs = append(s.Blobs, d)
-			s.Layers = append(s.Layers, cachedFromWire(wl, d, c))
-			continue
-		}
-		if c != set.Compression {
-			return nil, fmt.Errorf("%s is damaged: layer %d is %s, the image %s", what, i+1, c, set.Compression)
-		}
-		extra, err := entriesFromWire(wl.Extra, what)
-		if err != nil {
-			return nil, err
-		}
-		s.Blobs = append(s.Blobs, d)
-		s.Layers = append(s.Layers, Layer{StorePaths: wl.Descriptor.StorePaths, Extra: extra, Uid: wl.Uid, Gid: wl.Gid,
-			Comment: wl.Descriptor.Comment, Size: wl.Size, Rules: rulesFromWire(wl.Rules)})
-	}
-	return s, nil
 }
 
 var entryTypes = map[byte]string{tar.TypeDir: "dir", tar.TypeReg: "file", tar.TypeSymlink: "symlink",
@@ -184,4 +96,43 @@ func rulesFromWire(ws []wire.Rule) customize.Rules {
 		out = append(out, customize.Rule{Path: w.Path, Regex: w.Regex, Mode: w.Mode, Uid: w.Uid, Gid: w.Gid, Uname: w.Uname, Gname: w.Gname, Source: w.Source})
 	}
 	return out
+}
+
+// ToWire returns the wire form of layer l, written as d in compression c,
+// in a stream script: a cached layer's descriptor and blob file, or the
+// recipe that makes the layer again.
+func ToWire(l *Layer, d layers.Descriptor, c layers.Compression) wire.Layer {
+	if l.Cached != nil {
+		return cachedToWire(l)
+	}
+	return wire.Layer{
+		Descriptor: LayerDescriptor(l, d, c, c.MediaType(false)),
+		Extra:      entriesToWire(l.Extra),
+		Uid:        l.Uid,
+		Gid:        l.Gid,
+		Rules:      rulesToWire(l.Rules),
+		Size:       l.Size,
+	}
+}
+
+// FromWire returns the layer and the descriptor that a stream script's
+// layer wl describes: a layer of the script's own compression c, or a
+// cached layer of its own. what names the script in errors, i the layer.
+func FromWire(wl wire.Layer, c layers.Compression, what string, i int) (Layer, layers.Descriptor, error) {
+	d, lc, err := FromDescriptor(wl.Descriptor, what)
+	if err != nil {
+		return Layer{}, d, err
+	}
+	if wl.File != "" {
+		return cachedFromWire(wl, d, lc), d, nil
+	}
+	if lc != c {
+		return Layer{}, d, fmt.Errorf("%s is damaged: layer %d is %s, the image %s", what, i+1, lc, c)
+	}
+	extra, err := entriesFromWire(wl.Extra, what)
+	if err != nil {
+		return Layer{}, d, err
+	}
+	return Layer{StorePaths: wl.Descriptor.StorePaths, Extra: extra, Uid: wl.Uid, Gid: wl.Gid,
+		Comment: wl.Descriptor.Comment, Size: wl.Size, Rules: rulesFromWire(wl.Rules)}, d, nil
 }
