@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // FuzzParseSpec feeds ParseSpec arbitrary structured-attrs JSON: it must
@@ -38,8 +41,8 @@ func FuzzDetectTar(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		kind, err := DetectSource(p)
-		if err == nil && kind != SourceDockerArchive && kind != SourceOCIArchive {
+		kind, err := source.Detect(p)
+		if err == nil && kind != base.DockerArchive && kind != base.OCIArchive {
 			t.Errorf("kind %q without error", kind)
 		}
 	})

@@ -5,19 +5,20 @@ import (
 	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // hostPlatform is this machine's platform: what `docker load` of a
 // multi-platform index loads (the daemon's platform when it runs here).
 func hostPlatform() v1.Platform { return v1.Platform{OS: "linux", Architecture: runtime.GOARCH} }
 
-// image returns the source's image or, from an index, the image for p
+// imageFor returns the source's image or, from an index, the image for p
 // (an error lists the platforms the index has).
-func (s *source) image(p v1.Platform) (v1.Image, error) {
-	if s.img != nil {
-		return s.img, nil
+func imageFor(s *source.Source, p v1.Platform) (v1.Image, error) {
+	if s.Image != nil {
+		return s.Image, nil
 	}
-	im, err := s.idx.IndexManifest()
+	im, err := s.Index.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
@@ -28,5 +29,5 @@ func (s *source) image(p v1.Platform) (v1.Image, error) {
 		}
 		return nil, err
 	}
-	return s.idx.Image(d.Digest)
+	return s.Index.Image(d.Digest)
 }

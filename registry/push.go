@@ -14,7 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mattn/go-isatty"
-	"github.com/nixlayer/nixlayer/stream"
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // DockerDaemon is the prefix of a Push destination that means `docker load`
@@ -36,7 +37,7 @@ type Pushed struct {
 
 // Push uploads the image at src (a docker-archive, an OCI layout or
 // archive, or an executable that streams a docker-archive; see
-// DetectSource) to dest, a registry reference NAME[:TAG], or loads it into
+// source.Detect) to dest, a registry reference NAME[:TAG], or loads it into
 // Docker when dest is "docker-daemon:[NAME:TAG]". Only blobs the registry
 // lacks are uploaded, several at once, transient failures are retried,
 // and the manifest is put last, so a failed push leaves no image at dest
@@ -54,9 +55,9 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 	if err != nil {
 		return nil, err
 	}
-	defer s.close()
-	kind := s.kind
-	desc, err := s.descriptor()
+	defer s.Close()
+	kind := s.Format
+	desc, err := descriptor(s)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %q: %w", kind, src, err)
 	}
@@ -70,7 +71,7 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 		ropts = append(ropts, remote.WithProgress(updates))
 		done = showProgress(o.progress, "pushing "+ref.String(), updates)
 	}
-	err = remote.Push(ref, s.taggable(), ropts...)
+	err = remote.Push(ref, taggable(s), ropts...)
 	if done != nil {
 		done()
 	}
@@ -84,11 +85,11 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 // loadDocker streams src into `docker load` as a docker-archive tagged
 // tag (when given; else with the tag it has).
 func loadDocker(ctx context.Context, src, tag string, o *options) (_ *Pushed, err error) {
-	kind, err := sniffSource(src)
+	kind, err := source.Detect(src)
 	if err != nil {
 		return nil, err
 	}
-	if kind == SourceOCILayout && tag == "" {
+	if kind == base.OCILayout && tag == "" {
 		return nil, fmt.Errorf("loading %s %q into Docker: name the image to load, docker-daemon:NAME:TAG", kind, src)
 	}
 	cmd := exec.CommandContext(ctx, "docker", "load")
@@ -145,9 +146,9 @@ func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
 // docker-archive file or a stream as it is when no tag is asked for, else
 // the image read by image/base (or the stream script) written by package
 // format with the tag, or the tag the source gives it.
-func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o *options) error {
-	if tag == "" && kind == SourceStream && !stream.IsScript(src) {
-		return runStream(ctx, src, w)
+func writeDockerArchive(ctx context.Context, src string, kind base.Format, tag string, w io.Writer, o *options) error {
+	if tag == "" && kind == base.Executable {
+		return source.Run(ctx, src, w)
 	}
 	if tag != "" {
 		if _, err := name.NewTag(tag); err != nil {
@@ -158,16 +159,16 @@ func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag st
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.Close()
 	if tag == "" {
-		tag = s.ref
+		tag = s.Ref
 	}
 	if tag == "" {
-		return fmt.Errorf("%s %q names no image: name the image to load, docker-daemon:NAME:TAG", s.kind, src)
+		return fmt.Errorf("%s %q names no image: name the image to load, docker-daemon:NAME:TAG", s.Format, src)
 	}
-	img, err := s.image(hostPlatform())
+	img, err := imageFor(s, hostPlatform())
 	if err != nil {
-		return fmt.Errorf("loading %s %q into Docker: %w", s.kind, src, err)
+		return fmt.Errorf("loading %s %q into Docker: %w", s.Format, src, err)
 	}
 	return writeV1(w, img, tag)
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // sources pulls img from the registry into every source kind Push reads.
-func sources(t *testing.T, host, repo string) map[SourceKind]string {
+func sources(t *testing.T, host, repo string) map[base.Format]string {
 	t.Helper()
 	r, err := name.ParseReference(host + "/" + repo)
 	if err != nil {
@@ -26,8 +28,8 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out := map[SourceKind]string{}
-	for kind, f := range map[SourceKind]format.Format{SourceDockerArchive: format.DockerArchive, SourceOCILayout: format.OCILayout, SourceOCIArchive: format.OCIArchive} {
+	out := map[base.Format]string{}
+	for kind, f := range map[base.Format]format.Format{base.DockerArchive: format.DockerArchive, base.OCILayout: format.OCILayout, base.OCIArchive: format.OCIArchive} {
 		p := filepath.Join(dir, string(kind))
 		req := Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
 		if err := Pull(context.Background(), req, p); err != nil {
@@ -36,10 +38,10 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 		out[kind] = p
 	}
 	script := filepath.Join(dir, "stream")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec cat "+out[SourceDockerArchive]+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec cat "+out[base.DockerArchive]+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out[SourceStream] = script
+	out[base.Executable] = script
 	return out
 }
 
@@ -49,7 +51,7 @@ func TestDetectSource(t *testing.T) {
 	srcs := sources(t, host, "src:v1")
 	for kind, p := range srcs {
 		t.Run(string(kind), func(t *testing.T) {
-			got, err := DetectSource(p)
+			got, err := source.Detect(p)
 			if err != nil || got != kind {
 				t.Errorf("DetectSource = %q, %v; want %q", got, err, kind)
 			}
@@ -67,7 +69,7 @@ func TestDetectSource(t *testing.T) {
 		{"other tar", emptyTar, "neither manifest.json"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DetectSource(tt.path)
+			_, err := source.Detect(tt.path)
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("error %v, want %q", err, tt.err)
 			}
@@ -127,10 +129,10 @@ func TestPushBadInput(t *testing.T) {
 	failing := filepath.Join(t.TempDir(), "failing")
 	os.WriteFile(failing, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755)
 	for _, tt := range []struct{ name, src, dest, err string }{
-		{"bad destination", srcs[SourceDockerArchive], host + "/Bad Name", `reading destination "` + host + `/Bad Name"`},
+		{"bad destination", srcs[base.DockerArchive], host + "/Bad Name", `reading destination "` + host + `/Bad Name"`},
 		{"failing stream", failing, host + "/x:v1", `running image stream "` + failing + `"`},
 		{"missing source", "/nonexistent/image.tar", host + "/x:v1", "no such file"},
-		{"daemon needs a tag for OCI", srcs[SourceOCILayout], "docker-daemon:", "name the image to load"},
+		{"daemon needs a tag for OCI", srcs[base.OCILayout], "docker-daemon:", "name the image to load"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Push(context.Background(), tt.src, tt.dest, fast)

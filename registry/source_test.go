@@ -16,7 +16,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/source"
 	"github.com/nixlayer/nixlayer/stream"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -32,7 +34,7 @@ func TestPushRelativeStreamIsAFile(t *testing.T) {
 	put(t, host+"/src:v1", randomImage(t))
 	srcs := sources(t, host, "src:v1")
 	dir, bin := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "result"), []byte("#!/bin/sh\nexec cat "+srcs[SourceDockerArchive]+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "result"), []byte("#!/bin/sh\nexec cat "+srcs[base.DockerArchive]+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(bin, "result"), []byte("#!/bin/sh\necho from PATH >&2\nexit 7\n"), 0o755); err != nil {
@@ -86,7 +88,7 @@ func TestPushRefusesSparseOCIArchive(t *testing.T) {
 	put(t, host+"/src:v1", randomImage(t))
 	srcs := sources(t, host, "src:v1")
 	sparse := filepath.Join(t.TempDir(), "sparse.tar")
-	rewriteTar(t, srcs[SourceOCIArchive], sparse, func(h *tar.Header) map[string]string {
+	rewriteTar(t, srcs[base.OCIArchive], sparse, func(h *tar.Header) map[string]string {
 		if !strings.HasPrefix(h.Name, "blobs/sha256/") || h.Typeflag != tar.TypeReg {
 			return nil
 		}
@@ -179,9 +181,9 @@ func TestPushStreamOverLimit(t *testing.T) {
 	host, _ := newRegistry(t)
 	put(t, host+"/src:v1", randomImage(t))
 	srcs := sources(t, host, "src:v1")
-	defer func(n int64) { maxStreamBytes = n }(maxStreamBytes)
-	maxStreamBytes = 4096
-	_, err := Push(context.Background(), srcs[SourceStream], host+"/x:v1", fast)
+	defer func(n int64) { source.MaxStreamBytes = n }(source.MaxStreamBytes)
+	source.MaxStreamBytes = 4096
+	_, err := Push(context.Background(), srcs[base.Executable], host+"/x:v1", fast)
 	if err == nil || !strings.Contains(err.Error(), "larger than the image size limit (4096 bytes)") {
 		t.Errorf("push of a stream over the limit: %v, want the size limit named", err)
 	}

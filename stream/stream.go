@@ -21,6 +21,7 @@ import (
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 	"github.com/nixlayer/nixlayer/internal/verify"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
@@ -108,11 +109,17 @@ func WriteScript(out, interpreter string, s *Script) error {
 	})
 }
 
-// ReadScript reads a stream script.
+// MaxScriptBytes bounds a stream script read into memory: its recipe
+// (descriptors, store paths, small generated files) is kilobytes to a few
+// megabytes; a file larger than this is not one.
+const MaxScriptBytes = 64 << 20
+
+// ReadScript reads a stream script: a regular file of at most
+// MaxScriptBytes.
 func ReadScript(path string) (*Script, error) {
-	data, err := os.ReadFile(path)
+	data, err := regularfile.ReadAll(path, MaxScriptBytes, false)
 	if err != nil {
-		return nil, fmt.Errorf("reading stream script: %w", err)
+		return nil, fmt.Errorf("reading stream script %s: %w", path, err)
 	}
 	first, body, ok := bytes.Cut(data, []byte("\n"))
 	if !ok || !bytes.HasPrefix(first, []byte("#!")) || !bytes.HasSuffix(first, []byte(" "+streamMagic)) {
@@ -232,19 +239,12 @@ func (s *Script) Image(ctx context.Context) (img v1.Image, ref name.Tag, close f
 	return img, s.Settings.Ref, close, nil
 }
 
-// IsScript reports whether the file at path starts like a stream script.
-func IsScript(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	first, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
-	if err != nil {
-		return false
-	}
-	first = bytes.TrimSuffix(first, []byte("\n"))
-	return bytes.HasPrefix(first, []byte("#!")) && bytes.HasSuffix(first, []byte(" "+streamMagic))
+// IsScriptHead reports whether a file that starts with head (its first
+// 4 KiB or less) is a stream script: its first line is
+// "#!<interpreter> stream".
+func IsScriptHead(head []byte) bool {
+	first, _, ok := bytes.Cut(head, []byte("\n"))
+	return ok && bytes.HasPrefix(first, []byte("#!")) && bytes.HasSuffix(first, []byte(" "+streamMagic))
 }
 
 // produce returns a reader of layer l, written on the fly by a goroutine

@@ -2,16 +2,15 @@ package embedded
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/sbom"
+	"github.com/nixlayer/nixlayer/source"
 	"github.com/nixlayer/nixlayer/stream"
 )
 
@@ -38,24 +37,13 @@ func Read(path string, f sbom.Format) ([]byte, error) {
 	return docs[f], err
 }
 
-// isScript reports whether path is a file that starts with "#!": a stream
-// script (image archives start with a tar header or compression magic).
+// isScript reports whether path is a stream script (package source tells).
 func isScript(path string) (bool, error) {
-	fi, err := os.Stat(path)
+	kind, err := source.Sniff(path)
 	if err != nil {
 		return false, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
-	if fi.IsDir() {
-		return false, nil
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("reading the SBOM of %s: %w", path, err)
-	}
-	defer fh.Close()
-	head := make([]byte, 2)
-	n, _ := io.ReadFull(fh, head)
-	return bytes.Equal(head[:n], []byte("#!")), nil
+	return kind == base.StreamScript, nil
 }
 
 // ReadAll returns both documents of the image at path (see Read), reading

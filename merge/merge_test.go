@@ -1,4 +1,4 @@
-package image_test
+package merge_test
 
 import (
 	"archive/tar"
@@ -19,8 +19,8 @@ import (
 
 	"github.com/nixlayer/nixlayer/compression"
 	imgformat "github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/merge"
 )
 
 // fixtureArchive writes a docker-archive (or OCI layout/archive) of one
@@ -67,10 +67,10 @@ func TestMerge(t *testing.T) {
 	b := fixtureArchive(t, imgformat.DockerArchive, "b", "v2", "etc/shared", "etc/b")
 	// An OCI layout names only its tag: the input's Name completes it.
 	c := fixtureArchive(t, imgformat.OCILayout, "c", "v3", "etc/c")
-	inputs := []image.MergeInput{{Path: a}, {Path: b}, {Path: c, Name: "c", Tag: "ignored"}, {Path: a}}
-	opts := image.MergeOptions{MTime: time.Unix(1, 0)}
+	inputs := []merge.Input{{Path: a}, {Path: b}, {Path: c, Name: "c", Tag: "ignored"}, {Path: a}}
+	opts := merge.Options{MTime: time.Unix(1, 0)}
 	out := filepath.Join(t.TempDir(), "merged.tar")
-	if err := image.Merge(context.Background(), out, inputs, opts); err != nil {
+	if err := merge.Images(context.Background(), out, inputs, opts); err != nil {
 		t.Fatal(err)
 	}
 	m, members := testutil.DockerArchive(t, out)
@@ -88,7 +88,7 @@ func TestMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := filepath.Join(t.TempDir(), "again.tar")
-	if err := image.Merge(context.Background(), again, inputs, opts); err != nil {
+	if err := merge.Images(context.Background(), again, inputs, opts); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(again); !bytes.Equal(b, data) {
@@ -101,13 +101,13 @@ func TestMerge(t *testing.T) {
 	}
 	// Compressed, it is the same archive: gzip and zstd decompress to it,
 	// and "last" follows the last input (gzip here).
-	for _, comp := range []string{"gzip", "zstd", image.MergeLikeLast} {
+	for _, comp := range []string{"gzip", "zstd", merge.LikeLast} {
 		in := inputs
-		if comp == image.MergeLikeLast {
-			in = append(slices.Clone(inputs), image.MergeInput{Path: compressFile(t, a)})
+		if comp == merge.LikeLast {
+			in = append(slices.Clone(inputs), merge.Input{Path: compressFile(t, a)})
 		}
 		z := filepath.Join(t.TempDir(), "merged")
-		if err := image.Merge(context.Background(), z, in, image.MergeOptions{Compression: comp, MTime: time.Unix(1, 0)}); err != nil {
+		if err := merge.Images(context.Background(), z, in, merge.Options{Compression: comp, MTime: time.Unix(1, 0)}); err != nil {
 			t.Fatal(err)
 		}
 		c, d := testutil.Decompressed(t, z)
@@ -119,7 +119,7 @@ func TestMerge(t *testing.T) {
 	}
 	// The merged archive merges again: its images are read one by one.
 	twice := filepath.Join(t.TempDir(), "twice.tar")
-	if err := image.Merge(context.Background(), twice, []image.MergeInput{{Path: out}}, opts); err != nil {
+	if err := merge.Images(context.Background(), twice, []merge.Input{{Path: out}}, opts); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(twice); !bytes.Equal(b, data) {
@@ -133,18 +133,18 @@ func TestMergeBadInput(t *testing.T) {
 	os.WriteFile(junk, []byte("not an image"), 0o644)
 	for _, tt := range []struct {
 		name   string
-		inputs []image.MergeInput
+		inputs []merge.Input
 		comp   string
 		want   []string
 	}{
 		{"no image", nil, "", []string{"no image given"}},
-		{"missing file", []image.MergeInput{{Path: a}, {Path: "/nonexistent/img.tar"}}, "none", []string{"/nonexistent/img.tar"}},
-		{"not an image", []image.MergeInput{{Path: a}, {Path: junk}}, "", []string{"merging image " + junk}},
-		{"bad compression", []image.MergeInput{{Path: a}}, "xz", []string{`unknown compression "xz"`}},
+		{"missing file", []merge.Input{{Path: a}, {Path: "/nonexistent/img.tar"}}, "none", []string{"/nonexistent/img.tar"}},
+		{"not an image", []merge.Input{{Path: a}, {Path: junk}}, "", []string{"merging image " + junk}},
+		{"bad compression", []merge.Input{{Path: a}}, "xz", []string{`unknown compression "xz"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "merged.tar")
-			err := image.Merge(context.Background(), out, tt.inputs, image.MergeOptions{Compression: tt.comp, MTime: time.Unix(1, 0)})
+			err := merge.Images(context.Background(), out, tt.inputs, merge.Options{Compression: tt.comp, MTime: time.Unix(1, 0)})
 			testutil.WantErr(t, err, tt.want...)
 			if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
 				t.Errorf("left files behind: %v", ents)

@@ -1,4 +1,4 @@
-package image
+package merge
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/source"
 	"github.com/nixlayer/nixlayer/stream"
 )
 
@@ -26,14 +27,14 @@ import (
 // written. The archive is deterministic: its bytes depend only on the
 // inputs, their order and the mtime.
 
-// MergeLikeLast is the MergeOptions.Compression that compresses the merged
+// LikeLast is the Options.Compression that compresses the merged
 // archive as its last input file is compressed (gzip or zstd; a stream
 // script or OCI layout directory counts as uncompressed), as dockerTools'
 // mergeImages does.
-const MergeLikeLast = "last"
+const LikeLast = "last"
 
-// MergeInput is one image file Merge reads.
-type MergeInput struct {
+// Input is one image file Merge reads.
+type Input struct {
 	Path string
 	// Name and Tag name the input's image when the file does not (an OCI
 	// layout written by nixlayer names its tag only): the image
@@ -42,10 +43,10 @@ type MergeInput struct {
 	Name, Tag string
 }
 
-// MergeOptions says how Merge writes its archive.
-type MergeOptions struct {
+// Options says how Merge writes its archive.
+type Options struct {
 	// Compression of the whole archive file: "gzip", "zstd", "none" or
-	// MergeLikeLast (also when empty).
+	// LikeLast (also when empty).
 	Compression string
 	// MTime stamps the archive's entries.
 	MTime time.Time
@@ -53,10 +54,10 @@ type MergeOptions struct {
 	TempDir string
 }
 
-// Merge writes to out (atomically) one docker-archive holding every image
+// Images writes to out (atomically) one docker-archive holding every image
 // of every input, in order. An image given twice under the same name is
 // written once.
-func Merge(ctx context.Context, out string, inputs []MergeInput, opts MergeOptions) error {
+func Images(ctx context.Context, out string, inputs []Input, opts Options) error {
 	if len(inputs) == 0 {
 		return fmt.Errorf("merging images into %s: no image given", out)
 	}
@@ -96,10 +97,10 @@ func Merge(ctx context.Context, out string, inputs []MergeInput, opts MergeOptio
 // mergeCompression resolves the compression of a merged archive; last is
 // the last input.
 func mergeCompression(s, last string) (compression.Compression, error) {
-	if s != "" && s != MergeLikeLast {
+	if s != "" && s != LikeLast {
 		c, err := compression.Parse(s)
 		if err != nil {
-			return "", fmt.Errorf("merging images: %w (or %q: as the last image)", err, MergeLikeLast)
+			return "", fmt.Errorf("merging images: %w (or %q: as the last image)", err, LikeLast)
 		}
 		return c, nil
 	}
@@ -130,8 +131,12 @@ type merger struct {
 	seen    map[string]bool // config digest and reference of each image written
 }
 
-func (m *merger) add(in MergeInput) error {
-	if stream.IsScript(in.Path) {
+func (m *merger) add(in Input) error {
+	kind, err := source.Sniff(in.Path)
+	if err != nil {
+		return err
+	}
+	if kind == base.StreamScript {
 		s, err := stream.ReadScript(in.Path)
 		if err != nil {
 			return err
@@ -158,7 +163,7 @@ func (m *merger) add(in MergeInput) error {
 
 // addArchived copies the blobs of an image read by image/base and adds it
 // under each of its names (or untagged when it has none).
-func (m *merger) addArchived(img *base.Image, in MergeInput) error {
+func (m *merger) addArchived(img *base.Image, in Input) error {
 	if err := recipe.WriteBase(m.w, img, format.DockerArchive); err != nil {
 		return err
 	}
@@ -192,7 +197,7 @@ func (m *merger) addArchived(img *base.Image, in MergeInput) error {
 // archive gives, with the input's Name where the archive names a tag only,
 // or the input's Name and Tag when the archive names nothing and holds
 // this one image.
-func imageNames(img *base.Image, in MergeInput) [][2]string {
+func imageNames(img *base.Image, in Input) [][2]string {
 	var out [][2]string
 	for _, r := range img.Refs() {
 		name, tag := r, ""

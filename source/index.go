@@ -1,4 +1,4 @@
-package index
+package source
 
 import (
 	"bytes"
@@ -12,10 +12,10 @@ import (
 	"github.com/nixlayer/nixlayer/image/base"
 )
 
-// Reader is a multi-platform index of an OCI layout or oci-archive, read
+// IndexReader is a multi-platform index of an OCI layout or oci-archive, read
 // through image/base: each of its images is opened by base (within its
 // limits, every blob checked) when asked for. Close releases them.
-type Reader struct {
+type IndexReader struct {
 	src  string
 	raw  []byte
 	opts []base.Option
@@ -24,13 +24,13 @@ type Reader struct {
 	images []*base.Image
 }
 
-var _ v1.ImageIndex = (*Reader)(nil)
+var _ v1.ImageIndex = (*IndexReader)(nil)
 
-// Open reads the image index at path: an OCI layout or oci-archive whose
+// OpenIndex reads the image index at path: an OCI layout or oci-archive whose
 // index.json entry (the one base.Open picks, by name and tag options) is
 // an image index. It returns nil and no error when that entry is a
 // single image.
-func Open(path string, opts ...base.Option) (*Reader, error) {
+func OpenIndex(path string, opts ...base.Option) (*IndexReader, error) {
 	img, err := base.Open(path, opts...)
 	if err != nil {
 		return nil, err
@@ -40,11 +40,11 @@ func Open(path string, opts ...base.Option) (*Reader, error) {
 	if raw == nil {
 		return nil, nil
 	}
-	return &Reader{src: path, raw: raw, opts: opts}, nil
+	return &IndexReader{src: path, raw: raw, opts: opts}, nil
 }
 
-// Close closes the images the Reader opened.
-func (r *Reader) Close() error {
+// Close closes the images the IndexReader opened.
+func (r *IndexReader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var err error
@@ -58,24 +58,24 @@ func (r *Reader) Close() error {
 }
 
 // MediaType is that of an OCI image index.
-func (r *Reader) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+func (r *IndexReader) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
 
 // Digest is the index blob's digest.
-func (r *Reader) Digest() (v1.Hash, error) { return partial.Digest(r) }
+func (r *IndexReader) Digest() (v1.Hash, error) { return partial.Digest(r) }
 
 // Size is the index blob's size.
-func (r *Reader) Size() (int64, error) { return partial.Size(r) }
+func (r *IndexReader) Size() (int64, error) { return partial.Size(r) }
 
 // RawManifest returns the index blob.
-func (r *Reader) RawManifest() ([]byte, error) { return r.raw, nil }
+func (r *IndexReader) RawManifest() ([]byte, error) { return r.raw, nil }
 
 // IndexManifest returns the index, decoded.
-func (r *Reader) IndexManifest() (*v1.IndexManifest, error) {
+func (r *IndexReader) IndexManifest() (*v1.IndexManifest, error) {
 	return v1.ParseIndexManifest(bytes.NewReader(r.raw))
 }
 
 // Image opens the image with manifest digest h.
-func (r *Reader) Image(h v1.Hash) (v1.Image, error) {
+func (r *IndexReader) Image(h v1.Hash) (v1.Image, error) {
 	img, err := base.Open(r.src, append(append([]base.Option(nil), r.opts...), base.WithManifest(h))...)
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s of index %q: %w", h, r.src, err)
@@ -87,6 +87,6 @@ func (r *Reader) Image(h v1.Hash) (v1.Image, error) {
 }
 
 // ImageIndex fails: the images of an index nixlayer reads are images.
-func (r *Reader) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+func (r *IndexReader) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 	return nil, fmt.Errorf("index %q: entry %s is an index; nested indexes are not read", r.src, h)
 }
