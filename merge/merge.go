@@ -115,9 +115,9 @@ func mergeCompression(s, last string) (compression.Compression, error) {
 	magic := make([]byte, compression.MagicLen)
 	n, _ := io.ReadFull(f, magic)
 	switch compression.Sniff(magic[:n]) {
-	case compression.Gzipped:
+	case compression.Gzip:
 		return compression.Gzip, nil
-	case compression.Zstded:
+	case compression.Zstd:
 		return compression.Zstd, nil
 	}
 	return compression.None, nil

@@ -113,7 +113,7 @@ func TestMerge(t *testing.T) {
 		c, d := testutil.Decompressed(t, z)
 		plain, err := io.ReadAll(d)
 		d.Close()
-		if err != nil || c == compression.Uncompressed || !bytes.Equal(plain, data) {
+		if err != nil || c == compression.None || !bytes.Equal(plain, data) {
 			t.Errorf("compression %s: %v, %v, same bytes: %v", comp, c, err, bytes.Equal(plain, data))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
@@ -43,7 +44,7 @@ func FromDescriptor(w wire.Descriptor, what string) (layers.Descriptor, layers.C
 	if err != nil {
 		return layers.Descriptor{}, "", fmt.Errorf("%s: layer diffID %q: %w", what, w.DiffID, err)
 	}
-	c, err := layers.ParseCompression(w.Compression)
+	c, err := compression.Parse(w.Compression)
 	if err != nil || w.Compression == "" {
 		return layers.Descriptor{}, "", fmt.Errorf("%s: layer %s: compression %q: use gzip, zstd or none", what, w.Digest, w.Compression)
 	}

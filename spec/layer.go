@@ -6,6 +6,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -87,7 +88,7 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	if c == "" {
 		c = string(DefaultCompression(false))
 	}
-	compression, err := layers.ParseCompression(c)
+	compression, err := compression.Parse(c)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/layers"
@@ -224,7 +225,7 @@ func resolveOutput(s *Spec, set *Settings) error {
 	if c == "" {
 		c = string(DefaultCompression(s.Stream))
 	}
-	set.Compression, err = layers.ParseCompression(c)
+	set.Compression, err = compression.Parse(c)
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
 )
@@ -226,7 +227,7 @@ func TestParseCompression(t *testing.T) {
 		docker, ociType types.MediaType
 		err             []string
 	}{
-		{in: "", want: layers.Gzip, docker: types.DockerLayer, ociType: types.OCILayer},
+		{in: "", err: []string{`unknown compression ""`}}, // the default is Resolve's (DefaultCompression), not the parser's
 		{in: "gzip", want: layers.Gzip, docker: types.DockerLayer, ociType: types.OCILayer},
 		{in: "zstd", want: layers.Zstd, docker: types.OCILayerZStd, ociType: types.OCILayerZStd},
 		{in: "none", want: layers.None, docker: types.DockerUncompressedLayer, ociType: types.OCIUncompressedLayer},
@@ -235,7 +236,7 @@ func TestParseCompression(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := layers.ParseCompression(tt.in)
+			got, err := compression.Parse(tt.in)
 			testutil.WantErr(t, err, tt.err...)
 			if err != nil {
 				return

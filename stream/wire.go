@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
 )
 
@@ -58,7 +58,7 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 	if w.Base != nil {
 		im.Base = &spec.BaseRef{Path: w.Base.Path, Name: w.Base.Name, Tag: w.Base.Tag}
 	}
-	if im.Compression, err = layers.ParseCompression(w.Compression); err != nil {
+	if im.Compression, err = compression.Parse(w.Compression); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	s := &Script{Settings: im}

@@ -67,7 +67,7 @@ func (img *Image) Format() Format { return img.format }
 
 // Compression returns the compression of the archive file ("uncompressed",
 // "gzip", "zstd" or "xz").
-func (img *Image) Compression() string { return img.compression.String() }
+func (img *Image) Compression() string { return img.compression.Label() }
 
 // Ref returns the "name:tag" the image was picked by, or the first one the
 // archive gives it; "" when it has none.
