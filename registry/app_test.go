@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 func TestWriteApp(t *testing.T) {
@@ -18,7 +20,7 @@ func TestWriteApp(t *testing.T) {
 				if err == nil {
 					t.Fatal("no error")
 				}
-				assertAbsent(t, out)
+				testutil.AssertAbsent(t, out)
 				return
 			}
 			if err != nil {

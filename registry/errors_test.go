@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 func mustRead(t *testing.T, p string) []byte {
@@ -19,22 +21,9 @@ func mustRead(t *testing.T, p string) []byte {
 	return data
 }
 
-// assertAbsent checks that nothing was left at out, nor a temporary file
-// beside it.
-func assertAbsent(t *testing.T, out string) {
-	t.Helper()
-	if _, err := os.Lstat(out); err == nil {
-		t.Errorf("%s exists after a failure", out)
-	}
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*tmp*"))
-	if len(left) > 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
-}
-
 func TestPullBadInput(t *testing.T) {
-	host, _ := newRegistry(t)
-	digest := put(t, host+"/app:v1", fixedImage(t, "amd64"))
+	host, _ := registrytest.InProcess(t)
+	digest := registrytest.Put(t, host+"/app:v1", registrytest.FixedImage(t, "amd64"))
 	missing := "sha256:" + strings.Repeat("ab", 32)
 	tests := []struct {
 		name string
@@ -55,7 +44,7 @@ func TestPullBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Fatalf("error %v, want %q", err, tt.err)
 			}
-			assertAbsent(t, out)
+			testutil.AssertAbsent(t, out)
 		})
 	}
 	t.Run("output exists", func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 // realRegistry starts docker-registry with an image at app:v1 and a
@@ -22,7 +23,7 @@ import (
 func realRegistry(t *testing.T) (*registrytest.Proxy, Request) {
 	t.Helper()
 	reg := registrytest.Start(t)
-	digest := put(t, reg.Host+"/app:v1", randomImage(t))
+	digest := registrytest.Put(t, reg.Host+"/app:v1", registrytest.RandomImage(t))
 	p := registrytest.NewProxy(t, reg.Host)
 	return p, Request{ImageName: p.Host + "/app", ImageDigest: digest.String()}
 }
@@ -63,7 +64,7 @@ func TestPullFaults(t *testing.T) {
 			if !strings.Contains(err.Error(), req.ImageName) {
 				t.Errorf("error %v does not name the image %s", err, req.ImageName)
 			}
-			assertAbsent(t, out)
+			testutil.AssertAbsent(t, out)
 		})
 	}
 	t.Run("corrupt blob is not retried", func(t *testing.T) {
@@ -82,7 +83,7 @@ func TestPullFaults(t *testing.T) {
 func TestPullAuth(t *testing.T) {
 	reg := registrytest.Start(t, registrytest.WithAuth())
 	basic := &authn.Basic{Username: registrytest.User, Password: registrytest.Password}
-	img := randomImage(t)
+	img := registrytest.RandomImage(t)
 	ref, err := name.ParseReference(reg.Host + "/private:v1")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func TestPullAuth(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "UNAUTHORIZED") {
 			t.Fatalf("error %v, want 401", err)
 		}
-		assertAbsent(t, out)
+		testutil.AssertAbsent(t, out)
 	})
 	t.Run("docker config", func(t *testing.T) {
 		dir := t.TempDir()
@@ -121,8 +122,8 @@ func TestPullAuth(t *testing.T) {
 func TestPushFaults(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src.tar")
 	{
-		host, _ := newRegistry(t)
-		digest := put(t, host+"/src:v1", randomImage(t))
+		host, _ := registrytest.InProcess(t)
+		digest := registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 		if err := Pull(context.Background(), Request{ImageName: host + "/src", ImageDigest: digest.String()}, src); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 )
 
 // FuzzParseSpec feeds ParseSpec arbitrary structured-attrs JSON: it must
@@ -29,9 +31,9 @@ func FuzzParseSpec(f *testing.F) {
 // FuzzDetectTar feeds the archive detection (image/base's reader)
 // arbitrary bytes as a file.
 func FuzzDetectTar(f *testing.F) {
-	f.Add(tarOf(f, "manifest.json", "[]"))
-	f.Add(tarOf(f, "oci-layout", "{}"))
-	f.Add(tarOf(f, "x", "y"))
+	f.Add(registrytest.TarOf(f, "manifest.json", "[]"))
+	f.Add(registrytest.TarOf(f, "oci-layout", "{}"))
+	f.Add(registrytest.TarOf(f, "x", "y"))
 	f.Add([]byte("not a tar"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "fuzz.tar")

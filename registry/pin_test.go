@@ -14,13 +14,15 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 // TestPinMatchesPull checks that the hash pin prints is the hash of what
 // Pull writes (and so of pullImage's $out), for each format.
 func TestPinMatchesPull(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/app:v2", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/app:v2", registrytest.RandomImage(t))
 	for _, f := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive} {
 		t.Run(string(f), func(t *testing.T) {
 			p, err := Pin(context.Background(), host+"/app:v2", f)
@@ -62,15 +64,15 @@ func TestPinMatchesPull(t *testing.T) {
 // returns the index digest and the two images.
 func multiArch(t *testing.T, ref string) (v1.Hash, v1.Image, v1.Image) {
 	t.Helper()
-	amd, arm := fixedImage(t, "amd64"), fixedImage(t, "arm64")
+	amd, arm := registrytest.FixedImage(t, "amd64"), registrytest.FixedImage(t, "arm64")
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}})
-	return put(t, ref, idx), amd, arm
+	return registrytest.Put(t, ref, idx), amd, arm
 }
 
 func TestPullIndex(t *testing.T) {
-	host, _ := newRegistry(t)
+	host, _ := registrytest.InProcess(t)
 	digest, amd, arm := multiArch(t, host+"/multi:latest")
 	tests := []struct {
 		name     string
@@ -93,7 +95,7 @@ func TestPullIndex(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
 				}
-				assertAbsent(t, out)
+				testutil.AssertAbsent(t, out)
 				return
 			}
 			if err != nil {

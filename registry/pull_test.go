@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
@@ -100,26 +101,13 @@ func configName(t *testing.T, img v1.Image) v1.Hash {
 	return h
 }
 
-func layerDigests(t *testing.T, img v1.Image) []string {
-	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ds []string
-	for _, l := range m.Layers {
-		ds = append(ds, l.Digest.String())
-	}
-	return ds
-}
-
 func TestPullFormats(t *testing.T) {
-	host, _ := newRegistry(t)
+	host, _ := registrytest.InProcess(t)
 	for _, tc := range []struct {
 		name string
 		img  v1.Image
-	}{{"fixed", fixedImage(t, "amd64")}, {"gzip", randomImage(t)}} {
-		digest := put(t, host+"/app/"+tc.name+":v1", tc.img)
+	}{{"fixed", registrytest.FixedImage(t, "amd64")}, {"gzip", registrytest.RandomImage(t)}} {
+		digest := registrytest.Put(t, host+"/app/"+tc.name+":v1", tc.img)
 		for _, f := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive} {
 			t.Run(tc.name+"/"+string(f), func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "image")
@@ -136,7 +124,7 @@ func TestPullFormats(t *testing.T) {
 				// uncompressed layers, so only compressed ones keep their
 				// digests through a docker-archive.
 				if f != format.DockerArchive || tc.name == "gzip" {
-					if g, w := strings.Join(layerDigests(t, got), " "), strings.Join(layerDigests(t, tc.img), " "); g != w {
+					if g, w := strings.Join(registrytest.LayerDigests(t, got), " "), strings.Join(registrytest.LayerDigests(t, tc.img), " "); g != w {
 						t.Errorf("layers %s, want %s", g, w)
 					}
 				}
@@ -175,8 +163,8 @@ func narHash(t *testing.T, p string) string {
 // TestDockerArchiveGolden pins the bytes of a docker-archive: they must not
 // change with nixlayer's or a library's version, as users pin them.
 func TestDockerArchiveGolden(t *testing.T) {
-	host, _ := newRegistry(t)
-	digest := put(t, host+"/golden:v1", fixedImage(t, "amd64"))
+	host, _ := registrytest.InProcess(t)
+	digest := registrytest.Put(t, host+"/golden:v1", registrytest.FixedImage(t, "amd64"))
 	out := filepath.Join(t.TempDir(), "image.tar")
 	req := Request{ImageName: host + "/golden", ImageDigest: digest.String(), FinalImageName: "golden", FinalImageTag: "v1"}
 	if err := Pull(context.Background(), req, out); err != nil {

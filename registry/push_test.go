@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 )
 
 // sources pulls img from the registry into every source kind Push reads.
@@ -44,8 +45,8 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 }
 
 func TestDetectSource(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/src:v1", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 	srcs := sources(t, host, "src:v1")
 	for kind, p := range srcs {
 		t.Run(string(kind), func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestDetectSource(t *testing.T) {
 	notTar := filepath.Join(dir, "not-a-tar")
 	os.WriteFile(notTar, bytes.Repeat([]byte("x"), 2000), 0o644)
 	emptyTar := filepath.Join(dir, "empty.tar")
-	os.WriteFile(emptyTar, tarOf(t, "hello", "world"), 0o644)
+	os.WriteFile(emptyTar, registrytest.TarOf(t, "hello", "world"), 0o644)
 	for _, tt := range []struct{ name, path, err string }{
 		{"missing", filepath.Join(dir, "missing"), "no such file"},
 		{"plain directory", dir, "without an oci-layout file"},
@@ -76,10 +77,10 @@ func TestDetectSource(t *testing.T) {
 }
 
 func TestPush(t *testing.T) {
-	host, reqs := newRegistry(t)
-	img := randomImage(t)
-	put(t, host+"/src:v1", img)
-	want := strings.Join(layerDigests(t, img), " ")
+	host, reqs := registrytest.InProcess(t)
+	img := registrytest.RandomImage(t)
+	registrytest.Put(t, host+"/src:v1", img)
+	want := strings.Join(registrytest.LayerDigests(t, img), " ")
 	for kind, p := range sources(t, host, "src:v1") {
 		t.Run(string(kind), func(t *testing.T) {
 			dest := host + "/pushed/" + string(kind) + ":v1"
@@ -102,7 +103,7 @@ func TestPush(t *testing.T) {
 			if pushed.Reference != ref.Context().String()+"@"+pushed.Digest.String() {
 				t.Errorf("reference %s", pushed.Reference)
 			}
-			if g := strings.Join(layerDigests(t, got), " "); g != want {
+			if g := strings.Join(registrytest.LayerDigests(t, got), " "); g != want {
 				t.Errorf("layers %s, want %s", g, want)
 			}
 			if !strings.Contains(progress.String(), "(25%)") || !strings.Contains(progress.String(), ": done, ") || strings.Contains(progress.String(), "\r") {
@@ -121,8 +122,8 @@ func TestPush(t *testing.T) {
 }
 
 func TestPushBadInput(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/src:v1", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 	srcs := sources(t, host, "src:v1")
 	failing := filepath.Join(t.TempDir(), "failing")
 	os.WriteFile(failing, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755)

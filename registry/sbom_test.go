@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/sbom"
 )
 
@@ -21,7 +22,7 @@ import (
 // files (name, content...) and returns its path.
 func sbomArchive(t *testing.T, files ...string) string {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(tarOf(t, files...), types.DockerUncompressedLayer))
+	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(registrytest.TarOf(t, files...), types.DockerUncompressedLayer))
 	if err != nil {
 		t.Fatal(err)
 	}

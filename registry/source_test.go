@@ -20,14 +20,15 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
 // TestPushRelativeStreamIsAFile: `nixlayer push result REG/…` runs the
 // file ./result, never a command "result" found in $PATH.
 func TestPushRelativeStreamIsAFile(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/src:v1", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 	srcs := sources(t, host, "src:v1")
 	dir, bin := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "result"), []byte("#!/bin/sh\nexec cat "+srcs[SourceDockerArchive]+"\n"), 0o755); err != nil {
@@ -47,7 +48,7 @@ func TestPushRelativeStreamIsAFile(t *testing.T) {
 // interpreter does not exist: Push reads the script itself and produces
 // its layers while uploading them.
 func TestPushStreamScriptInProcess(t *testing.T) {
-	host, _ := newRegistry(t)
+	host, _ := registrytest.InProcess(t)
 	mtime := time.Unix(1, 0)
 	plan := []image.Layer{{Comment: "hello", Extra: []layers.Entry{layers.File("hello", 0o644, []byte("hello\n"))}}}
 	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: image.Platform{OS: "linux", Architecture: "amd64"}, Created: mtime, MTime: mtime, Format: format.DockerArchive, Stream: true, Compression: layers.Gzip}
@@ -71,7 +72,7 @@ func TestPushStreamScriptInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(layerDigests(t, img), " "); got != descs[0].Digest.String() {
+	if got := strings.Join(registrytest.LayerDigests(t, img), " "); got != descs[0].Digest.String() {
 		t.Errorf("pushed layers %s, want %s", got, descs[0].Digest)
 	}
 }
@@ -80,8 +81,8 @@ func TestPushStreamScriptInProcess(t *testing.T) {
 // which refuses PAX sparse entries (a small file that expands to any size)
 // instead of extracting them.
 func TestPushRefusesSparseOCIArchive(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/src:v1", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 	srcs := sources(t, host, "src:v1")
 	sparse := filepath.Join(t.TempDir(), "sparse.tar")
 	rewriteTar(t, srcs[SourceOCIArchive], sparse, func(h *tar.Header) map[string]string {
@@ -174,8 +175,8 @@ func paxHeader(t *testing.T, recs map[string]string) []byte {
 // TestPushStreamOverLimit: the output of a stream executable is spooled
 // within the size limit, then refused.
 func TestPushStreamOverLimit(t *testing.T) {
-	host, _ := newRegistry(t)
-	put(t, host+"/src:v1", randomImage(t))
+	host, _ := registrytest.InProcess(t)
+	registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
 	srcs := sources(t, host, "src:v1")
 	defer func(n int64) { maxStreamBytes = n }(maxStreamBytes)
 	maxStreamBytes = 4096
