@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
+	"github.com/nixlayer/nixlayer/push"
 	"github.com/nixlayer/nixlayer/registry"
 )
 
@@ -162,7 +163,7 @@ are attached to it as OCI referrers (--no-sbom: not).`,
 			if err != nil {
 				return err
 			}
-			p, err := registry.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
+			p, err := push.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
 			if err != nil {
 				return err
 			}
@@ -193,7 +194,7 @@ func writeAppCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return registry.WriteApp(out, app.Name, app.Text)
+			return push.WriteApp(out, app.Name, app.Text)
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nixlayer/nixlayer/push"
 	"github.com/nixlayer/nixlayer/registry"
 
 	"github.com/nixlayer/nixlayer/sbom"
@@ -50,13 +51,13 @@ var noSBOMFlag = &cli.BoolFlag{Name: "no-sbom", Usage: "do not attach the image'
 // without documents is passed over in silence. A registry that refuses
 // the artifacts is a warning, not an error: the image is pushed, and
 // carries its documents anyway.
-func attachSBOM(c *cli.Context, src, dest string, p *registry.Pushed, opts []registry.Option) {
-	if c.Bool("no-sbom") || strings.HasPrefix(dest, registry.DockerDaemon) {
+func attachSBOM(c *cli.Context, src, dest string, p *push.Pushed, opts []registry.Option) {
+	if c.Bool("no-sbom") || strings.HasPrefix(dest, push.DockerDaemon) {
 		return
 	}
-	descs, err := registry.AttachSBOM(c.Context, src, p, opts...)
+	descs, err := push.AttachSBOM(c.Context, src, p, opts...)
 	switch {
-	case errors.Is(err, registry.ErrNoSBOM):
+	case errors.Is(err, push.ErrNoSBOM):
 	case err != nil:
 		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but its SBOM was not attached: %v\n(the registry may not take OCI artifacts; --no-sbom skips them)\n", p.Reference, err)
 	case !c.Bool("quiet"):

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"sort"
@@ -68,46 +67,4 @@ func (a *archive) fill(w format.Writer) error {
 // writeTar writes the archive as a tar to w (pin hashes it this way).
 func writeTar(w io.Writer, a *archive) error {
 	return format.Stream(w, a.format, archiveTime, a.fill)
-}
-
-// writeV1 writes img as a docker-archive tagged ref ("name:tag") to w.
-func writeV1(w io.Writer, img v1.Image, ref string) error {
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return err
-	}
-	man, err := img.RawManifest()
-	if err != nil {
-		return err
-	}
-	ls, err := img.Layers()
-	if err != nil {
-		return err
-	}
-	repo, tag := splitReference(ref)
-	return format.Stream(w, format.DockerArchive, archiveTime, func(fw format.Writer) error {
-		for i, l := range ls {
-			d, err := partialDescriptor(l)
-			if err != nil {
-				return fmt.Errorf("layer %d: %w", i+1, err)
-			}
-			if err := fw.Blob(format.Blob{Desc: d, Open: l.Compressed}); err != nil {
-				return fmt.Errorf("layer %d: %w", i+1, err)
-			}
-		}
-		return fw.Image(format.Image{Config: cfg, Manifest: man, Name: repo, Tag: tag})
-	})
-}
-
-func partialDescriptor(l v1.Layer) (v1.Descriptor, error) {
-	var d v1.Descriptor
-	var err error
-	if d.MediaType, err = l.MediaType(); err != nil {
-		return d, err
-	}
-	if d.Digest, err = l.Digest(); err != nil {
-		return d, err
-	}
-	d.Size, err = l.Size()
-	return d, err
 }

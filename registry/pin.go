@@ -47,7 +47,7 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Optio
 	if err != nil {
 		return nil, fmt.Errorf("reading image reference %q: %w", ref, err)
 	}
-	repo, tag := splitReference(ref)
+	repo, tag := SplitReference(ref)
 	ropts, err := o.remoteOptions(remote.WithContext(ctx))
 	if err != nil {
 		return nil, err
@@ -109,22 +109,6 @@ func (f *fetched) outputHash(r Request, o *options) ([]byte, error) {
 		return nil, err
 	}
 	return h.Sum(nil), nil
-}
-
-// splitReference splits "name:tag" or "name@digest" into the name as the
-// user wrote it and the tag ("latest" when none is given).
-func splitReference(ref string) (repo, tag string) {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-		if j := strings.LastIndex(ref, ":"); j > strings.LastIndex(ref, "/") {
-			return ref[:j], ref[j+1:]
-		}
-		return ref, "latest"
-	}
-	if j := strings.LastIndex(ref, ":"); j > strings.LastIndex(ref, "/") {
-		return ref[:j], ref[j+1:]
-	}
-	return ref, "latest"
 }
 
 // Nix returns p as the attribute set to paste into pullImage.

@@ -118,24 +118,6 @@ func TestPullIndex(t *testing.T) {
 	})
 }
 
-func TestSplitReference(t *testing.T) {
-	tests := []struct{ in, repo, tag string }{
-		{"alpine", "alpine", "latest"},
-		{"alpine:3.20", "alpine", "3.20"},
-		{"localhost:5000/app", "localhost:5000/app", "latest"},
-		{"localhost:5000/app:v1", "localhost:5000/app", "v1"},
-		{"localhost:5000/app@sha256:abcd", "localhost:5000/app", "latest"},
-		{"localhost:5000/app:v1@sha256:abcd", "localhost:5000/app", "v1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if repo, tag := splitReference(tt.in); repo != tt.repo || tag != tt.tag {
-				t.Errorf("splitReference(%q) = %q, %q; want %q, %q", tt.in, repo, tag, tt.repo, tt.tag)
-			}
-		})
-	}
-}
-
 func TestNixString(t *testing.T) {
 	if got, want := nixString(`a"b\c${d}`+"\n"), `"a\"b\\c\${d}\n"`; got != want {
 		t.Errorf("nixString = %s, want %s", got, want)

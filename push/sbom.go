@@ -1,4 +1,4 @@
-package registry
+package push
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/registry"
 	"github.com/nixlayer/nixlayer/sbom"
 	"github.com/nixlayer/nixlayer/sbom/embedded"
 )
@@ -26,13 +27,13 @@ var ErrNoSBOM = embedded.ErrNoSBOM
 // that image's manifest. An image without documents is ErrNoSBOM (for an
 // index: when none of its images has any). opts are the options of the
 // push. It returns the artifact manifests' descriptors.
-func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...Option) ([]v1.Descriptor, error) {
-	o := makeOptions(opts)
-	ref, err := name.NewDigest(pushed.Reference, o.nameOptions()...)
+func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...registry.Option) ([]v1.Descriptor, error) {
+	o := registry.NewOptions(opts...)
+	ref, err := name.NewDigest(pushed.Reference, o.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("attaching the SBOM: the pushed image %q: %w", pushed.Reference, err)
 	}
-	ropts, err := o.remoteOptions(remote.WithContext(ctx))
+	ropts, err := o.RemoteOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...Option)
 	}
 	var out []v1.Descriptor
 	for _, m := range im.Manifests {
-		descs, err := attachDocs(ctx, src, ref.Context(), m, ropts, base.WithManifest(m.Digest), base.WithTempDir(o.tempDir))
+		descs, err := attachDocs(ctx, src, ref.Context(), m, ropts, base.WithManifest(m.Digest), base.WithTempDir(o.TempDir()))
 		if errors.Is(err, ErrNoSBOM) {
 			continue
 		}

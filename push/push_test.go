@@ -1,4 +1,4 @@
-package registry
+package push
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // sources pulls img from the registry into every source kind Push reads.
@@ -30,8 +31,8 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 	out := map[SourceKind]string{}
 	for kind, f := range map[SourceKind]format.Format{SourceDockerArchive: format.DockerArchive, SourceOCILayout: format.OCILayout, SourceOCIArchive: format.OCIArchive} {
 		p := filepath.Join(dir, string(kind))
-		req := Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
-		if err := Pull(context.Background(), req, p); err != nil {
+		req := registry.Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
+		if err := registry.Pull(context.Background(), req, p); err != nil {
 			t.Fatal(err)
 		}
 		out[kind] = p
@@ -85,7 +86,7 @@ func TestPush(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			dest := host + "/pushed/" + string(kind) + ":v1"
 			var progress bytes.Buffer
-			pushed, err := Push(context.Background(), p, dest, WithProgress(&progress), WithJobs(2))
+			pushed, err := Push(context.Background(), p, dest, registry.WithProgress(&progress), registry.WithJobs(2))
 			if err != nil {
 				t.Fatal(err)
 			}

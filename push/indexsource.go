@@ -1,10 +1,11 @@
-package registry
+package push
 
 import (
 	"fmt"
 	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // hostPlatform is this machine's platform: what `docker load` of a
@@ -21,7 +22,7 @@ func (s *source) image(p v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := choosePlatform(im, p)
+	d, err := registry.ChoosePlatform(im, p)
 	if err != nil {
 		if len(im.Manifests) > 1 && im.Manifests[0].Platform == nil {
 			return nil, fmt.Errorf("it holds several images: docker load takes one")

@@ -1,4 +1,4 @@
-package registry
+package push
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/index"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // SourceKind is the format of an image Push reads: one of package format's
@@ -138,7 +139,7 @@ func (s *source) descriptor() (*v1.Descriptor, error) {
 }
 
 // openSource opens the image at p.
-func openSource(ctx context.Context, p string, o *options) (_ *source, err error) {
+func openSource(ctx context.Context, p string, o registry.Options) (_ *source, err error) {
 	kind, err := sniffSource(p)
 	if err != nil {
 		return nil, err
@@ -172,7 +173,7 @@ func openSource(ctx context.Context, p string, o *options) (_ *source, err error
 			return s, err
 		}
 	}
-	img, err := openArchive(p, o.tempDir)
+	img, err := openArchive(p, o.TempDir())
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +190,8 @@ func openSource(ctx context.Context, p string, o *options) (_ *source, err error
 
 // openIndex opens the multi-platform index at p (buildImageIndex's
 // output), read through image/base, to push as that index.
-func (s *source) openIndex(p string, o *options) error {
-	r, err := index.Open(p, base.WithTempDir(o.tempDir))
+func (s *source) openIndex(p string, o registry.Options) error {
+	r, err := index.Open(p, base.WithTempDir(o.TempDir()))
 	if err != nil {
 		return fmt.Errorf("reading image index %q: %w", p, err)
 	}
@@ -221,8 +222,8 @@ func layoutIndex(dir string) (v1.ImageIndex, error) {
 
 // spoolStream runs the executable p and keeps the docker-archive it writes
 // in a temporary file (removed by s.close), within base's size limit.
-func spoolStream(ctx context.Context, p string, s *source, o *options) (string, error) {
-	f, err := os.CreateTemp(o.tempDir, "nixlayer-stream-")
+func spoolStream(ctx context.Context, p string, s *source, o registry.Options) (string, error) {
+	f, err := os.CreateTemp(o.TempDir(), "nixlayer-stream-")
 	if err != nil {
 		return "", err
 	}

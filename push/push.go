@@ -1,4 +1,4 @@
-package registry
+package push
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // DockerDaemon is the prefix of a Push destination that means `docker load`
@@ -42,12 +43,12 @@ type Pushed struct {
 // lacks are uploaded, several at once, transient failures are retried,
 // and the manifest is put last, so a failed push leaves no image at dest
 // and running it again finishes the job.
-func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error) {
-	o := makeOptions(opts)
+func Push(ctx context.Context, src, dest string, opts ...registry.Option) (*Pushed, error) {
+	o := registry.NewOptions(opts...)
 	if tag, ok := strings.CutPrefix(dest, DockerDaemon); ok {
 		return loadDocker(ctx, src, tag, o)
 	}
-	ref, err := name.ParseReference(dest, o.nameOptions()...)
+	ref, err := name.ParseReference(dest, o.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("reading destination %q: %w", dest, err)
 	}
@@ -61,15 +62,15 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %q: %w", kind, src, err)
 	}
-	ropts, err := o.remoteOptions(remote.WithContext(ctx))
+	ropts, err := o.RemoteOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var done func()
-	if o.progress != nil {
+	if o.Progress() != nil {
 		updates := make(chan v1.Update, 16)
 		ropts = append(ropts, remote.WithProgress(updates))
-		done = showProgress(o.progress, "pushing "+ref.String(), updates)
+		done = showProgress(o.Progress(), "pushing "+ref.String(), updates)
 	}
 	err = remote.Push(ref, s.taggable(), ropts...)
 	if done != nil {
@@ -84,7 +85,7 @@ func Push(ctx context.Context, src, dest string, opts ...Option) (*Pushed, error
 
 // loadDocker streams src into `docker load` as a docker-archive tagged
 // tag (when given; else with the tag it has).
-func loadDocker(ctx context.Context, src, tag string, o *options) (_ *Pushed, err error) {
+func loadDocker(ctx context.Context, src, tag string, o registry.Options) (_ *Pushed, err error) {
 	kind, err := sniffSource(src)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func loadDocker(ctx context.Context, src, tag string, o *options) (_ *Pushed, er
 }
 
 // loaded reads what docker load reported.
-func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
+func loaded(ctx context.Context, out string, o registry.Options) (*Pushed, error) {
 	p := &Pushed{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -136,8 +137,8 @@ func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
 			p.Digest, _ = v1.NewHash(strings.TrimSpace(string(id)))
 		}
 	}
-	if o.progress != nil {
-		fmt.Fprint(o.progress, out)
+	if o.Progress() != nil {
+		fmt.Fprint(o.Progress(), out)
 	}
 	return p, nil
 }
@@ -146,7 +147,7 @@ func loaded(ctx context.Context, out string, o *options) (*Pushed, error) {
 // docker-archive file or a stream as it is when no tag is asked for, else
 // the image read by image/base (or the stream script) written by package
 // format with the tag, or the tag the source gives it.
-func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o *options) error {
+func writeDockerArchive(ctx context.Context, src string, kind SourceKind, tag string, w io.Writer, o registry.Options) error {
 	if tag == "" && kind == SourceStream && !image.IsScript(src) {
 		return runStream(ctx, src, w)
 	}
@@ -200,7 +201,7 @@ func showProgress(w io.Writer, label string, updates <-chan v1.Update) (wait fun
 				continue
 			}
 			for nextQuarter <= 4 && u.Complete*4 >= u.Total*nextQuarter {
-				fmt.Fprintf(w, "%s: %s of %s (%d%%)\n", label, humanSize(u.Complete), humanSize(u.Total), nextQuarter*25)
+				fmt.Fprintf(w, "%s: %s of %s (%d%%)\n", label, registry.HumanSize(u.Complete), registry.HumanSize(u.Total), nextQuarter*25)
 				nextQuarter++
 			}
 		}
@@ -210,7 +211,7 @@ func showProgress(w io.Writer, label string, updates <-chan v1.Update) (wait fun
 		if last.Complete == 0 {
 			fmt.Fprintf(w, "%s: done, nothing to upload\n", label)
 		} else {
-			fmt.Fprintf(w, "%s: done, %s uploaded\n", label, humanSize(last.Complete))
+			fmt.Fprintf(w, "%s: done, %s uploaded\n", label, registry.HumanSize(last.Complete))
 		}
 	}()
 	return func() { <-finished }
@@ -222,7 +223,7 @@ func bar(u v1.Update) string {
 	if filled > width {
 		filled = width
 	}
-	return fmt.Sprintf("[%s%s] %s / %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), humanSize(u.Complete), humanSize(u.Total))
+	return fmt.Sprintf("[%s%s] %s / %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), registry.HumanSize(u.Complete), registry.HumanSize(u.Total))
 }
 
 // isTerminal reports whether w is a terminal.
