@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
+	"github.com/nixlayer/nixlayer/pull"
 	"github.com/nixlayer/nixlayer/push"
 	"github.com/nixlayer/nixlayer/registry"
 )
@@ -56,7 +57,7 @@ func pullOptions(c *cli.Context) (format.Format, []registry.Option, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	p, err := registry.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
+	p, err := pull.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -85,7 +86,7 @@ give NAME@DIGEST and --out.`,
 			attrs, err := nixattrs.Load()
 			switch {
 			case err == nil:
-				spec, err := registry.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
+				spec, err := pull.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
 				if err != nil {
 					return err
 				}
@@ -93,7 +94,7 @@ give NAME@DIGEST and --out.`,
 				if err != nil {
 					return err
 				}
-				return registry.Pull(c.Context, spec.Request(), out, append(spec.Options(), registry.WithProgress(os.Stderr))...)
+				return pull.Pull(c.Context, spec.Request(), out, append(spec.Options(), registry.WithProgress(os.Stderr))...)
 			case !errors.Is(err, nixattrs.ErrNotBuilder):
 				return err
 			}
@@ -106,8 +107,8 @@ give NAME@DIGEST and --out.`,
 			if err != nil {
 				return err
 			}
-			req := registry.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
-			return registry.Pull(c.Context, req, c.String("out"), opts...)
+			req := pull.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
+			return pull.Pull(c.Context, req, c.String("out"), opts...)
 		},
 	}
 }
@@ -129,7 +130,7 @@ func pinCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := registry.Pin(c.Context, c.Args().First(), format, opts...)
+			p, err := pull.Pin(c.Context, c.Args().First(), format, opts...)
 			if err != nil {
 				return err
 			}

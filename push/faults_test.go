@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
-	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/pull"
 )
 
 func TestPushFaults(t *testing.T) {
@@ -18,7 +18,7 @@ func TestPushFaults(t *testing.T) {
 	{
 		host, _ := registrytest.InProcess(t)
 		digest := registrytest.Put(t, host+"/src:v1", registrytest.RandomImage(t))
-		if err := registry.Pull(context.Background(), registry.Request{ImageName: host + "/src", ImageDigest: digest.String()}, src); err != nil {
+		if err := pull.Pull(context.Background(), pull.Request{ImageName: host + "/src", ImageDigest: digest.String()}, src); err != nil {
 			t.Fatal(err)
 		}
 	}

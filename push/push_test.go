@@ -13,6 +13,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
+	"github.com/nixlayer/nixlayer/pull"
 	"github.com/nixlayer/nixlayer/registry"
 )
 
@@ -31,8 +32,8 @@ func sources(t *testing.T, host, repo string) map[SourceKind]string {
 	out := map[SourceKind]string{}
 	for kind, f := range map[SourceKind]format.Format{SourceDockerArchive: format.DockerArchive, SourceOCILayout: format.OCILayout, SourceOCIArchive: format.OCIArchive} {
 		p := filepath.Join(dir, string(kind))
-		req := registry.Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
-		if err := registry.Pull(context.Background(), req, p); err != nil {
+		req := pull.Request{ImageName: host + "/" + strings.Split(repo, ":")[0], ImageDigest: digest.Digest.String(), FinalImageName: "src", FinalImageTag: "v1", Format: f}
+		if err := pull.Pull(context.Background(), req, p); err != nil {
 			t.Fatal(err)
 		}
 		out[kind] = p

@@ -14,7 +14,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
-	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/pull"
 )
 
 // pullNix binds `rp` to nix/pull.nix imported with the test binary, in
@@ -86,7 +86,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			// pin, then pullImage with exactly the pinned values.
 			js := testutil.Run(t, "", nil, exe, "pin", "--json", "--format", format, dest)
-			var p registry.Pinned
+			var p pull.Pinned
 			if err := json.Unmarshal([]byte(js), &p); err != nil {
 				t.Fatalf("pin --json printed %q: %v", js, err)
 			}

@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // hostileRegistry is an httptest registry on 127.0.0.1 serving one image
@@ -99,7 +100,7 @@ func (h *hostileRegistry) endless(w http.ResponseWriter) {
 func TestPullHostileRegistry(t *testing.T) {
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:` + strings.Repeat("0", 64) + `"]}}`)
 	layer := []byte("a 354-byte blob, or so")
-	short := WithTimeouts(Timeouts{Dial: time.Second, TLS: time.Second, Headers: 300 * time.Millisecond, Idle: 300 * time.Millisecond})
+	short := registry.WithTimeouts(registry.Timeouts{Dial: time.Second, TLS: time.Second, Headers: 300 * time.Millisecond, Idle: 300 * time.Millisecond})
 	tests := []struct {
 		name  string
 		setup func(h *hostileRegistry) v1.Hash
@@ -136,9 +137,9 @@ func TestPullHostileRegistry(t *testing.T) {
 			start := time.Now()
 			var err error
 			if tt.pin {
-				_, err = Pin(context.Background(), h.host()+"/app:v1", "", short, WithRetry(1, 0))
+				_, err = Pin(context.Background(), h.host()+"/app:v1", "", short, registry.WithRetry(1, 0))
 			} else {
-				err = Pull(context.Background(), Request{ImageName: h.host() + "/app", ImageDigest: d.String()}, filepath.Join(t.TempDir(), "out.tar"), short, WithRetry(2, 10*time.Millisecond))
+				err = Pull(context.Background(), Request{ImageName: h.host() + "/app", ImageDigest: d.String()}, filepath.Join(t.TempDir(), "out.tar"), short, registry.WithRetry(2, 10*time.Millisecond))
 			}
 			took := time.Since(start)
 			if err == nil {
@@ -157,23 +158,5 @@ func TestPullHostileRegistry(t *testing.T) {
 			}
 			t.Logf("%v after %v; registry sent %d body bytes", err, took.Round(time.Millisecond), h.sent.Load())
 		})
-	}
-}
-
-// TestChoosePlatformBounded: an index of 100,000 manifests (duplicates
-// among them) gives a short error listing each platform once.
-func TestChoosePlatformBounded(t *testing.T) {
-	var idx v1.IndexManifest
-	for i := range 100000 {
-		idx.Manifests = append(idx.Manifests, v1.Descriptor{MediaType: types.OCIManifestSchema1,
-			Platform: &v1.Platform{OS: "linux", Architecture: fmt.Sprintf("arch%d", i%50)}})
-	}
-	_, err := choosePlatform(&idx, v1.Platform{OS: "linux", Architecture: "riscv64"})
-	if err == nil {
-		t.Fatal("no error")
-	}
-	msg := err.Error()
-	if len(msg) > 2000 || strings.Count(msg, "linux/arch1,") != 1 || !strings.Contains(msg, "and 18 more") {
-		t.Errorf("error of %d bytes: %.400s", len(msg), msg)
 	}
 }

@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // Request names the image Pull fetches and how it is written: the
@@ -30,7 +31,7 @@ type Request struct {
 }
 
 // reference checks r and returns the reference it pulls.
-func (r *Request) reference(o *options) (name.Digest, error) {
+func (r *Request) reference(o registry.Options) (name.Digest, error) {
 	if r.FinalImageName == "" {
 		r.FinalImageName = r.ImageName
 	}
@@ -46,7 +47,7 @@ func (r *Request) reference(o *options) (name.Digest, error) {
 	if _, err := v1.NewHash(r.ImageDigest); err != nil {
 		return name.Digest{}, fmt.Errorf("reading imageDigest %q of %q: %w", r.ImageDigest, r.ImageName, err)
 	}
-	ref, err := name.NewDigest(r.ImageName+"@"+r.ImageDigest, o.nameOptions()...)
+	ref, err := name.NewDigest(r.ImageName+"@"+r.ImageDigest, o.NameOptions()...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("reading image reference %q: %w", r.ImageName+"@"+r.ImageDigest, err)
 	}
@@ -60,8 +61,8 @@ func (r *Request) reference(o *options) (name.Digest, error) {
 // writes it to out in r.Format: a file for docker-archive and oci-archive,
 // a directory for oci-layout. The bytes depend only on the image, the
 // format and the final name and tag. Nothing is left at out on failure.
-func Pull(ctx context.Context, r Request, out string, opts ...Option) error {
-	o := makeOptions(opts)
+func Pull(ctx context.Context, r Request, out string, opts ...registry.Option) error {
+	o := registry.NewOptions(opts...)
 	ref, err := r.reference(o)
 	if err != nil {
 		return err
@@ -69,17 +70,17 @@ func Pull(ctx context.Context, r Request, out string, opts ...Option) error {
 	if _, err := os.Lstat(out); err == nil {
 		return fmt.Errorf("writing %s: it already exists", out)
 	}
-	f, err := fetch(ctx, ref, o)
+	f, err := registry.Fetch(ctx, ref, o)
 	if err != nil {
 		return err
 	}
-	defer f.close()
-	return f.write(out, r)
+	defer f.Close()
+	return write(f, out, r)
 }
 
 // write writes the fetched image to out, atomically.
-func (f *fetched) write(out string, r Request) error {
-	a, err := f.entries(r.Format, r.FinalImageName, r.FinalImageTag)
+func write(f *registry.Fetched, out string, r Request) error {
+	a, err := entries(f, r.Format, r.FinalImageName, r.FinalImageTag)
 	if err != nil {
 		return err
 	}

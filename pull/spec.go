@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // Spec is the "nixlayer" attribute of a pullImage derivation (see
@@ -63,7 +64,7 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	}
 	// The image names, checked as Pull will check them.
 	r := s.Request()
-	if _, err := r.reference(makeOptions(s.Options())); err != nil {
+	if _, err := r.reference(registry.NewOptions(s.Options()...)); err != nil {
 		return nil, fmt.Errorf("reading pullImage arguments in %s: %w", file, err)
 	}
 	return &s, nil
@@ -77,22 +78,22 @@ func (s *Spec) Request() Request {
 
 // Options returns the options s sets. Without caCertFile, the CA bundle
 // comes from $NIX_SSL_CERT_FILE when set (and $SSL_CERT_FILE is not).
-func (s *Spec) Options() []Option {
+func (s *Spec) Options() []registry.Option {
 	p, _ := Platform(s.OS, s.Arch, s.Variant, s.System)
 	t, _ := s.timeouts()
-	opts := []Option{WithPlatform(p), WithInsecure(s.TLSVerify != nil && !*s.TLSVerify), WithTimeouts(t)}
+	opts := []registry.Option{registry.WithPlatform(p), registry.WithInsecure(s.TLSVerify != nil && !*s.TLSVerify), registry.WithTimeouts(t)}
 	switch ca := os.Getenv("NIX_SSL_CERT_FILE"); {
 	case s.CACertFile != "":
-		opts = append(opts, WithCACertFile(s.CACertFile))
+		opts = append(opts, registry.WithCACertFile(s.CACertFile))
 	case ca != "" && os.Getenv("SSL_CERT_FILE") == "":
 		// What Nix's own fetchers trust (an impure variable of pullImage).
-		opts = append(opts, WithCACertFile(ca))
+		opts = append(opts, registry.WithCACertFile(ca))
 	}
 	return opts
 }
 
-func (s *Spec) timeouts() (Timeouts, error) {
-	return ParseTimeouts("connectTimeout", s.ConnectTimeout, "idleTimeout", s.IdleTimeout)
+func (s *Spec) timeouts() (registry.Timeouts, error) {
+	return registry.ParseTimeouts("connectTimeout", s.ConnectTimeout, "idleTimeout", s.IdleTimeout)
 }
 
 // Platform returns the platform to choose from an index: osName (default

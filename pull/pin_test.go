@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // TestPinMatchesPull checks that the hash pin prints is the hash of what
@@ -90,7 +91,7 @@ func TestPullIndex(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			req := Request{ImageName: host + "/multi", ImageDigest: digest.String(), Format: format.OCILayout}
-			err := Pull(context.Background(), req, out, WithPlatform(tt.platform))
+			err := Pull(context.Background(), req, out, registry.WithPlatform(tt.platform))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -108,7 +109,7 @@ func TestPullIndex(t *testing.T) {
 		})
 	}
 	t.Run("pin names the platform", func(t *testing.T) {
-		p, err := Pin(context.Background(), host+"/multi", format.DockerArchive, WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64"}))
+		p, err := Pin(context.Background(), host+"/multi", format.DockerArchive, registry.WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64"}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 
 	imgformat "github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // Pinned holds the arguments of pullImage that fetch an image again, bit
@@ -41,14 +42,14 @@ type Pinned struct {
 // Pin resolves ref (NAME[:TAG] or NAME@DIGEST) to a digest, pulls the image
 // exactly as the pullImage derivation does and hashes the result. The
 // final image name and tag default to the name and tag in ref.
-func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Option) (*Pinned, error) {
-	o := makeOptions(opts)
-	parsed, err := name.ParseReference(ref, o.nameOptions()...)
+func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...registry.Option) (*Pinned, error) {
+	o := registry.NewOptions(opts...)
+	parsed, err := name.ParseReference(ref, o.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("reading image reference %q: %w", ref, err)
 	}
-	repo, tag := SplitReference(ref)
-	ropts, err := o.remoteOptions(remote.WithContext(ctx))
+	repo, tag := registry.SplitReference(ref)
+	ropts, err := o.RemoteOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Optio
 	}
 	p := &Pinned{ImageName: repo, ImageDigest: top.Digest.String(), FinalImageName: repo, FinalImageTag: tag}
 	if top.MediaType.IsIndex() {
-		p.OS, p.Arch, p.Variant = o.platform.OS, o.platform.Architecture, o.platform.Variant
+		p.OS, p.Arch, p.Variant = o.Platform().OS, o.Platform().Architecture, o.Platform().Variant
 	}
 	if format != "" && format != imgformat.DockerArchive {
 		p.Format = format
@@ -68,12 +69,12 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Optio
 	if err != nil {
 		return nil, err
 	}
-	f, err := fetch(ctx, digestRef, o)
+	f, err := registry.Fetch(ctx, digestRef, o)
 	if err != nil {
 		return nil, err
 	}
-	defer f.close()
-	sum, err := f.outputHash(r, o)
+	defer f.Close()
+	sum, err := outputHash(f, r, o)
 	if err != nil {
 		return nil, err
 	}
@@ -84,16 +85,16 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Optio
 
 // outputHash is the sha256 Nix computes for the output of pullImage: of
 // the file for archives, of its NAR serialisation for an oci-layout.
-func (f *fetched) outputHash(r Request, o *options) ([]byte, error) {
+func outputHash(f *registry.Fetched, r Request, o registry.Options) ([]byte, error) {
 	h := sha256.New()
 	if r.Format == imgformat.OCILayout {
-		tmp, err := os.MkdirTemp(o.tempDir, "nixlayer-pin-")
+		tmp, err := os.MkdirTemp(o.TempDir(), "nixlayer-pin-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, "layout")
-		if err := f.write(out, r); err != nil {
+		if err := write(f, out, r); err != nil {
 			return nil, err
 		}
 		if err := nar.DumpPath(h, out); err != nil {
@@ -101,7 +102,7 @@ func (f *fetched) outputHash(r Request, o *options) ([]byte, error) {
 		}
 		return h.Sum(nil), nil
 	}
-	es, err := f.entries(r.Format, r.FinalImageName, r.FinalImageTag)
+	es, err := entries(f, r.Format, r.FinalImageName, r.FinalImageTag)
 	if err != nil {
 		return nil, err
 	}

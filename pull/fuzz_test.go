@@ -1,7 +1,9 @@
-package registry
+package pull
 
 import (
 	"testing"
+
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // FuzzParseSpec feeds ParseSpec arbitrary structured-attrs JSON: it must
@@ -18,7 +20,7 @@ func FuzzParseSpec(f *testing.F) {
 			return
 		}
 		r := s.Request()
-		if _, err := r.reference(makeOptions(s.Options())); err != nil {
+		if _, err := r.reference(registry.NewOptions(s.Options()...)); err != nil {
 			t.Errorf("ParseSpec accepted %q, but its request has no valid reference: %v", data, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // archiveTime stamps every entry of an archive Pull writes.
@@ -26,19 +27,18 @@ type archive struct {
 
 // entries lists the blobs of the image in format, sorted by name, tagged
 // finalName:finalTag. Blob contents come from the fetched files.
-func (f *fetched) entries(fm format.Format, finalName, finalTag string) (*archive, error) {
+func entries(f *registry.Fetched, fm format.Format, finalName, finalTag string) (*archive, error) {
 	a := &archive{format: fm}
-	config, err := os.ReadFile(f.blobPath(f.manifest.Config.Digest))
+	config, err := os.ReadFile(f.BlobPath(f.Manifest().Config.Digest))
 	if err != nil {
 		return nil, err
 	}
-	a.image = format.Image{Config: config, Manifest: f.rawManifest, Name: finalName, Tag: finalTag, IndexName: finalName + ":" + finalTag}
-	ds := append([]v1.Descriptor{f.manifest.Config}, f.manifest.Layers...)
-	for _, d := range uniqueBlobs(ds) {
-		a.blobs = append(a.blobs, format.Blob{Desc: d, Path: f.blobPath(d.Digest)})
+	a.image = format.Image{Config: config, Manifest: f.RawManifest(), Name: finalName, Tag: finalTag, IndexName: finalName + ":" + finalTag}
+	for _, d := range f.Blobs() {
+		a.blobs = append(a.blobs, format.Blob{Desc: d, Path: f.BlobPath(d.Digest)})
 	}
 	if fm.OCI() {
-		raw, mt, err := format.ManifestFor(fm, f.rawManifest, f.manifest)
+		raw, mt, err := format.ManifestFor(fm, f.RawManifest(), f.Manifest())
 		if err != nil {
 			return nil, err
 		}

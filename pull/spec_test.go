@@ -1,10 +1,11 @@
-package registry
+package pull
 
 import (
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -38,9 +39,9 @@ func TestParseSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := makeOptions(s.Options())
-			if !o.platform.Equals(tt.platform) || o.insecure != tt.insecure {
-				t.Errorf("platform %+v insecure %v, want %+v %v", o.platform, o.insecure, tt.platform, tt.insecure)
+			o := registry.NewOptions(s.Options()...)
+			if !o.Platform().Equals(tt.platform) || o.Insecure() != tt.insecure {
+				t.Errorf("platform %+v insecure %v, want %+v %v", o.Platform(), o.Insecure(), tt.platform, tt.insecure)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package registry
+package pull
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/registry"
 )
 
 // realRegistry starts docker-registry with an image at app:v1 and a
@@ -71,7 +72,7 @@ func TestPullFaults(t *testing.T) {
 		p, req := realRegistry(t)
 		p.Inject(registrytest.Rule{Match: registrytest.BlobGet, Fault: registrytest.Corrupt})
 		p.ResetCounts()
-		if err := Pull(context.Background(), req, filepath.Join(t.TempDir(), "x"), fast, WithJobs(1)); err == nil {
+		if err := Pull(context.Background(), req, filepath.Join(t.TempDir(), "x"), fast, registry.WithJobs(1)); err == nil {
 			t.Fatal("a corrupt blob was pulled")
 		}
 		if n := p.Count("GET", "/blobs/"); n != 1 {
