@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/registry"
 )
 
@@ -25,9 +26,11 @@ type archive struct {
 	image  format.Image
 }
 
-// entries lists the blobs of the image in format, sorted by name, tagged
-// finalName:finalTag. Blob contents come from the fetched files.
-func entries(f *registry.Fetched, fm format.Format, finalName, finalTag string) (*archive, error) {
+// newArchive lists the blobs of the fetched image in r.Format, sorted by
+// name, tagged r.FinalImageName:r.FinalImageTag. Blob contents come from
+// the fetched files.
+func newArchive(f *registry.Fetched, r Request) (*archive, error) {
+	fm, finalName, finalTag := r.Format, r.FinalImageName, r.FinalImageTag
 	a := &archive{format: fm}
 	config, err := os.ReadFile(f.BlobPath(f.Manifest().Config.Digest))
 	if err != nil {
@@ -64,7 +67,18 @@ func (a *archive) fill(w format.Writer) error {
 	return w.Image(a.image)
 }
 
-// writeTar writes the archive as a tar to w (pin hashes it this way).
-func writeTar(w io.Writer, a *archive) error {
+// create writes the archive to out, atomically: the output of Pull (and
+// of pullImage). An archive format is the tar stream writes, in a file;
+// an oci-layout, a directory.
+func (a *archive) create(out string) error {
+	if a.format.Dir() {
+		return format.Create(out, a.format, archiveTime, a.fill)
+	}
+	return atomicfile.File(out, func(f *os.File) error { return a.stream(f) })
+}
+
+// stream writes an archive format (docker-archive, oci-archive) as a tar
+// to w: what create puts in the file, and what Pin hashes.
+func (a *archive) stream(w io.Writer) error {
 	return format.Stream(w, a.format, archiveTime, a.fill)
 }

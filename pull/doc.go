@@ -1,8 +1,10 @@
 // Package pull is the builder of nixlayer's pullImage (a fixed-output
 // derivation) and `nixlayer pin`: Pull fetches an image manifest by digest
 // and writes a deterministic docker-archive, OCI layout or oci-archive;
-// Pin resolves a tag and computes the sha256 that pullImage pins, by
-// writing what Pull writes into a hash.
+// Pin resolves a tag and computes the sha256 that pullImage pins, with
+// Pull's own writer (archive.go: create writes Pull's output, stream the
+// tar of an archive format, which Pin hashes; an oci-layout is created in
+// a temporary directory and hashed as a NAR).
 //
 // Pull writes through package format (the one writer of every output
 // format) and talks to registries through package registry (timeouts,

@@ -74,7 +74,11 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...regis
 		return nil, err
 	}
 	defer f.Close()
-	sum, err := outputHash(f, r, o)
+	a, err := newArchive(f, r)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := a.outputHash(o.TempDir())
 	if err != nil {
 		return nil, err
 	}
@@ -83,31 +87,29 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...regis
 	return p, nil
 }
 
-// outputHash is the sha256 Nix computes for the output of pullImage: of
-// the file for archives, of its NAR serialisation for an oci-layout.
-func outputHash(f *registry.Fetched, r Request, o registry.Options) ([]byte, error) {
+// outputHash is the sha256 Nix computes for the output of pullImage, made
+// by the writer Pull uses: of the tar stream puts in the file for an
+// archive, of the NAR serialisation of the directory create writes (in a
+// temporary directory under tempDir) for an oci-layout.
+func (a *archive) outputHash(tempDir string) ([]byte, error) {
 	h := sha256.New()
-	if r.Format == imgformat.OCILayout {
-		tmp, err := os.MkdirTemp(o.TempDir(), "nixlayer-pin-")
-		if err != nil {
+	if !a.format.Dir() {
+		if err := a.stream(h); err != nil {
 			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		out := filepath.Join(tmp, "layout")
-		if err := write(f, out, r); err != nil {
-			return nil, err
-		}
-		if err := nar.DumpPath(h, out); err != nil {
-			return nil, fmt.Errorf("hashing %s: %w", out, err)
 		}
 		return h.Sum(nil), nil
 	}
-	es, err := entries(f, r.Format, r.FinalImageName, r.FinalImageTag)
+	tmp, err := os.MkdirTemp(tempDir, "nixlayer-pin-")
 	if err != nil {
 		return nil, err
 	}
-	if err := writeTar(h, es); err != nil {
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "layout")
+	if err := a.create(out); err != nil {
 		return nil, err
+	}
+	if err := nar.DumpPath(h, out); err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", out, err)
 	}
 	return h.Sum(nil), nil
 }

@@ -75,14 +75,9 @@ func Pull(ctx context.Context, r Request, out string, opts ...registry.Option) e
 		return err
 	}
 	defer f.Close()
-	return write(f, out, r)
-}
-
-// write writes the fetched image to out, atomically.
-func write(f *registry.Fetched, out string, r Request) error {
-	a, err := entries(f, r.Format, r.FinalImageName, r.FinalImageTag)
+	a, err := newArchive(f, r)
 	if err != nil {
 		return err
 	}
-	return format.Create(out, r.Format, archiveTime, a.fill)
+	return a.create(out)
 }
