@@ -12,21 +12,8 @@ import (
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
 	"github.com/nixlayer/nixlayer/pull"
-	"github.com/nixlayer/nixlayer/push"
 	"github.com/nixlayer/nixlayer/registry"
 )
-
-// registryFlags are the flags pull, pin and push share.
-func registryFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and unverified TLS (pullImage's tlsVerify = false)"},
-		&cli.StringFlag{Name: "ca-cert-file", Usage: "trust the PEM certificates in this file instead of the system's"},
-		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "blobs moved at once"},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "report no progress"},
-		&cli.StringFlag{Name: "connect-timeout", Usage: "bound on TCP connect, TLS handshake and response headers, a Go duration (default 30s/30s/60s, or $" + registry.EnvConnectTimeout + ")"},
-		&cli.StringFlag{Name: "idle-timeout", Usage: "bound on a body or upload that sends nothing, a Go duration (default 60s, or $" + registry.EnvIdleTimeout + ")"},
-	}
-}
 
 func platformFlags() []cli.Flag {
 	return []cli.Flag{
@@ -34,21 +21,6 @@ func platformFlags() []cli.Flag {
 		&cli.StringFlag{Name: "arch", Usage: "architecture (OCI name or Nix system) to choose from an index (default: this machine's)"},
 		&cli.StringFlag{Name: "variant", Usage: "architecture variant to choose from an index (default: any)"},
 	}
-}
-
-func registryOptions(c *cli.Context) ([]registry.Option, error) {
-	t, err := registry.ParseTimeouts("--connect-timeout", c.String("connect-timeout"), "--idle-timeout", c.String("idle-timeout"))
-	if err != nil {
-		return nil, err
-	}
-	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs")), registry.WithTimeouts(t)}
-	if f := c.String("ca-cert-file"); f != "" {
-		opts = append(opts, registry.WithCACertFile(f))
-	}
-	if !c.Bool("quiet") {
-		opts = append(opts, registry.WithProgress(os.Stderr))
-	}
-	return opts, nil
 }
 
 // pullOptions reads --format and the registry and platform flags.
@@ -141,61 +113,6 @@ func pinCommand() *cli.Command {
 			}
 			_, err = fmt.Fprint(c.App.Writer, p.Nix())
 			return err
-		},
-	}
-}
-
-func pushCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "push",
-		Usage:     "upload an image to a registry, or load it into Docker (DEST docker-daemon:[NAME:TAG])",
-		ArgsUsage: "SOURCE DEST",
-		Description: `SOURCE is a docker-archive, an OCI layout directory or archive, or an
-executable that writes a docker-archive (streamLayeredImage). DEST is a
-registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
-Prints the pushed image by digest. The SBOM documents the image carries
-are attached to it as OCI referrers (--no-sbom: not).`,
-		Flags: append(registryFlags(), noSBOMFlag),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2); err != nil {
-				return err
-			}
-			opts, err := registryOptions(c)
-			if err != nil {
-				return err
-			}
-			p, err := push.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
-			if err != nil {
-				return err
-			}
-			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p, opts)
-			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
-			return err
-		},
-	}
-}
-
-// writeAppCommand is the builder of nix/pull.nix's copyToRegistry and
-// copyToDockerDaemon: it writes $out/bin/<name> from the structured attrs.
-func writeAppCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "write-app",
-		Usage:  "write $out/bin/NAME holding TEXT (the builder of copyToRegistry and copyToDockerDaemon)",
-		Hidden: true,
-		Action: func(c *cli.Context) error {
-			attrs, err := nixattrs.Load()
-			if err != nil {
-				return err
-			}
-			var app struct{ Name, Text string }
-			if err := attrs.Decode("nixlayer", &app); err != nil {
-				return err
-			}
-			out, err := attrs.Out()
-			if err != nil {
-				return err
-			}
-			return push.WriteApp(out, app.Name, app.Text)
 		},
 	}
 }

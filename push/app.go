@@ -11,7 +11,7 @@ import (
 
 // WriteApp writes the directory out with one executable, out/bin/<name>,
 // holding text: the apps copyToRegistry and copyToDockerDaemon of
-// nix/pull.nix, built by nixlayer itself as their derivation's builder.
+// nix/push.nix, built by nixlayer itself as their derivation's builder.
 // Nothing is left at out on failure.
 func WriteApp(out, name, text string) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
