@@ -15,12 +15,39 @@ import (
 	"github.com/nixlayer/nixlayer/registry"
 )
 
+// registryFlags are the flags pull, pin and push share.
+func registryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP and unverified TLS (pullImage's tlsVerify = false)"},
+		&cli.StringFlag{Name: "ca-cert-file", Usage: "trust the PEM certificates in this file instead of the system's"},
+		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "blobs moved at once"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "report no progress"},
+		&cli.StringFlag{Name: "connect-timeout", Usage: "bound on TCP connect, TLS handshake and response headers, a Go duration (default 30s/30s/60s, or $" + registry.EnvConnectTimeout + ")"},
+		&cli.StringFlag{Name: "idle-timeout", Usage: "bound on a body or upload that sends nothing, a Go duration (default 60s, or $" + registry.EnvIdleTimeout + ")"},
+	}
+}
+
 func platformFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "os", Value: "linux", Usage: "OS of the image to choose from an index"},
 		&cli.StringFlag{Name: "arch", Usage: "architecture (OCI name or Nix system) to choose from an index (default: this machine's)"},
 		&cli.StringFlag{Name: "variant", Usage: "architecture variant to choose from an index (default: any)"},
 	}
+}
+
+func registryOptions(c *cli.Context) ([]registry.Option, error) {
+	t, err := registry.ParseTimeouts("--connect-timeout", c.String("connect-timeout"), "--idle-timeout", c.String("idle-timeout"))
+	if err != nil {
+		return nil, err
+	}
+	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs")), registry.WithTimeouts(t)}
+	if f := c.String("ca-cert-file"); f != "" {
+		opts = append(opts, registry.WithCACertFile(f))
+	}
+	if !c.Bool("quiet") {
+		opts = append(opts, registry.WithProgress(os.Stderr))
+	}
+	return opts, nil
 }
 
 // pullOptions reads --format and the registry and platform flags.

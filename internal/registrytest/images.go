@@ -1,3 +1,7 @@
+// What the tests of pull and push share: fixed and random test images,
+// go-containerregistry's in-process registry behind a Proxy, and uploading
+// an image to it.
+
 package registrytest
 
 import (
