@@ -23,6 +23,10 @@ func (o Options) Platform() v1.Platform { return o.o.platform }
 // (WithInsecure).
 func (o Options) Insecure() bool { return o.o.insecure }
 
+// Timeouts are the network timeouts WithTimeouts set (zero fields: the
+// defaults, see DefaultTimeouts).
+func (o Options) Timeouts() Timeouts { return o.o.timeouts }
+
 // TempDir is where temporary files go (WithTempDir; "" is $TMPDIR).
 func (o Options) TempDir() string { return o.o.tempDir }
 
