@@ -35,8 +35,9 @@
 //     buildImageIndex's and mergeImages' inputs);
 //   - the places that tell one format from another: image/build.go
 //     (writeOwnLayers: an OCI layout's layers are written to files first),
-//     index/spec.go (which formats hold an index), registry/pin.go (a directory
-//     is hashed as a NAR);
+//     index/spec.go (which formats hold an index), pull/archive.go (a directory
+//     is created, an archive streamed) and pull/pin.go (a directory is
+//     hashed as a NAR);
 //   - the README.
 //
 // Builds, streams and pullImage write through Create and take it

@@ -181,12 +181,12 @@ let
 
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
-  pullFns = import ./pull.nix { inherit nixlayerBin system; };
   helpers = import ./helpers.nix { inherit pkgs writeFiles; };
 in
 builders // {
   inherit closureInfo;
-  inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
+  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
+  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
