@@ -85,12 +85,12 @@ let
 
   # The arguments nixlayer reads as the user wrote them: an argument the
   # user did not give (or gave as null) is not passed, and nixlayer
-  # (image.Resolve) applies its default. No default lives here.
+  # (spec.Resolve) applies its default. No default lives here.
   given = names: args:
     let g = builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args;
     in builtins.removeAttrs g (builtins.filter (n: g.${n} == null) (builtins.attrNames g));
 
-  # The arguments default.nix reads itself; nixlayer (image.Spec) reads
+  # The arguments default.nix reads itself; nixlayer (spec.Spec) reads
   # every other argument of a builder's pattern, as the user wrote it.
   special = [
     "name" "contents" "copyToRoot" "fromImage" "files" "shell"
@@ -100,7 +100,7 @@ let
   # The arguments each image builder takes: its pattern's.
   takes = builtins.mapAttrs (_: builtins.functionArgs) builders;
 
-  # The spec (image.Spec) and the closure roots of one image. args is the
+  # The spec (spec.Spec) and the closure roots of one image. args is the
   # pattern's @-binding: what the user wrote, no default; every argument of
   # fn's pattern but the special ones goes to nixlayer as given there. v
   # holds the special ones with the pattern's defaults.
@@ -193,13 +193,13 @@ let
   # `builtins.functionArgs`, `nix repl` and editors show, and all the check
   # (args.nix) accepts. A `? null` default means "absent": the argument is
   # not passed and nixlayer applies its default (README, "Arguments"; Go's
-  # image.Resolve); the other defaults are Nix's own, used here.
+  # spec.Resolve); the other defaults are Nix's own, used here.
   # imageBuilder's pattern is buildImage's, layeredImageBuilder's the
   # layered builders'; both list the arguments every builder takes in the
   # same order (an error message lists them so), then their own.
   #
   # To add an argument: add it to the patterns of the builders that take
-  # it, with `? null`, and its field to image.Spec (tests/nixargs_test.go
+  # it, with `? null`, and its field to spec.Spec (tests/nixargs_test.go
   # fails until both agree); nixlayer then gets it as the user wrote it.
   # An argument Nix must turn into something else first (derivations to
   # build, paths) goes into `special` too, and image passes what nixlayer

@@ -13,7 +13,7 @@
 # The arguments are those of the pattern (`builtins.functionArgs
 # nl.buildLayer`); any other is an evaluation error naming it (args.nix).
 # Every argument but name goes to nixlayer as written (a `? null` default
-# means absent); nixlayer (image.ResolveLayer) applies the defaults.
+# means absent); nixlayer (spec.ResolveLayer) applies the defaults.
 { nixlayerBin, system ? builtins.currentSystem }:
 let
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];

@@ -9,17 +9,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/index"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/spec"
 )
 
 // The Go struct each Nix function's "nixlayer" attribute decodes into: the
 // one place the test names them (retarget a row when a struct moves).
 var (
-	imageSpec = image.Spec{}
-	layerSpec = image.LayerSpec{}
+	imageSpec = spec.Spec{}
+	layerSpec = spec.LayerSpec{}
 	pullSpec  = registry.Spec{}
 	indexSpec = index.Spec{}
 )
@@ -36,7 +36,8 @@ var imageNixOnly = []string{
 
 // Spec fields default.nix sets itself: no builder takes them as arguments.
 var imageNixSet = []string{
-	"function",   // the builder's name, for errors and defaults
+	"function",   // the builder's name, for errors
+	"layered",    // the builder's kind: the default layering, the root script it takes
 	"system",     // the import's system
 	"stream",     // streamLayeredImage
 	"references", // the derivation holding the store paths arguments name
