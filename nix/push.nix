@@ -16,7 +16,12 @@ let
     allowSubstitutes = false;
   };
 
-  # Accept an image (a derivation, path or string) or { image, ... }.
+  # Accept an image (a derivation, path or string) or { image, ... }. A
+  # path or string cannot match an attribute-set pattern, so
+  # copyToRegistry and copyToDockerDaemon take `arg` and
+  # builtins.functionArgs shows no argument of theirs: they are
+  # { image, destination ? null, tlsVerify ? true, name ? … } and
+  # { image, tag ? null, name ? … }, the defaults below.
   imageArgs = arg:
     if builtins.isAttrs arg && !(arg ? type && arg.type == "derivation") then arg else { image = arg; };
 
