@@ -28,6 +28,7 @@ const (
 type found struct {
 	name string
 	st   syscall.Stat_t
+	id   fileID
 }
 
 // Changes reads the tree back as layer entries: without a Snapshot every
@@ -66,7 +67,11 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 				return err
 			}
 		}
-		all = append(all, found{name: name, st: st})
+		id, _, err := statID(p)
+		if err != nil {
+			return err
+		}
+		all = append(all, found{name: name, st: st, id: id})
 		return nil
 	})
 	if err != nil {
@@ -78,7 +83,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 	opaque := map[string]bool{}
 	nowDir := map[string]bool{} // every name there now: is it a directory
 	for _, f := range all {
-		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		id := f.id
 		nowDir[f.name] = isDir(f.st)
 		b, was := t.before[f.name]
 		switch {
@@ -108,7 +113,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		if !keep[f.name] {
 			continue
 		}
-		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		id := f.id
 		if a, ok := t.added[f.name]; ok && a.ctime == f.st.Ctim.Nano() && !t.faked[id] && a.entry.Type != tar.TypeDir {
 			out = append(out, a.entry) // as it was given
 			continue
@@ -159,7 +164,7 @@ func whiteout(name string) layers.Entry {
 // entry is the layer entry of a name of the tree; ok is false for what a
 // layer cannot hold (sockets).
 func (t *Tree) entry(f found, first map[fileID]string) (layers.Entry, bool, error) {
-	id := fileID{uint64(f.st.Dev), f.st.Ino}
+	id := f.id
 	a := t.attrs[id]
 	e := layers.Entry{Name: f.name, Mode: int64(f.st.Mode&0o7777) | a.Special, Uid: a.Uid, Gid: a.Gid,
 		Uname: rootName(a.Uid), Gname: rootName(a.Gid)}
