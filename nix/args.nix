@@ -24,7 +24,7 @@ rec {
     "fromImage" "fromImageName" "fromImageTag"
     "users" "groups" "perms" "symlinks" "files" "directories"
     "extraCommands" "shell" "keepContentsDirlinks" "debug" "passthru" "meta"
-    "layers" "sbom"
+    "layers" "sbom" "contentAddressed"
   ];
   # buildImage adds runAsRoot; the layered builders add their layering and
   # fakeRootCommands (rootscript: no VM, no fakeroot).
@@ -36,6 +36,7 @@ rec {
   special = [
     "name" "contents" "copyToRoot" "fromImage" "files" "shell"
     "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
+    "contentAddressed"
   ];
 
   # The names each function takes.
@@ -46,6 +47,12 @@ rec {
     buildLayeredImageWithNixDb = layered;
     streamLayeredImage = layered;
   };
+
+  # The attributes of a content-addressed derivation, for the builders'
+  # and buildLayer's `contentAddressed = true` (Nix needs
+  # `experimental-features = ca-derivations`): the output's path is the
+  # hash of its contents, which hold nothing of $out (README, "Guarantees").
+  caAttrs = ca: if ca then { __contentAddressed = true; outputHashMode = "recursive"; outputHashAlgo = "sha256"; } else { };
 
   # dockerTools arguments nixlayer does not take, with what to do instead.
   refused = {

@@ -16,7 +16,7 @@ let
   nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
 
   argLists = import ./args.nix;
-  inherit (argLists) lower;
+  inherit (argLists) lower caAttrs;
 
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
 
@@ -49,8 +49,8 @@ let
   # The derivation every image builder makes: nixlayer reads `nixlayer`
   # (the options) and `closure` (the store paths with their references)
   # from the structured attrs.
-  mkImage = { drvName, command ? "build-image", roots, spec }:
-    derivation {
+  mkImage = { drvName, command ? "build-image", roots, spec, contentAddressed ? false }:
+    derivation (caAttrs contentAddressed // {
       name = drvName;
       inherit system;
       builder = nixlayerBin;
@@ -61,7 +61,7 @@ let
       # Images are large and cheap to rebuild; do not fetch them.
       allowSubstitutes = false;
       preferLocalBuild = true;
-    };
+    });
 
   # The store name of an image: dockerTools' (docker-image-NAME for
   # buildImage, NAME for the layered builders) with the suffix of what the
@@ -109,6 +109,7 @@ let
       refs = if includeStorePaths || script then references args else null;
       passed = builtins.filter (n: !(builtins.elem n argLists.special)) argLists.functions.${fn};
     in {
+      contentAddressed = args.contentAddressed or false;
       roots = roots ++ (if refs != null then [ refs ] else [ ]);
       spec = given passed args // {
         function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
@@ -132,7 +133,10 @@ let
   result = fn: args: drv: extra:
     drv // {
       imageName = lower args.name;
-      imageTag = if args.tag or null == null then builtins.substring 0 32 (baseNameOf drv.outPath) else lower args.tag;
+      # A content-addressed output's path is known after its build only.
+      imageTag = if args.tag or null != null then lower args.tag
+        else if args.contentAddressed or false then throw "nixlayer.${fn} ${args.name}: a content-addressed image has no imageTag until it is built (the default tag is its output hash): give `tag`"
+        else builtins.substring 0 32 (baseNameOf drv.outPath);
       conf = args.config or { };
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
@@ -143,14 +147,14 @@ let
     # the root.
     buildImage = args:
       let i = image "buildImage" args;
-      in result "buildImage" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots spec; }) { };
+      in result "buildImage" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots spec contentAddressed; }) { };
 
     # Like buildImage, but each popular store path gets its own layer
     # (nixpkgs' popularity contest, or layering = "size"), shared between
     # images. `stream` is the same image as a streamLayeredImage.
     buildLayeredImage = args:
       let i = image "buildLayeredImage" args;
-      in result "buildLayeredImage" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots spec; }) {
+      in result "buildLayeredImage" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots spec contentAddressed; }) {
         stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]);
       };
 
@@ -160,20 +164,20 @@ let
     # default for a stream).
     streamLayeredImage = args:
       let i = image "streamLayeredImage" args;
-      in result "streamLayeredImage" args (mkImage { drvName = "stream-${baseNameOf args.name}"; inherit (i) roots; spec = i.spec // { stream = true; }; }) {
+      in result "streamLayeredImage" args (mkImage { drvName = "stream-${baseNameOf args.name}"; inherit (i) roots contentAddressed; spec = i.spec // { stream = true; }; }) {
         isExe = true;
       };
 
     # buildImage with the Nix database of the image's store paths inside.
     buildImageWithNixDb = args:
       let i = image "buildImageWithNixDb" args;
-      in result "buildImageWithNixDb" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+      in result "buildImageWithNixDb" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots contentAddressed; spec = i.spec // { includeNixDB = true; }; }) { };
 
     # Like buildLayeredImage with includeNixDB; the database has its own top
     # layer, so the store-path layers stay shareable.
     buildLayeredImageWithNixDb = args:
       let i = image "buildLayeredImageWithNixDb" args;
-      in result "buildLayeredImageWithNixDb" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+      in result "buildLayeredImageWithNixDb" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots contentAddressed; spec = i.spec // { includeNixDB = true; }; }) { };
   };
 
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.

@@ -13,13 +13,16 @@
 # Every argument but name goes to nixlayer as written; nixlayer
 # (image.ResolveLayer) applies the defaults and refuses unknown ones.
 { nixlayerBin, system ? builtins.currentSystem }:
-args@{ name ? "layer", deps ? [ ], copyToRoot ? [ ], layers ? [ ], ... }:
+#
+# contentAddressed = true makes it a content-addressed derivation (Nix's
+# `experimental-features = ca-derivations`).
+args@{ name ? "layer", deps ? [ ], copyToRoot ? [ ], layers ? [ ], contentAddressed ? false, ... }:
 let
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
-  rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" ];
+  rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" "contentAddressed" ];
   given = builtins.removeAttrs rest (builtins.filter (n: rest.${n} == null) (builtins.attrNames rest));
 in
-derivation {
+derivation ((import ./args.nix).caAttrs contentAddressed // {
   name = baseNameOf name;
   inherit system;
   builder = nixlayerBin;
@@ -34,4 +37,4 @@ derivation {
     # Inputs of the build: nixlayer reads their layer.json.
     layers = map toString (toList layers);
   };
-}
+})
