@@ -31,6 +31,24 @@ type found struct {
 	id   fileID
 }
 
+// find reads what is known of the file at p, the tree's name: what the
+// script made unreadable to the builder (it was root) is opened up to be
+// read; the entry keeps the mode it had.
+func find(p, name string) (found, error) {
+	f := found{name: name}
+	if err := syscall.Lstat(p, &f.st); err != nil {
+		return f, err
+	}
+	if need := openUp(f.st); need != 0 {
+		if err := os.Chmod(p, os.FileMode(f.st.Mode&0o777|need)); err != nil {
+			return f, err
+		}
+	}
+	var err error
+	f.id, _, err = statID(p)
+	return f, err
+}
+
 // Changes reads the tree back as layer entries: without a Snapshot every
 // file of the tree, else what is new or changed since it, with whiteouts
 // for what was deleted and an opaque marker in a directory that was
@@ -56,23 +74,9 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		if strings.HasPrefix(d.Name(), whiteoutPrefix) {
 			return fmt.Errorf("/%s: names starting with %q mark deletions in a layer; the script must not make one", name, whiteoutPrefix)
 		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
-		}
-		// What the script made unreadable to the builder (it was root)
-		// is opened up to be read; the entry keeps the mode it had.
-		if need := openUp(st); need != 0 {
-			if err := os.Chmod(p, os.FileMode(st.Mode&0o777|need)); err != nil {
-				return err
-			}
-		}
-		id, _, err := statID(p)
-		if err != nil {
-			return err
-		}
-		all = append(all, found{name: name, st: st, id: id})
-		return nil
+		f, err := find(p, name)
+		all = append(all, f)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading what the script made: %w", err)
