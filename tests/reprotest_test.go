@@ -14,10 +14,11 @@ import (
 // reprotestVariations are the variations reprotest applies to its second
 // build (`reprotest --help`: +all is every one of them). One is off:
 //
-//   - user_group: building as another user needs accounts made for it
-//     (user_group.available); the test machines run as root with none to
-//     spare. nixlayer reads no account of the build machine: owners come
-//     from the spec (uid, gid, users, root scripts' chown).
+//   - user_group: building as another user needs sudo and accounts made
+//     for it (user_group.available); the test machines run as root and
+//     have neither (tried with nobody:nogroup: reprotest stops, sudo
+//     missing). nixlayer reads no account of the build machine: owners
+//     come from the spec (uid, gid, users, root scripts' chown).
 //
 // Two do less than their names say on nixlayer's static binary:
 //
