@@ -44,7 +44,10 @@ const reproMatrix = `let
   script = "mkdir -p srv; echo x > srv/f; chown 1000:100 srv/f; mknod srv/null c 1 3; echo \"out=\${out:-}\" > srv/out";
   layer = nl.buildLayer { name = "repro-layer"; deps = [ testPkgs.bbBin ]; };
   layerZstd = nl.buildLayer { name = "repro-layer-zstd"; deps = [ testPkgs.twins ]; compression = "zstd"; };
-  layered = nl.buildLayeredImage (common // { name = "repro-layered"; extraCommands = "mkdir -p etc; echo hi > etc/motd"; shell = sh; });
+  binSh = nl.binSh { shell = sh; };
+  layered = nl.buildLayeredImage (common // { name = "repro-layered"; contents = [ testPkgs.hello nl.fakeNss binSh ];
+    extraCommands = "mkdir -p etc; echo hi > etc/motd"; shell = sh; files."/etc/greeting" = "hello\n";
+    users = [ { name = "app"; uid = 1000; home = "/home/app"; } ]; perms = [ { path = "/etc/greeting"; mode = "0600"; } ]; });
   stream = nl.streamLayeredImage (common // { name = "repro-stream"; shell = sh; fakeRootCommands = script; });
   streamed = testPkgs.run "repro-streamed.tar" "${stream} > $out" {};
   amd = nl.buildLayeredImage (common // { name = "repro-multi"; architecture = "amd64"; format = "oci-layout"; });
@@ -66,6 +69,8 @@ in [
   (nl.streamLayeredImage (common // { name = "repro-stream-db"; includeNixDB = true; compression = "gzip"; }))
   layer
   layerZstd
+  nl.fakeNss
+  binSh
   amd
   arm
   (nl.buildImageIndex { name = "repro-index"; images = [ amd arm ]; })
