@@ -28,6 +28,25 @@ const (
 type found struct {
 	name string
 	st   syscall.Stat_t
+	id   fileID
+}
+
+// find reads what is known of the file at p, the tree's name: what the
+// script made unreadable to the builder (it was root) is opened up to be
+// read; the entry keeps the mode it had.
+func find(p, name string) (found, error) {
+	f := found{name: name}
+	if err := syscall.Lstat(p, &f.st); err != nil {
+		return f, err
+	}
+	if need := openUp(f.st); need != 0 {
+		if err := os.Chmod(p, os.FileMode(f.st.Mode&0o777|need)); err != nil {
+			return f, err
+		}
+	}
+	var err error
+	f.id, _, err = statID(p)
+	return f, err
 }
 
 // Changes reads the tree back as layer entries: without a Snapshot every
@@ -55,19 +74,9 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		if strings.HasPrefix(d.Name(), whiteoutPrefix) {
 			return fmt.Errorf("/%s: names starting with %q mark deletions in a layer; the script must not make one", name, whiteoutPrefix)
 		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return err
-		}
-		// What the script made unreadable to the builder (it was root)
-		// is opened up to be read; the entry keeps the mode it had.
-		if need := openUp(st); need != 0 {
-			if err := os.Chmod(p, os.FileMode(st.Mode&0o777|need)); err != nil {
-				return err
-			}
-		}
-		all = append(all, found{name: name, st: st})
-		return nil
+		f, err := find(p, name)
+		all = append(all, f)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading what the script made: %w", err)
@@ -78,7 +87,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 	opaque := map[string]bool{}
 	nowDir := map[string]bool{} // every name there now: is it a directory
 	for _, f := range all {
-		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		id := f.id
 		nowDir[f.name] = isDir(f.st)
 		b, was := t.before[f.name]
 		switch {
@@ -108,7 +117,7 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		if !keep[f.name] {
 			continue
 		}
-		id := fileID{uint64(f.st.Dev), f.st.Ino}
+		id := f.id
 		if a, ok := t.added[f.name]; ok && a.ctime == f.st.Ctim.Nano() && !t.faked[id] && a.entry.Type != tar.TypeDir {
 			out = append(out, a.entry) // as it was given
 			continue
@@ -159,7 +168,7 @@ func whiteout(name string) layers.Entry {
 // entry is the layer entry of a name of the tree; ok is false for what a
 // layer cannot hold (sockets).
 func (t *Tree) entry(f found, first map[fileID]string) (layers.Entry, bool, error) {
-	id := fileID{uint64(f.st.Dev), f.st.Ino}
+	id := f.id
 	a := t.attrs[id]
 	e := layers.Entry{Name: f.name, Mode: int64(f.st.Mode&0o7777) | a.Special, Uid: a.Uid, Gid: a.Gid,
 		Uname: rootName(a.Uid), Gname: rootName(a.Gid)}

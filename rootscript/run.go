@@ -71,7 +71,7 @@ func (t *Tree) Run(ctx context.Context, opts Options) error {
 			t.removed[r.RemovedDir] = true
 			continue
 		}
-		id := fileID{r.Dev, r.Ino}
+		id := fileID{r.Dev, r.Ino, r.Btime}
 		a := t.attrs[id]
 		if r.Uid != nil {
 			a.Uid = *r.Uid

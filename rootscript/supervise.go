@@ -23,6 +23,7 @@ type record struct {
 	RemovedDir string `json:"removedDir,omitempty"`
 	Dev        uint64 `json:"dev"`
 	Ino        uint64 `json:"ino"`
+	Btime      int64  `json:"btime,omitempty"` // see fileID
 	Uid        *int   `json:"uid,omitempty"`
 	Gid        *int   `json:"gid,omitempty"`
 	Device     byte   `json:"device,omitempty"`
@@ -163,11 +164,11 @@ func (s *supervisor) chown(n notif, c call, dirfd int, name string, nofollow boo
 	if nofollow {
 		flags = unix.AT_SYMLINK_NOFOLLOW
 	}
-	var st unix.Stat_t
-	if err := unix.Fstatat(dirfd, name, &st, flags); err != nil {
+	id, _, err := identify(dirfd, name, flags)
+	if err != nil {
 		return errnoOf(err)
 	}
-	r := record{Dev: st.Dev, Ino: st.Ino}
+	r := record{Dev: id.Dev, Ino: id.Ino, Btime: id.Btime}
 	if id := uint32(n.Data.Args[c.uid]); id != ^uint32(0) {
 		v := int(id)
 		r.Uid = &v
@@ -192,8 +193,8 @@ func (s *supervisor) mknod(n notif, c call, dirfd int, name string) unix.Errno {
 	if err := unix.Fchmod(fd, mode&0o7777&^s.umask(n.Pid)); err != nil {
 		return errnoOf(err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	id, _, err := identify(fd, "", unix.AT_EMPTY_PATH)
+	if err != nil {
 		return errnoOf(err)
 	}
 	typ := byte(tar.TypeChar)
@@ -201,7 +202,7 @@ func (s *supervisor) mknod(n notif, c call, dirfd int, name string) unix.Errno {
 		typ = tar.TypeBlock
 	}
 	dev := n.Data.Args[c.dev]
-	s.add(record{Dev: st.Dev, Ino: st.Ino, Device: typ, Major: int64(unix.Major(dev)), Minor: int64(unix.Minor(dev))})
+	s.add(record{Dev: id.Dev, Ino: id.Ino, Btime: id.Btime, Device: typ, Major: int64(unix.Major(dev)), Minor: int64(unix.Minor(dev))})
 	return 0
 }
 

@@ -16,12 +16,21 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nixlayer/nixlayer/layers"
 )
 
 // fileID names a file on disk whatever its names: what owners are
-// recorded by, so that they follow renames and hard links.
-type fileID struct{ Dev, Ino uint64 }
+// recorded by, so that they follow renames and hard links. Btime, the
+// file's birth time (statx), tells a file from one made later under the
+// same inode number, which file systems like ext4 hand out again once a
+// file is deleted: what was recorded of the deleted file is not the new
+// one's (see identify).
+type fileID struct {
+	Dev, Ino uint64
+	Btime    int64
+}
 
 // attr is what the disk of a single-id user namespace cannot hold about a
 // file: its owner, the setuid and setgid bits, and, for an empty file that
@@ -311,11 +320,11 @@ func (t *Tree) record(p string, a attr) error {
 // statID is the identity and the change time of the file at p, not
 // following a symlink.
 func statID(p string) (fileID, int64, error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(p, &st); err != nil {
+	id, ctime, err := identify(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
 		return fileID{}, 0, fmt.Errorf("reading %s: %w", p, err)
 	}
-	return fileID{uint64(st.Dev), st.Ino}, st.Ctim.Nano(), nil
+	return id, ctime, nil
 }
 
 // Snapshot remembers what the tree holds now: Changes gives what differs
