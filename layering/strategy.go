@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -73,10 +73,10 @@ func Register(name string, s Strategy) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if name == "" || s == nil {
-		panic("layers.Register: a strategy needs a name and a function")
+		panic("layering.Register: a strategy needs a name and a function")
 	}
 	if _, dup := strategies[name]; dup {
-		panic("layers.Register: strategy " + name + " registered twice")
+		panic("layering.Register: strategy " + name + " registered twice")
 	}
 	strategies[name] = s
 }
