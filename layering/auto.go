@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// nixpkgs' auto-layer.py, buildLayeredImage's default there.
+func init() { Register("auto", Auto) }
+
 // Auto splits a closure into layers as nixpkgs' default layering does
 // (pkgs/build-support/docker/auto-layer.py), giving the same groups for the
 // same closure and budget:

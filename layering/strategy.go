@@ -48,23 +48,7 @@ var (
 	strategies = map[string]Strategy{}
 )
 
-func init() {
-	Register(NoLayering, oneLayer)
-	Register("popularity", func(in Input) ([][]string, error) {
-		// As buildLayeredImage: the contents are referenced by the
-		// customisation layer, which is not part of the contest.
-		order, err := PopularityOrder(in.Graph, in.Roots)
-		if err != nil {
-			return nil, err
-		}
-		return SplitOrder(order, in.Budget)
-	})
-	Register("size", func(in Input) ([][]string, error) {
-		return SizeAware(in.Graph, in.Budget, in.Size)
-	})
-	// nixpkgs' auto-layer.py, buildLayeredImage's default there.
-	Register("auto", Auto)
-}
+func init() { Register(NoLayering, oneLayer) }
 
 // Register makes s available under name to Lookup. Strategies register
 // from an init function of their file; a name registered twice, or an
