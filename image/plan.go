@@ -51,7 +51,7 @@ func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *
 		if err != nil {
 			return nil, fmt.Errorf("reading base image %s: %w", set.Base.Path, err)
 		}
-		if plan, err = onBase(x, plan); err != nil {
+		if plan, err = onBase(x, plan, g.StoreDir()); err != nil {
 			return nil, err
 		}
 		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {

@@ -2,7 +2,9 @@
 // from the store and the image's contents (sorted, parents first, fixed
 // owners and times, hard links flattened), the writer that computes the
 // diffID and the compressed digest in the same pass as the bytes are
-// written, and the layer descriptors.
+// written, and the layer descriptors. A store path is named in the image
+// where it is on the build machine, in the closure's store directory
+// (StorePath, StoreDirs): no store directory is assumed.
 //
 // The write path takes Options (mtime, compression) and a context that stops
 // it between entries and between the chunks of a file. Which store paths
