@@ -53,7 +53,7 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	if c.String("closure") == "" || c.String("out") == "" {
 		return nil, errors.New("outside a Nix build, --closure and --out are required")
 	}
-	graph, err := registration.ReadFile(c.String("closure"), "")
+	graph, err := registration.ReadFile(c.String("closure"), storeDir())
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +72,12 @@ func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
 	return &image.Request{Spec: spec, Graph: graph, Out: out, Env: buildEnv(outputHash(out))}, nil
 }
 
+// storeDir is the store directory of the closure: $NIX_STORE, which Nix
+// sets for every builder from its store setting, as closure-info's
+// --store-dir reads it; "" (/nix/store) when it is not set. The image puts
+// the store paths, and its Nix database registers them, there.
+func storeDir() string { return os.Getenv("NIX_STORE") }
+
 // fromAttrs reads what a builder run by Nix is given in structured attrs:
 // the options in the "nixlayer" attribute (what names them), parsed with
 // parse, the closure graph of the "closure" exportReferencesGraph, and $out.
@@ -89,7 +95,7 @@ func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string)
 	if closure == nil {
 		return zero, nil, "", fmt.Errorf("structured attrs %s have no \"closure\" attribute (exportReferencesGraph.closure)", a.File)
 	}
-	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, "")
+	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, storeDir())
 	if err != nil {
 		return zero, nil, "", err
 	}
