@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nixlayer/nixlayer/spec"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/nixattrs"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -120,7 +122,7 @@ var flagUsage = map[string]string{
 	"format":             "docker-archive, oci-layout or oci-archive",
 	"compression":        "gzip, zstd or none",
 	"architecture":       "OCI architecture or Nix system (default: this system)",
-	"layering":           "none (one layer, as buildImage, the default here), popularity or size",
+	"layering":           "none (one layer, as buildImage, the default here) or another strategy: " + strings.Join(layering.Names(), ", "),
 	"max-layers":         "most layers of a layered image (2 to 127, default 100)",
 	"from-image":         "base image: docker-archive, OCI layout or oci-archive",
 	"include-nix-db":     "add the Nix database of the image's store paths",
