@@ -1,15 +1,13 @@
 package main
 
 import (
-	"archive/tar"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
 // TestBuildImageStoreDir: build-image reads the closure in the store
@@ -63,50 +61,16 @@ func TestBuildImageStoreDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			names := archiveNames(t, tt.out)
+			// Unpacked with skopeo and umoci, as a runtime sees it.
+			tree := testutil.Tree(t, testutil.Unpack(t, tt.out))
 			for _, want := range []string{strings.TrimPrefix(p, "/") + "/bin/hello", "nix/var/nix/db/db.sqlite"} {
-				if !names[want] {
+				if _, ok := tree[want]; !ok {
 					t.Errorf("the image has no /%s", want)
 				}
 			}
-			for n := range names {
-				if strings.HasPrefix(n, "nix/store") {
-					t.Errorf("the image has /%s; its store is %s", n, store)
-				}
+			if _, ok := tree["nix/store"]; ok {
+				t.Errorf("the image has /nix/store; its store is %s", store)
 			}
 		})
 	}
-}
-
-// archiveNames returns the entry names of every layer of a docker-archive.
-func archiveNames(t *testing.T, file string) map[string]bool {
-	t.Helper()
-	img, err := tarball.ImageFromPath(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, l := range ls {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			names[strings.TrimSuffix(h.Name, "/")] = true
-		}
-		rc.Close()
-	}
-	return names
 }
