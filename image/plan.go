@@ -12,6 +12,7 @@ import (
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
@@ -50,7 +51,7 @@ func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *
 		if err != nil {
 			return nil, fmt.Errorf("reading base image %s: %w", set.Base.Path, err)
 		}
-		if plan, err = onBase(x, plan); err != nil {
+		if plan, err = onBase(x, plan, g.StoreDir()); err != nil {
 			return nil, err
 		}
 		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
@@ -81,7 +82,7 @@ func (p *planner) baseLayers() int {
 }
 
 // reserved counts the layers of the image besides its store-path layers
-// and the customisation layer (which layers.AvailableLayers already keeps):
+// and the customisation layer (which layering.AvailableLayers already keeps):
 // the Nix database above, the base image's and the cached layers below.
 func (p *planner) reserved() int {
 	n := p.baseLayers() + len(p.cached)
@@ -190,11 +191,11 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	strategy, err := layers.Lookup(p.set.Layering)
+	strategy, err := layering.Lookup(p.set.Layering)
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layers.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
+	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

@@ -44,7 +44,7 @@ func (p *planner) runScript(ctx context.Context, root []layers.Entry) ([]layers.
 	}
 	opts := rootscript.Options{Name: sc.Name, Script: sc.Script, Shell: sc.Shell, Chroot: sc.Chroot, Log: os.Stderr}
 	if sc.Chroot {
-		opts.StoreDir = "/" + layers.ImageStoreDir
+		opts.StoreDir = p.graph.StoreDir()
 	}
 	if err := tree.Run(ctx, opts); err != nil {
 		return nil, err

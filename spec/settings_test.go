@@ -10,6 +10,7 @@ import (
 	"github.com/nixlayer/nixlayer/customize"
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -26,8 +27,8 @@ func TestResolveDefaults(t *testing.T) {
 			Format:       imgformat.DockerArchive,
 			Compression:  layers.Gzip,
 			ContentsMode: layers.Copy,
-			Layering:     layers.NoLayering,
-			MaxLayers:    layers.DefaultMaxLayers,
+			Layering:     layering.NoLayering,
+			MaxLayers:    layering.DefaultMaxLayers,
 			TempDir:      "/tmp/x",
 			// includeStorePaths defaults to true
 			IncludeStorePaths: true,
@@ -47,10 +48,10 @@ func TestResolveDefaults(t *testing.T) {
 		{name: "command line", spec: `{"name":"App"}`, want: base(nil)},
 		{name: "buildImage", spec: `{"name":"App","function":"buildImage","layered":false}`, want: base(nil)},
 		{name: "buildLayeredImage", spec: `{"name":"App","function":"buildLayeredImage","layered":true}`, want: base(func(s *Settings) {
-			s.Layering, s.ContentsMode = layers.DefaultStrategy, layers.Link
+			s.Layering, s.ContentsMode = layering.DefaultStrategy, layers.Link
 		})},
 		{name: "streamLayeredImage", spec: `{"name":"App","function":"streamLayeredImage","layered":true,"stream":true}`, want: base(func(s *Settings) {
-			s.Layering, s.ContentsMode, s.Stream, s.Compression = layers.DefaultStrategy, layers.Link, true, layers.None
+			s.Layering, s.ContentsMode, s.Stream, s.Compression = layering.DefaultStrategy, layers.Link, true, layers.None
 		})},
 		{name: "stream compressed", spec: `{"name":"App","stream":true,"compression":"zstd"}`, want: base(func(s *Settings) {
 			s.Stream, s.Compression = true, layers.Zstd

@@ -47,7 +47,7 @@ type Spec struct {
 	Format       string     `json:"format"`
 	Compression  string     `json:"compression"`
 	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size" or
-	// another registered layers.Strategy.
+	// another registered layering.Strategy.
 	Layering  string `json:"layering"`
 	MaxLayers *int   `json:"maxLayers"`
 	// IncludeNixDB adds a top layer with the Nix database registering

@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -48,23 +48,7 @@ var (
 	strategies = map[string]Strategy{}
 )
 
-func init() {
-	Register(NoLayering, oneLayer)
-	Register("popularity", func(in Input) ([][]string, error) {
-		// As buildLayeredImage: the contents are referenced by the
-		// customisation layer, which is not part of the contest.
-		order, err := PopularityOrder(in.Graph, in.Roots)
-		if err != nil {
-			return nil, err
-		}
-		return SplitOrder(order, in.Budget)
-	})
-	Register("size", func(in Input) ([][]string, error) {
-		return SizeAware(in.Graph, in.Budget, in.Size)
-	})
-	// nixpkgs' auto-layer.py, buildLayeredImage's default there.
-	Register("auto", Auto)
-}
+func init() { Register(NoLayering, oneLayer) }
 
 // Register makes s available under name to Lookup. Strategies register
 // from an init function of their file; a name registered twice, or an
@@ -73,10 +57,10 @@ func Register(name string, s Strategy) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if name == "" || s == nil {
-		panic("layers.Register: a strategy needs a name and a function")
+		panic("layering.Register: a strategy needs a name and a function")
 	}
 	if _, dup := strategies[name]; dup {
-		panic("layers.Register: strategy " + name + " registered twice")
+		panic("layering.Register: strategy " + name + " registered twice")
 	}
 	strategies[name] = s
 }

@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -7,6 +7,12 @@ import (
 
 	"github.com/nixlayer/nixlayer/registration"
 )
+
+func init() {
+	Register("size", func(in Input) ([][]string, error) {
+		return SizeAware(in.Graph, in.Budget, in.Size)
+	})
+}
 
 // SizeAware splits the store paths of g into at most storeLayers groups so
 // that a change to one store path re-ships as few bytes as possible:
