@@ -14,6 +14,7 @@ const (
 	defaultMaxFileBytes = 256 << 20 // one file the script made or changed (read into memory)
 	defaultMaxBytes     = 1 << 30   // all of them together
 
+	maxNamed  = 32       // processes a script left running its error names (it counts the others)
 	maxShown  = 64 << 10 // the end of a failed script's output its error shows
 	maxLogged = 16 << 20 // the script's output passed on to the build log, then its end
 	// maxResultBytes bounds what the script's namespaces report (one

@@ -14,10 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxNamed is how many of the processes a script left running its error
-// names; it counts the others.
-const maxNamed = 32
-
 // leftovers names the processes of this PID namespace but this one (its
 // init): what the script left running, in nested PID namespaces too.
 func leftovers(proc int) []string {
