@@ -73,11 +73,12 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 	if err := t.checkStore(all); err != nil {
 		return nil, err
 	}
-	out, err := t.entries(all)
+	wh := t.whiteouts(all)
+	out, err := t.entries(all, len(wh))
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, t.whiteouts(all)...)
+	out = append(out, wh...)
 	sort.SliceStable(out, func(i, j int) bool { return layers.Less(out[i].Name, out[j].Name) })
 	return out, nil
 }
@@ -200,9 +201,19 @@ func (t *Tree) asGiven(f *found) bool {
 	return ok && a.ctime == f.ctime && !t.faked[f.id()] && a.entry.Type != tar.TypeDir
 }
 
-// entries are the layer entries of the names marked to keep.
-func (t *Tree) entries(all []found) ([]layers.Entry, error) {
-	var out []layers.Entry
+// entries are the layer entries of the names marked to keep, with room
+// for more after them.
+func (t *Tree) entries(all []found, more int) ([]layers.Entry, error) {
+	n := more
+	for i := range all {
+		if all[i].keep {
+			n++
+			if all[i].opaque {
+				n++
+			}
+		}
+	}
+	out := make([]layers.Entry, 0, n)
 	first := map[fileID]string{}
 	var total int64
 	for i := range all {
