@@ -243,6 +243,7 @@ func TestAttackOutput(t *testing.T) {
 		logged       int64 // at most, when the run succeeds
 	}{
 		{"sparse stdout", "truncate -s 1500M /proc/self/fd/1; echo done", nil, 1 << 10},
+		{"the supervisor's result and output files", "truncate -s 1500M /proc/self/fd/3 /proc/self/fd/4 /proc/1/fd/4; echo '{\"exit\":0}' >/proc/self/fd/4; echo done", nil, 1 << 10},
 		{"600 MB of output", "head -c 600000000 /dev/zero", nil, maxLogged + maxShown + 100},
 		{"600 MB at the supervisor's stderr", "head -c 600000000 /dev/zero > /proc/$PPID/fd/2", []string{"exited with status", "ermission denied"}, 0},
 		{"600 MB of output, failing", "head -c 600000000 /dev/zero; exit 1", []string{"exited with status 1", "..."}, 0},
