@@ -198,7 +198,7 @@ func mountProc() error {
 		return mountErr("making the mounts private", err)
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return mountErr("mounting a /proc for the script's PID namespace", err)
+		return mountErr("mounting a /proc for the script's PID namespace (the kernel allows it where the build's own /proc is a whole one, as in the Nix sandbox; a container that masks parts of its /proc does not)", err)
 	}
 	return nil
 }
