@@ -195,7 +195,8 @@ func TestAttackLeftRunning(t *testing.T) {
 		{"setsid daemon", "setsid sleep 100013 & sleep 0.5", "100013", []string{"left processes running", "(sleep)"}},
 		{"respawning chain", "s() { sleep 100014 & sleep 0.01; s & }; s & sleep 0.5", "100014", []string{"left processes running", "(sleep)"}},
 		{"kill the supervisor", "setsid sleep 100015 & kill -9 $PPID; kill -TERM $PPID; kill -ABRT $PPID; kill -SEGV $PPID; sleep 0.5", "100015", []string{"left processes running", "(sleep)"}},
-		{"hold its stderr", "(exec 7>/proc/$PPID/fd/2; exec 8>/proc/$PPID/fd/1; setsid sleep 100016) & sleep 0.5", "100016", []string{"left processes running"}},
+		{"hold its stderr", "(exec 7>/proc/$PPID/fd/2); (exec 8>/proc/$PPID/fd/1); setsid sleep 100016 & sleep 0.5", "100016",
+			[]string{"left processes running", "(sleep)", "can't create /proc/1/fd/2: Permission denied", "can't create /proc/1/fd/1: Permission denied"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,6 +210,17 @@ func TestAttackLeftRunning(t *testing.T) {
 			}
 			noneLeft(t, c.marker)
 		})
+	}
+}
+
+// TestOrphansThatEnded: processes that ended before the script, orphaned
+// (zombies of the supervisor until it reaps them), are not "left
+// running".
+func TestOrphansThatEnded(t *testing.T) {
+	sh := busybox(t)
+	tr := newTree(t)
+	if err := tr.Run(context.Background(), Options{Name: "runAsRoot", Script: "(sleep 0.1 &); (true &); sleep 0.5", Shell: sh}); err != nil {
+		t.Fatal(err)
 	}
 }
 

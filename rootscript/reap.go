@@ -3,6 +3,7 @@
 package rootscript
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,8 @@ import (
 )
 
 // leftovers names the processes of this PID namespace but this one (its
-// init): what the script left running, in nested PID namespaces too.
+// init): what the script left running, in nested PID namespaces too. An
+// orphan that ended (a zombie this process has not reaped) is not one.
 func leftovers(proc int) []string {
 	fd, err := unix.Openat(proc, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -26,7 +28,7 @@ func leftovers(proc int) []string {
 	d.Close()
 	var pids []int
 	for _, n := range names {
-		if pid, err := strconv.Atoi(n); err == nil && pid != 1 {
+		if pid, err := strconv.Atoi(n); err == nil && pid != 1 && !ended(proc, pid) {
 			pids = append(pids, pid)
 		}
 	}
@@ -54,6 +56,17 @@ func endAll() {
 			return
 		}
 	}
+}
+
+// ended says whether process pid is a zombie (or gone).
+func ended(proc, pid int) bool {
+	b, err := readProc(proc, fmt.Sprintf("%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// "PID (comm) STATE ...": comm may hold anything, ") " too.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
 }
 
 func comm(proc, pid int) string {
