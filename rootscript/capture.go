@@ -70,10 +70,10 @@ func (t *Tree) Changes() ([]layers.Entry, error) {
 		return nil, fmt.Errorf("reading what the script made: %w", err)
 	}
 	t.mark(all)
-	if err := t.checkStore(all); err != nil {
+	wh := t.whiteouts(all)
+	if err := t.checkStore(all, wh); err != nil {
 		return nil, err
 	}
-	wh := t.whiteouts(all)
 	out, err := t.entries(all, len(wh))
 	if err != nil {
 		return nil, err
@@ -175,10 +175,11 @@ func (t *Tree) storeDir() string {
 	return layers.ImageStoreDir
 }
 
-// checkStore refuses what the script changed below the store directory:
+// checkStore refuses what the script changed (all marked) or deleted
+// (whiteouts) below the store directory:
 // the image's store paths are the closure's, as the SBOM and the image's
 // Nix database say.
-func (t *Tree) checkStore(all []found) error {
+func (t *Tree) checkStore(all []found, whiteouts []layers.Entry) error {
 	under := t.storeDir() + "/"
 	for i := range all {
 		f := &all[i]
@@ -186,7 +187,7 @@ func (t *Tree) checkStore(all []found) error {
 			return fmt.Errorf("the script changed /%s, in the store: store paths are read-only (they are the closure's, whose hashes the image's SBOM and Nix database give)", f.name)
 		}
 	}
-	for _, w := range t.whiteouts(all) {
+	for _, w := range whiteouts {
 		if strings.HasPrefix(w.Name, under) {
 			return fmt.Errorf("the script deleted /%s, in the store: store paths are read-only", path.Join(path.Dir(w.Name), strings.TrimPrefix(path.Base(w.Name), whiteoutPrefix)))
 		}
