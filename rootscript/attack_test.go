@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/layers"
 )
 
 // Hostile scripts. Each runs in a process of its own (this test binary
@@ -324,6 +325,23 @@ func TestAttackStore(t *testing.T) {
 		{"write under the store in the tree", "mkdir -p nix/store/00000000000000000000000000000000-x && echo x > nix/store/00000000000000000000000000000000-x/f", false,
 			[]string{"changed /nix/store/00000000000000000000000000000000-x", "store paths are read-only"}},
 	}
+	t.Run("delete a store path of the base", func(t *testing.T) {
+		tr := newTree(t)
+		sp := "nix/store/00000000000000000000000000000000-base"
+		if err := tr.Add([]layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755), layers.Dir(sp, 0o755), layers.File(sp+"/f", 0o644, nil)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+		err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: "rm " + sp + "/f", Shell: sh})
+		if err == nil {
+			_, err = tr.Changes()
+		}
+		if err == nil || !strings.Contains(err.Error(), "/"+sp) || !strings.Contains(err.Error(), "in the store: store paths are read-only") {
+			t.Errorf("got %v", err)
+		}
+	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tr := newTree(t)
