@@ -325,23 +325,28 @@ func TestAttackStore(t *testing.T) {
 		{"write under the store in the tree", "mkdir -p nix/store/00000000000000000000000000000000-x && echo x > nix/store/00000000000000000000000000000000-x/f", false,
 			[]string{"changed /nix/store/00000000000000000000000000000000-x", "store paths are read-only"}},
 	}
-	t.Run("delete a store path of the base", func(t *testing.T) {
-		tr := newTree(t)
-		sp := "nix/store/00000000000000000000000000000000-base"
-		if err := tr.Add([]layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755), layers.Dir(sp, 0o755), layers.File(sp+"/f", 0o644, nil)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := tr.Snapshot(); err != nil {
-			t.Fatal(err)
-		}
-		err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: "rm " + sp + "/f", Shell: sh})
-		if err == nil {
-			_, err = tr.Changes()
-		}
-		if err == nil || !strings.Contains(err.Error(), "/"+sp) || !strings.Contains(err.Error(), "in the store: store paths are read-only") {
-			t.Errorf("got %v", err)
-		}
-	})
+	sp := "nix/store/00000000000000000000000000000000-base"
+	for _, rm := range []struct{ what, want string }{
+		{sp + "/f", "changed /" + sp + ", in the store"},
+		{sp, "deleted /" + sp + ", in the store"},
+	} {
+		t.Run("delete "+rm.what+" of the base", func(t *testing.T) {
+			tr := newTree(t)
+			if err := tr.Add([]layers.Entry{layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755), layers.Dir(sp, 0o755), layers.File(sp+"/f", 0o644, nil)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+			err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: "rm -r " + rm.what, Shell: sh})
+			if err == nil {
+				_, err = tr.Changes()
+			}
+			if err == nil || !strings.Contains(err.Error(), rm.want) {
+				t.Errorf("got %v, want %q", err, rm.want)
+			}
+		})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tr := newTree(t)
