@@ -3,10 +3,12 @@
 package rootscript
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,6 +40,9 @@ type attackRun struct {
 	Chroot        bool
 	Store         string
 	Changes       bool
+	// Base, when not 0, is how many files (in directories of 1,000) the
+	// tree holds before the script, taken in a Snapshot.
+	Base int
 }
 
 // attackResult is what the child prints.
@@ -72,6 +77,11 @@ func runAttackChild() {
 			return err
 		}
 		defer tr.Close()
+		if a.Base > 0 {
+			if err := addBase(tr, a.Base); err != nil {
+				return err
+			}
+		}
 		log := &countWriter{}
 		if err := tr.Run(ctx, Options{Name: "runAsRoot", Script: a.Script, Shell: a.Shell, Chroot: a.Chroot, StoreDir: a.Store, Log: log}); err != nil {
 			return err
@@ -89,6 +99,32 @@ func runAttackChild() {
 	}
 	json.NewEncoder(os.Stdout).Encode(res)
 	os.Exit(0)
+}
+
+// addBase extracts n files (a tenth owned by 1000) into the tree, as a
+// base image's are (a tar stream), and takes a Snapshot.
+func addBase(tr *Tree, n int) error {
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		err := tw.WriteHeader(&tar.Header{Name: "base/", Typeflag: tar.TypeDir, Mode: 0o755})
+		for i := 0; i < n && err == nil; i++ {
+			if i%1000 == 0 {
+				err = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("base/d%d/", i/1000), Typeflag: tar.TypeDir, Mode: 0o755})
+			}
+			if err == nil {
+				err = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("base/d%d/f%d", i/1000, i), Typeflag: tar.TypeReg, Mode: 0o644, Uid: 1000 * (i % 10 / 9)})
+			}
+		}
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	if err := tr.Extract(pr); err != nil {
+		return err
+	}
+	return tr.Snapshot()
 }
 
 type countWriter struct{ n int64 }
@@ -289,17 +325,19 @@ func TestAttackCapture(t *testing.T) {
 		env          []string
 		want         []string
 		maxRSS       int64
+		base         int
 	}{
-		{"sparse 1 GiB file", "truncate -s 1G big", nil, []string{"made /big of 1073741824 bytes", "$" + envMaxFileBytes}, maxRSS},
-		{"all files", "head -c 600000 /dev/zero > a; head -c 600000 /dev/zero > b", []string{envMaxBytes + "=1000000"}, []string{"more than 1000000 bytes of files, /b", "$" + envMaxBytes}, maxRSS},
-		{"entries", "mkdir d && cd d && seq 1001 | xargs touch", []string{envMaxEntries + "=1000"}, []string{"more than 1000 files", "$" + envMaxEntries}, maxRSS},
-		{"changed entries", "mkdir d && cd d && seq 1001 | xargs touch && chown 5 *", []string{envMaxEntries + "=1000"}, []string{"owner or device of more than 1000 files"}, maxRSS},
-		{"200,000 chowns of one file", "touch f && yes f | head -n 200000 | xargs chown 5", nil, nil, maxRSS},
-		{"100,000 files", "mkdir d && cd d && seq 100000 | xargs touch", nil, nil, maxRSS},
+		{"sparse 1 GiB file", "truncate -s 1G big", nil, []string{"made /big of 1073741824 bytes", "$" + envMaxFileBytes}, maxRSS, 0},
+		{"all files", "head -c 600000 /dev/zero > a; head -c 600000 /dev/zero > b", []string{envMaxBytes + "=1000000"}, []string{"more than 1000000 bytes of files, /b", "$" + envMaxBytes}, maxRSS, 0},
+		{"entries", "mkdir d && cd d && seq 1001 | xargs touch", []string{envMaxEntries + "=1000"}, []string{"more than 1000 files", "$" + envMaxEntries}, maxRSS, 0},
+		{"changed entries", "mkdir d && cd d && seq 1001 | xargs touch && chown 5 *", []string{envMaxEntries + "=1000"}, []string{"owner or device of more than 1000 files"}, maxRSS, 0},
+		{"200,000 chowns of one file", "touch f && yes f | head -n 200000 | xargs chown 5", nil, nil, maxRSS, 0},
+		{"100,000 files", "mkdir d && cd d && seq 100000 | xargs touch", nil, nil, maxRSS, 0},
+		{"a base of 100,000 files, 10 changed", "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i > base/d$i/f${i}000; done", nil, nil, maxRSS, 100000},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := attack(t, attackRun{Script: c.script, Shell: sh, Changes: true}, c.env, 0, 300*time.Second)
+			m := attack(t, attackRun{Script: c.script, Shell: sh, Changes: true, Base: c.base}, c.env, 0, 300*time.Second)
 			wantErr(t, m.res.Err, c.want...)
 			if m.rssMiB > c.maxRSS {
 				t.Errorf("peak RSS %d MiB, want %d at most", m.rssMiB, c.maxRSS)

@@ -318,7 +318,14 @@ func (t *Tree) record(p string, a attr, err error) error {
 	if err != nil {
 		return err
 	}
-	t.attrs[id] = a
+	// Root's file with no special bits, the most common, is not kept:
+	// the zero attr is what Changes assumes (and a stale one of an inode
+	// number reused is dropped).
+	if a == (attr{}) {
+		delete(t.attrs, id)
+	} else {
+		t.attrs[id] = a
+	}
 	return nil
 }
 
