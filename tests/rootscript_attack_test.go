@@ -145,7 +145,11 @@ func cliScript(t *testing.T, script string, env []string, term time.Duration) (s
 	} else if _, serr := os.Stat(out); !os.IsNotExist(serr) {
 		t.Errorf("%s exists after the failed build", out)
 	}
-	t.Logf("%s: peak RSS %d MiB, SIGTERM to exit %v", t.Name(), rss, took)
+	how := "GNU time"
+	if rssFile == "" {
+		how = "rusage, the test's own RSS included"
+	}
+	t.Logf("%s: peak RSS %d MiB (%s), SIGTERM to exit %v", t.Name(), rss, how, took)
 	return stderr.String(), rss, took, err
 }
 
