@@ -231,6 +231,7 @@ func TestAttackLeftRunning(t *testing.T) {
 		{"own PID namespace", "unshare -p -f sleep 100012 & sleep 0.5", "100012", []string{"left processes running", "(sleep)"}},
 		{"setsid daemon", "setsid sleep 100013 & sleep 0.5", "100013", []string{"left processes running", "(sleep)"}},
 		{"respawning chain", "s() { sleep 100014 & sleep 0.01; s & }; s & sleep 0.5", "100014", []string{"left processes running", "(sleep)"}},
+		{"300 orphans", "for i in $(seq 300); do (sleep 100017 &); done; sleep 0.2", "100017", []string{"left processes running", "(sleep)", "and 268 more"}},
 		{"kill the supervisor", "setsid sleep 100015 & kill -9 $PPID; kill -TERM $PPID; kill -ABRT $PPID; kill -SEGV $PPID; sleep 0.5", "100015", []string{"left processes running", "(sleep)"}},
 		{"hold its stderr", "(exec 7>/proc/$PPID/fd/2); (exec 8>/proc/$PPID/fd/1); setsid sleep 100016 & sleep 0.5", "100016",
 			[]string{"left processes running", "(sleep)", "can't create /proc/1/fd/2: Permission denied", "can't create /proc/1/fd/1: Permission denied"}},
