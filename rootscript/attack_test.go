@@ -146,7 +146,8 @@ func attack(t *testing.T, a attackRun, env []string, termAfter, timeout time.Dur
 	t.Helper()
 	spec, _ := json.Marshal(a)
 	cmd, rssFile := testutil.MeasuredCommand(t, termAfter == 0, os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), attackEnv+"="+string(spec)), env...)
+	// Its tree under the test's directory, removed even if it is killed.
+	cmd.Env = append(append(os.Environ(), attackEnv+"="+string(spec), "TMPDIR="+t.TempDir()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
