@@ -20,6 +20,8 @@ import (
 
 func TestMain(m *testing.M) {
 	Init()
+	runAttackChild()
+	runMknod()
 	os.Exit(m.Run())
 }
 
