@@ -214,11 +214,11 @@ func (f *fetched) downloadOnce(ctx context.Context, d v1.Descriptor, o *options)
 	}
 	l, err := remote.Layer(f.ref.Context().Digest(d.Digest.String()), ropts...)
 	if err != nil {
-		return err
+		return requestError{err}
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return err
+		return requestError{err}
 	}
 	defer rc.Close()
 	tmp, err := os.CreateTemp(f.dir, ".part-")
@@ -257,14 +257,27 @@ func (f *fetched) downloadOnce(ctx context.Context, d v1.Descriptor, o *options)
 // errDigest marks a blob whose content differs from its digest.
 var errDigest = errors.New("digest mismatch")
 
-// transient reports whether err is a network failure worth another try:
-// a connection cut or reset mid-body. Error statuses (5xx, 429) are already
-// retried by go-containerregistry's transport.
+// transient reports whether err is a failure of a blob's body worth
+// another try: a connection cut or reset mid-body, a body that stalled or
+// trickled (progressError). A failure before the body (a requestError)
+// was tried already by go-containerregistry's transport, which retries
+// error statuses (5xx, 429), resets and timeouts (see watchTransport).
 func transient(err error) bool {
 	var ne net.Error
+	var re requestError
+	if errors.As(err, &re) {
+		return false
+	}
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || (errors.As(err, &ne) && ne.Timeout())
 }
+
+// requestError is a failure before a response body: tried again by the
+// transport already.
+type requestError struct{ err error }
+
+func (e requestError) Error() string { return e.err.Error() }
+func (e requestError) Unwrap() error { return e.err }
 
 // forEach runs fn on every item, at most jobs at once, and returns the
 // first error; the others are cancelled then.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,8 +18,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 )
 
 // hostileRegistry is an httptest registry on 127.0.0.1 serving one image
@@ -29,6 +33,7 @@ type hostileRegistry struct {
 	mt       types.MediaType
 	blobs    map[string]func(w http.ResponseWriter) // by digest
 	stallMan bool
+	manGets  atomic.Int64 // manifest requests
 	sent     atomic.Int64 // body bytes the blob handlers wrote
 	done     chan struct{}
 }
@@ -45,6 +50,7 @@ func newHostileRegistry(t *testing.T) *hostileRegistry {
 		case r.URL.Path == "/v2/":
 			w.WriteHeader(http.StatusOK)
 		case strings.Contains(r.URL.Path, "/manifests/"):
+			h.manGets.Add(1)
 			if h.stallMan {
 				<-h.done
 				return
@@ -94,28 +100,52 @@ func (h *hostileRegistry) endless(w http.ResponseWriter) {
 	}
 }
 
+// trickle writes body one byte every every, until it ends or the client
+// goes away.
+func (h *hostileRegistry) trickle(body []byte, every time.Duration) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		for i := range body {
+			if _, err := w.Write(body[i : i+1]); err != nil {
+				return
+			}
+			h.sent.Add(1)
+			w.(http.Flusher).Flush()
+			select {
+			case <-h.done:
+				return
+			case <-time.After(every):
+			}
+		}
+	}
+}
+
 // TestPullHostileRegistry: an endless blob body stops at the descriptor's
 // size with an error naming the digest; a registry that never answers, or
-// whose body stalls after a byte (slow loris), fails within its timeouts;
-// a config over MaxConfigBytes is refused before it is downloaded; Pin
-// has the same timeouts.
+// whose body stalls after a byte, or trickles a byte every 50ms (a slow
+// loris the idle timeout never cuts), fails within its timeouts; a
+// manifest that never gets response headers is tried as often as any
+// transient failure; a config over MaxConfigBytes is refused before it is
+// downloaded; Pin has the same timeouts.
 func TestPullHostileRegistry(t *testing.T) {
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:` + strings.Repeat("0", 64) + `"]}}`)
 	layer := []byte("a 354-byte blob, or so")
+	big := []byte(strings.Repeat("a 64 KiB blob ", 64<<10/14))
 	short := WithTimeouts(Timeouts{Dial: time.Second, TLS: time.Second, Headers: 300 * time.Millisecond, Idle: 300 * time.Millisecond})
 	tests := []struct {
-		name  string
-		setup func(h *hostileRegistry) v1.Hash
-		pin   bool
-		want  []string
+		name    string
+		setup   func(h *hostileRegistry) v1.Hash
+		pin     bool
+		want    []string
+		manGets int64 // manifest requests, when not 0
 	}{
 		{"endless blob body", func(h *hostileRegistry) v1.Hash {
 			return h.image(config, int64(len(config)), layer, h.endless)
-		}, false, []string{digestOf(layer).String(), fmt.Sprintf("more than the %d bytes", len(layer))}},
+		}, false, []string{digestOf(layer).String(), fmt.Sprintf("more than the %d bytes", len(layer))}, 0},
 		{"no response headers", func(h *hostileRegistry) v1.Hash {
 			h.stallMan = true
 			return digestOf([]byte("x"))
-		}, false, []string{"timeout awaiting response headers"}},
+		}, false, []string{"timeout awaiting response headers", "the connect timeout"}, 2},
 		{"slow-loris body", func(h *hostileRegistry) v1.Hash {
 			return h.image(config, int64(len(config)), layer, func(w http.ResponseWriter) {
 				w.Header().Set("Content-Length", fmt.Sprint(len(layer)))
@@ -123,14 +153,17 @@ func TestPullHostileRegistry(t *testing.T) {
 				w.(http.Flusher).Flush()
 				<-h.done
 			})
-		}, false, []string{digestOf(layer).String(), "idle timeout"}},
+		}, false, []string{digestOf(layer).String(), "idle timeout"}, 0},
+		{"trickling body", func(h *hostileRegistry) v1.Hash {
+			return h.image(config, int64(len(config)), big, h.trickle(big, 50*time.Millisecond))
+		}, false, []string{digestOf(big).String(), "/blobs/" + digestOf(big).String() + ": sent ", "under the minimum rate of 1024 bytes/s"}, 0},
 		{"config over the limit", func(h *hostileRegistry) v1.Hash {
 			return h.image(config, 300<<20, layer, h.endless)
-		}, false, []string{"config sha256:", "over the 8388608 byte limit"}},
+		}, false, []string{"config sha256:", "over the 8388608 byte limit"}, 0},
 		{"pin: no response headers", func(h *hostileRegistry) v1.Hash {
 			h.stallMan = true
 			return v1.Hash{}
-		}, true, []string{"timeout awaiting response headers"}},
+		}, true, []string{"timeout awaiting response headers"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,14 +171,19 @@ func TestPullHostileRegistry(t *testing.T) {
 			d := tt.setup(h)
 			start := time.Now()
 			var err error
+			out := filepath.Join(t.TempDir(), "out.tar")
 			if tt.pin {
-				_, err = Pin(context.Background(), h.host()+"/app:v1", "", short, WithRetry(1, 0))
+				_, err = Pin(context.Background(), h.host()+"/app:v1", "", short, WithRetry(2, 10*time.Millisecond))
 			} else {
-				err = Pull(context.Background(), Request{ImageName: h.host() + "/app", ImageDigest: d.String()}, filepath.Join(t.TempDir(), "out.tar"), short, WithRetry(2, 10*time.Millisecond))
+				err = Pull(context.Background(), Request{ImageName: h.host() + "/app", ImageDigest: d.String()}, out, short, WithRetry(2, 10*time.Millisecond))
 			}
 			took := time.Since(start)
 			if err == nil {
 				t.Fatal("no error")
+			}
+			assertAbsent(t, out)
+			if n := h.manGets.Load(); tt.manGets != 0 && n != tt.manGets {
+				t.Errorf("%d manifest requests, want %d (WithRetry(2, …))", n, tt.manGets)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -219,4 +257,93 @@ func TestPushStalledUpload(t *testing.T) {
 		t.Errorf("push failed after %v, want within the timeouts", took)
 	}
 	t.Logf("%v after %v", err, took.Round(time.Millisecond))
+}
+
+// TestPushSlowRegistry: a registry that takes uploads a byte at a time
+// (the client's writes wait past the idle timeout: Linux wakes a blocked
+// writer only when much of its send buffer is free) fails the push within
+// the bounds, naming the registry and the blob, with no image at the
+// destination; so does an upload taken at 2.5 MiB/s, never idle, under a
+// minimum rate of 8 MiB/s (paced on our side of the connection: the kernel's
+// buffers make a slow reader look idle rather than slow).
+func TestPushSlowRegistry(t *testing.T) {
+	img, err := random.Image(32<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := img.Layers()
+	layer, _ := ls[0].Digest()
+	src := filepath.Join(t.TempDir(), "src.tar")
+	if err := tarball.WriteToFile(src, name.MustParseReference("src:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.Start(t)
+	tests := []struct {
+		name string
+		rule registrytest.Rule
+		opt  Option
+		idle time.Duration // and the rate's window
+		want string
+	}{
+		{"a byte at a time", registrytest.Rule{Match: registrytest.BlobUpload, Fault: registrytest.Trickle, Bytes: 1, Every: time.Millisecond}, WithJobs(4),
+			time.Second, "took no data for 1s (the idle timeout"},
+		{"2.5 MiB/s", registrytest.Rule{Match: func(*http.Request) bool { return false }}, WithTransport(pacedUploads{http.DefaultTransport, 256 << 10, 100 * time.Millisecond}),
+			time.Second, "under the minimum rate of 8388608 bytes/s"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := registrytest.NewProxy(t, reg.Host)
+			p.Inject(tt.rule)
+			repo := fmt.Sprintf("/slow%d:v1", i)
+			dest := p.Host + repo
+			start := time.Now()
+			_, err := Push(context.Background(), src, dest, WithTimeouts(Timeouts{Idle: tt.idle, MinRate: 8 << 20}), WithRetry(2, 10*time.Millisecond), tt.opt)
+			took := time.Since(start)
+			if err == nil {
+				t.Fatal("push succeeded")
+			}
+			for _, w := range []string{dest, "uploading blob " + layer.String(), tt.want} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if took > 20*time.Second {
+				t.Errorf("push failed after %v", took)
+			}
+			// The config's upload (small: it passes) and the layer's, twice.
+			if n := p.Count("PATCH", "/blobs/uploads/"); n != 3 {
+				t.Errorf("%d uploads, want 3: the config and the layer twice (WithRetry(2, …))", n)
+			}
+			upstream, _ := name.ParseReference(reg.Host + repo)
+			if _, err := remote.Head(upstream); err == nil {
+				t.Error("a failed push left an image at the destination")
+			}
+			t.Logf("%v after %v", err, took.Round(time.Millisecond))
+		})
+	}
+}
+
+// pacedUploads sends request bodies n bytes every every.
+type pacedUploads struct {
+	rt    http.RoundTripper
+	n     int
+	every time.Duration
+}
+
+func (p pacedUploads) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.WithContext(r.Context())
+		r.Body = &pacedBody{ReadCloser: r.Body, p: p}
+	}
+	return p.rt.RoundTrip(r)
+}
+
+type pacedBody struct {
+	io.ReadCloser
+	p pacedUploads
+}
+
+func (b *pacedBody) Read(buf []byte) (int, error) {
+	time.Sleep(b.p.every / time.Duration(max(1, b.p.n/len(buf)+1)))
+	return b.ReadCloser.Read(buf[:min(len(buf), b.p.n)])
 }

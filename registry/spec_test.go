@@ -24,6 +24,9 @@ func TestParseSpec(t *testing.T) {
 		{"bad format", `{"imageName":"a","imageDigest":` + d + `,"format":"zip"}`, v1.Platform{}, false, "reading format in attrs.json"},
 		{"bad arch", `{"imageName":"a","imageDigest":` + d + `,"arch":"z80"}`, v1.Platform{}, false, `unknown architecture "z80"`},
 		{"bad image name", `{"imageName":"Not/A Name","imageDigest":` + d + `}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading image reference "Not/A Name@sha256:`},
+		{"min rate", `{"imageName":"a","imageDigest":` + d + `,"minRate":4096,"system":"x86_64-linux"}`, v1.Platform{OS: "linux", Architecture: "amd64"}, false, ""},
+		{"negative min rate", `{"imageName":"a","imageDigest":` + d + `,"minRate":-1}`, v1.Platform{}, false, `minRate = -1 is not a positive number of bytes a second`},
+		{"min rate as a string", `{"imageName":"a","imageDigest":` + d + `,"minRate":"1KiB"}`, v1.Platform{}, false, `minRate`},
 		{"bad final tag", `{"imageName":"a","imageDigest":` + d + `,"finalImageTag":"no spaces"}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading finalImageName:finalImageTag "a:no spaces"`},
 	}
 	for _, tt := range tests {
@@ -39,6 +42,9 @@ func TestParseSpec(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := makeOptions(s.Options())
+			if tt.name == "min rate" && o.timeouts.MinRate != 4096 {
+				t.Errorf("minRate 4096 gave %d", o.timeouts.MinRate)
+			}
 			if !o.platform.Equals(tt.platform) || o.insecure != tt.insecure {
 				t.Errorf("platform %+v insecure %v, want %+v %v", o.platform, o.insecure, tt.platform, tt.insecure)
 			}
