@@ -13,6 +13,11 @@
 // executable is run by its absolute path, never looked up in $PATH, and its
 // docker-archive spooled to a temporary file (source.go says more).
 //
+// Every request goes through one transport (transport.go) that bounds it
+// whoever makes it: connect, idle and response-header timeouts, a minimum
+// transfer rate over each idle window, and a size bound on every document
+// that is not a blob; the timeouts are transient failures, tried again.
+//
 // The archives Pull writes depend only on the image and the format, never
 // on nixlayer's version or the day:
 //
