@@ -28,14 +28,15 @@ import (
 // hostileRegistry is an httptest registry on 127.0.0.1 serving one image
 // (or index) whose handlers a test replaces to misbehave.
 type hostileRegistry struct {
-	srv      *httptest.Server
-	manifest []byte
-	mt       types.MediaType
-	blobs    map[string]func(w http.ResponseWriter) // by digest
-	stallMan bool
-	manGets  atomic.Int64 // manifest requests
-	sent     atomic.Int64 // body bytes the blob handlers wrote
-	done     chan struct{}
+	srv        *httptest.Server
+	manifest   []byte
+	mt         types.MediaType
+	blobs      map[string]func(w http.ResponseWriter) // by digest
+	stallMan   bool
+	trickleMan bool         // send the manifest a byte every 50ms
+	manGets    atomic.Int64 // manifest requests
+	sent       atomic.Int64 // body bytes the blob handlers wrote
+	done       chan struct{}
 }
 
 func digestOf(b []byte) v1.Hash {
@@ -57,6 +58,10 @@ func newHostileRegistry(t *testing.T) *hostileRegistry {
 			}
 			w.Header().Set("Content-Type", string(h.mt))
 			w.Header().Set("Docker-Content-Digest", digestOf(h.manifest).String())
+			if h.trickleMan {
+				h.trickle(h.manifest, 50*time.Millisecond)(w)
+				return
+			}
 			w.Write(h.manifest)
 		case strings.Contains(r.URL.Path, "/blobs/"):
 			d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
@@ -123,9 +128,9 @@ func (h *hostileRegistry) trickle(body []byte, every time.Duration) func(w http.
 // TestPullHostileRegistry: an endless blob body stops at the descriptor's
 // size with an error naming the digest; a registry that never answers, or
 // whose body stalls after a byte, or trickles a byte every 50ms (a slow
-// loris the idle timeout never cuts), fails within its timeouts; a
-// manifest that never gets response headers is tried as often as any
-// transient failure; a config over MaxConfigBytes is refused before it is
+// loris the idle timeout never cuts; a blob or the manifest), fails within
+// its timeouts; a manifest that never gets response headers, or trickles,
+// is tried as often as any transient failure; a config over MaxConfigBytes is refused before it is
 // downloaded; Pin has the same timeouts.
 func TestPullHostileRegistry(t *testing.T) {
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:` + strings.Repeat("0", 64) + `"]}}`)
@@ -157,6 +162,10 @@ func TestPullHostileRegistry(t *testing.T) {
 		{"trickling body", func(h *hostileRegistry) v1.Hash {
 			return h.image(config, int64(len(config)), big, h.trickle(big, 50*time.Millisecond))
 		}, false, []string{digestOf(big).String(), "/blobs/" + digestOf(big).String() + ": sent ", "under the minimum rate of 1024 bytes/s"}, 0},
+		{"trickling manifest", func(h *hostileRegistry) v1.Hash {
+			h.trickleMan = true
+			return h.image(config, int64(len(config)), layer, func(w http.ResponseWriter) { w.Write(layer) })
+		}, false, []string{"fetching manifest of", "/manifests/sha256:", ": sent ", "under the minimum rate of 1024 bytes/s"}, 2},
 		{"config over the limit", func(h *hostileRegistry) v1.Hash {
 			return h.image(config, 300<<20, layer, h.endless)
 		}, false, []string{"config sha256:", "over the 8388608 byte limit"}, 0},

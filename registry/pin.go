@@ -52,7 +52,7 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...Optio
 	if err != nil {
 		return nil, err
 	}
-	top, err := remote.Get(parsed, ropts...)
+	top, err := getManifest(ctx, parsed, o, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest of %q: %w", ref, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -76,13 +77,17 @@ func (t *watchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // explain turns a timeout before the response into a transient
-// progressError naming the bound (and the blob an upload carries); other
-// errors, and any error of a request whose context ended, stay as they are.
+// progressError naming the bound (and the blob an upload carries), and
+// marks other failures as a roundTripError; an error of a request whose
+// context ended, or of an upload's body, stays as it is.
 func (t *watchTransport) explain(r *http.Request, blob string, err error) error {
 	var pe *progressError
 	var ne net.Error
-	if r.Context().Err() != nil || errors.As(err, &pe) || !errors.As(err, &ne) || !ne.Timeout() {
+	switch {
+	case r.Context().Err() != nil || errors.As(err, &pe):
 		return err
+	case !errors.As(err, &ne) || !ne.Timeout():
+		return &roundTripError{err}
 	}
 	prefix := ""
 	if blob != "" {
@@ -90,9 +95,9 @@ func (t *watchTransport) explain(r *http.Request, blob string, err error) error 
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "write" {
-		return &progressError{fmt.Sprintf("%sthe registry took no data for %s (the idle timeout; --idle-timeout or $%s raises it): %v", prefix, t.to.Idle, EnvIdleTimeout, err)}
+		return &progressError{fmt.Sprintf("%sthe registry took no data for %s (the idle timeout; --idle-timeout or $%s raises it): %v", prefix, t.to.Idle, EnvIdleTimeout, err), false}
 	}
-	return &progressError{fmt.Sprintf("%s%v (the connect timeout, %s; --connect-timeout or $%s raises it)", prefix, err, t.to.Headers, EnvConnectTimeout)}
+	return &progressError{fmt.Sprintf("%s%v (the connect timeout, %s; --connect-timeout or $%s raises it)", prefix, err, t.to.Headers, EnvConnectTimeout), false}
 }
 
 func (t *watchTransport) watchUpload(rc io.ReadCloser, what string) io.ReadCloser {
@@ -170,7 +175,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	b.mu.Unlock()
 	switch {
 	case timed:
-		return n, &progressError{fmt.Sprintf("no data from %s for %s (the idle timeout; --idle-timeout or $%s raises it)", b.what, b.idle, EnvIdleTimeout)}
+		return n, &progressError{fmt.Sprintf("no data from %s for %s (the idle timeout; --idle-timeout or $%s raises it)", b.what, b.idle, EnvIdleTimeout), true}
 	case b.limit >= 0 && b.total > b.limit:
 		b.stop()
 		return n, fmt.Errorf("the %s at %s is over %d bytes, the limit for a document from a registry", b.doc, b.what, b.limit)
@@ -181,7 +186,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if got, took, slow := b.meter.add(n, time.Now()); slow {
 		b.stop()
 		return n, &progressError{fmt.Sprintf("%s: %s %d bytes in %s, under the minimum rate of %d bytes/s (--min-rate or $%s lowers it; the window is the idle timeout)",
-			b.what, b.verb, got, took.Round(time.Millisecond), b.meter.minRate, EnvMinRate)}
+			b.what, b.verb, got, took.Round(time.Millisecond), b.meter.minRate, EnvMinRate), true}
 	}
 	if n > 0 && b.timer != nil {
 		b.timer.Reset(b.idle)
@@ -233,11 +238,45 @@ func (m *meter) add(n int, now time.Time) (got int64, took time.Duration, slow b
 // net.Error whose Timeout and Temporary are true, so that it is tried
 // again. It does not unwrap: go-containerregistry never retries an error
 // matching context.DeadlineExceeded, which net/http's timeouts do.
-type progressError struct{ msg string }
+type progressError struct {
+	msg  string
+	body bool // of a body, not before the response (see bodyFailure)
+}
 
 func (e *progressError) Error() string   { return e.msg }
 func (e *progressError) Timeout() bool   { return true }
 func (e *progressError) Temporary() bool { return true }
+
+// roundTripError is any other failure before the response, which
+// go-containerregistry's transport decides to try again or not.
+type roundTripError struct{ err error }
+
+func (e *roundTripError) Error() string { return e.err.Error() }
+func (e *roundTripError) Unwrap() error { return e.err }
+
+// Temporary is the wrapped error's: go-containerregistry asks the error
+// it is given, without unwrapping.
+func (e *roundTripError) Temporary() bool {
+	t, ok := e.err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+// bodyFailure reports whether err is a transient failure of a response
+// body (a connection cut or reset mid-body, a body that stalled or
+// trickled): go-containerregistry's transport tries a request again, not
+// the reading of its body, which tryBody does. Failures before the body
+// were tried already.
+func bodyFailure(err error) bool {
+	var pe *progressError
+	var re *roundTripError
+	switch {
+	case errors.As(err, &re):
+		return false
+	case errors.As(err, &pe):
+		return pe.body
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 // uploadNames names the blob an upload carries, for errors.
 // go-containerregistry asks whether a blob exists (HEAD …/blobs/<digest>)
