@@ -144,24 +144,25 @@ func documentKind(r *http.Request, resp *http.Response) string {
 // connection's write deadline), the minimum rate, and a size limit for
 // documents (limit < 0: none).
 type watchedBody struct {
-	rc    io.ReadCloser
-	what  string // the URL, or the upload
-	verb  string // "sent" or "the registry took", for errors
-	doc   string // the document kind, when limit >= 0
-	limit int64
-	total int64
-	meter meter
-	idle  time.Duration
-	timer *time.Timer
-	mu    sync.Mutex
-	timed bool
+	rc     io.ReadCloser
+	what   string // the URL, or the upload
+	verb   string // "sent" or "the registry took", for errors
+	doc    string // the document kind, when limit >= 0
+	limit  int64
+	total  int64
+	meter  meter
+	idle   time.Duration
+	timer  *time.Timer
+	mu     sync.Mutex
+	timed  bool
+	closed bool
 }
 
 func (b *watchedBody) expire() {
 	b.mu.Lock()
 	b.timed = true
 	b.mu.Unlock()
-	b.rc.Close()
+	b.closeOnce()
 }
 
 func (b *watchedBody) Read(p []byte) (int, error) {
@@ -177,14 +178,14 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	case timed:
 		return n, &progressError{fmt.Sprintf("no data from %s for %s (the idle timeout; --idle-timeout or $%s raises it)", b.what, b.idle, EnvIdleTimeout), true}
 	case b.limit >= 0 && b.total > b.limit:
-		b.stop()
+		b.abort()
 		return n, fmt.Errorf("the %s at %s is over %d bytes, the limit for a document from a registry", b.doc, b.what, b.limit)
 	case err != nil:
-		b.stop()
+		b.stopTimer()
 		return n, err
 	}
 	if got, took, slow := b.meter.add(n, time.Now()); slow {
-		b.stop()
+		b.abort()
 		return n, &progressError{fmt.Sprintf("%s: %s %d bytes in %s, under the minimum rate of %d bytes/s (--min-rate or $%s lowers it; the window is the idle timeout)",
 			b.what, b.verb, got, took.Round(time.Millisecond), b.meter.minRate, EnvMinRate), true}
 	}
@@ -194,17 +195,36 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// stop ends the idle timer and closes the body.
-func (b *watchedBody) stop() {
+func (b *watchedBody) stopTimer() {
 	if b.timer != nil {
 		b.timer.Stop()
 	}
-	b.rc.Close()
+}
+
+// abort ends a response body that failed a bound (closing it drops the
+// connection, so that the registry stops sending); an upload is left to
+// the transport, which stops at the error and closes it.
+func (b *watchedBody) abort() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.closeOnce()
+	}
 }
 
 func (b *watchedBody) Close() error {
-	if b.timer != nil {
-		b.timer.Stop()
+	b.stopTimer()
+	return b.closeOnce()
+}
+
+// closeOnce closes the body the first time only: a second Close of an
+// upload's file would fail, and fail the request with it.
+func (b *watchedBody) closeOnce() error {
+	b.mu.Lock()
+	done := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if done {
+		return nil
 	}
 	return b.rc.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -96,5 +97,37 @@ func TestDocumentKind(t *testing.T) {
 	cdn.Response = &http.Response{Request: orig}
 	if !blobDownload(cdn) {
 		t.Error("a redirected blob download is bounded as a document")
+	}
+}
+
+// closeCounter is a body that fails a second Close, as an *os.File does.
+type closeCounter struct {
+	io.Reader
+	closes int
+}
+
+func (c *closeCounter) Close() error {
+	c.closes++
+	if c.closes > 1 {
+		return errors.New("file already closed")
+	}
+	return nil
+}
+
+// TestWatchedUploadClosedOnce: an upload read to its end, then closed by
+// the transport, closes what it wraps once, without error (a second Close
+// of a layout's blob file failed the push of an index).
+func TestWatchedUploadClosedOnce(t *testing.T) {
+	tr := newWatchTransport(http.DefaultTransport, Timeouts{Idle: time.Second, MinRate: 1})
+	inner := &closeCounter{Reader: strings.NewReader("a blob")}
+	b := tr.watchUpload(inner, "uploading blob sha256:ab")
+	if _, err := io.ReadAll(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil || inner.closes != 1 {
+		t.Errorf("Close: %v after %d closes of the file, want nil after 1", err, inner.closes)
+	}
+	if err := b.Close(); err != nil || inner.closes != 1 {
+		t.Errorf("second Close: %v after %d closes of the file, want nil after 1", err, inner.closes)
 	}
 }
