@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/image"
@@ -63,7 +65,7 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 }
 
 func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
-	spec, graph, out, err := fromAttrs(a, "the image options", image.ParseSpec)
+	spec, graph, out, err := fromAttrs(a, "the image options", spec.ParseSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +101,8 @@ func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string)
 }
 
 // buildEnv is what a build takes from the environment.
-func buildEnv(defaultTag string) image.Env {
-	return image.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir()}
+func buildEnv(defaultTag string) spec.Env {
+	return spec.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir()}
 }
 
 // flagUsage describes the flags whose spec field needs more than its name.
@@ -125,27 +127,27 @@ var flagUsage = map[string]string{
 }
 
 // buildImageFlags are --spec, --closure, --out and one flag per field of
-// image.Spec, named after its JSON name ("maxLayers" → --max-layers).
+// spec.Spec, named after its JSON name ("maxLayers" → --max-layers).
 func buildImageFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "spec", Usage: "JSON file with the image options (the nixlayer attribute of nix/default.nix); the other flags override its fields"},
 		&cli.StringFlag{Name: "closure", Usage: "closure graph: exportReferencesGraph text, structured JSON list, or closureInfo registration"},
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "where to write the image"},
 	}
-	for _, f := range image.SpecFields() {
+	for _, f := range SpecFields() {
 		usage := flagUsage[f.Flag]
 		switch f.Kind {
-		case image.StringField:
+		case StringField:
 			if usage == "" {
 				usage = fmt.Sprintf("the spec's %s field", f.JSON)
 			}
 			flags = append(flags, &cli.StringFlag{Name: f.Flag, Usage: usage})
-		case image.BoolField:
+		case BoolField:
 			if usage == "" {
 				usage = fmt.Sprintf("the spec's %s field", f.JSON)
 			}
 			flags = append(flags, &cli.BoolFlag{Name: f.Flag, Usage: usage})
-		case image.StringsField:
+		case StringsField:
 			if usage == "" {
 				usage = fmt.Sprintf("one string of the spec's %s field (repeatable)", f.JSON)
 			}
@@ -162,7 +164,7 @@ func buildImageFlags() []cli.Flag {
 
 // specFromFlags reads --spec (if given) with every set flag overlaid on it
 // as the JSON value of its field, in one strict decoding step.
-func specFromFlags(c *cli.Context) (*image.Spec, error) {
+func specFromFlags(c *cli.Context) (*spec.Spec, error) {
 	var data []byte
 	source := "from flags"
 	if f := c.String("spec"); f != "" {
@@ -173,7 +175,7 @@ func specFromFlags(c *cli.Context) (*image.Spec, error) {
 		source = f
 	}
 	values := map[string]json.RawMessage{}
-	for _, f := range image.SpecFields() {
+	for _, f := range SpecFields() {
 		if !c.IsSet(f.Flag) {
 			continue
 		}
@@ -183,7 +185,7 @@ func specFromFlags(c *cli.Context) (*image.Spec, error) {
 		}
 		values[f.JSON] = v
 	}
-	return image.OverlaySpec(data, source, values)
+	return OverlaySpec(data, source, values)
 }
 
 // outputHash returns the hash part of a store path, dockerTools' default tag.

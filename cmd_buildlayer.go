@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/image"
@@ -43,7 +45,7 @@ func layerRequest(c *cli.Context) (*image.LayerRequest, error) {
 	attrs, err := nixattrs.Load()
 	switch {
 	case err == nil:
-		req.Spec, req.Graph, req.Out, err = fromAttrs(attrs, "the layer options", image.ParseLayerSpec)
+		req.Spec, req.Graph, req.Out, err = fromAttrs(attrs, "the layer options", spec.ParseLayerSpec)
 		return req, err
 	case !errors.Is(err, nixattrs.ErrNotBuilder):
 		return nil, err
@@ -55,7 +57,7 @@ func layerRequest(c *cli.Context) (*image.LayerRequest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading layer spec: %w", err)
 	}
-	if req.Spec, err = image.ParseLayerSpec(data, c.String("spec")); err != nil {
+	if req.Spec, err = spec.ParseLayerSpec(data, c.String("spec")); err != nil {
 		return nil, err
 	}
 	if req.Graph, err = registration.ReadFile(c.String("closure"), ""); err != nil {

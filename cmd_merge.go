@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/merge"
 	"github.com/nixlayer/nixlayer/nixattrs"
 )
 
@@ -35,7 +35,7 @@ loads every image under its name and tag. Run by Nix (nix/merge.nix), the
 images come from the "nixlayer" attribute of the structured attrs.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "the docker-archive to write"},
-			&cli.StringFlag{Name: "compression", Value: image.MergeLikeLast, Usage: "of the archive file: gzip, zstd, none, or last (as the last IMAGE, as dockerTools)"},
+			&cli.StringFlag{Name: "compression", Value: merge.LikeLast, Usage: "of the archive file: gzip, zstd, none, or last (as the last IMAGE, as dockerTools)"},
 			&cli.Int64Flag{Name: "mtime", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Value: 1, Usage: "mtime of every archive entry, in seconds since the epoch"},
 		},
 		Action: func(c *cli.Context) error {
@@ -43,7 +43,7 @@ images come from the "nixlayer" attribute of the structured attrs.`,
 			if err != nil {
 				return err
 			}
-			return image.Merge(c.Context, out, inputs, image.MergeOptions{
+			return merge.Images(c.Context, out, inputs, merge.Options{
 				Compression: comp, MTime: time.Unix(c.Int64("mtime"), 0).UTC(), TempDir: os.TempDir(),
 			})
 		},
@@ -52,7 +52,7 @@ images come from the "nixlayer" attribute of the structured attrs.`,
 
 // mergeRequest reads the output, inputs and compression from structured
 // attrs when run by Nix, else from the arguments and flags.
-func mergeRequest(c *cli.Context) (string, []image.MergeInput, string, error) {
+func mergeRequest(c *cli.Context) (string, []merge.Input, string, error) {
 	attrs, err := nixattrs.Load()
 	switch {
 	case err == nil:
@@ -64,9 +64,9 @@ func mergeRequest(c *cli.Context) (string, []image.MergeInput, string, error) {
 		if err != nil {
 			return "", nil, "", err
 		}
-		var inputs []image.MergeInput
+		var inputs []merge.Input
 		for _, i := range m.Images {
-			inputs = append(inputs, image.MergeInput{Path: i.Path, Name: i.Name, Tag: i.Tag})
+			inputs = append(inputs, merge.Input{Path: i.Path, Name: i.Name, Tag: i.Tag})
 		}
 		return out, inputs, m.Compression, nil
 	case !errors.Is(err, nixattrs.ErrNotBuilder):
@@ -79,9 +79,9 @@ func mergeRequest(c *cli.Context) (string, []image.MergeInput, string, error) {
 	if err != nil {
 		return "", nil, "", err
 	}
-	var inputs []image.MergeInput
+	var inputs []merge.Input
 	for _, p := range c.Args().Slice() {
-		inputs = append(inputs, image.MergeInput{Path: p})
+		inputs = append(inputs, merge.Input{Path: p})
 	}
 	return out, inputs, c.String("compression"), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/nixattrs"
+	"github.com/nixlayer/nixlayer/pull"
 	"github.com/nixlayer/nixlayer/registry"
 )
 
@@ -61,7 +62,7 @@ func pullOptions(c *cli.Context) (format.Format, []registry.Option, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	p, err := registry.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
+	p, err := pull.Platform(c.String("os"), c.String("arch"), c.String("variant"), "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -90,7 +91,7 @@ give NAME@DIGEST and --out.`,
 			attrs, err := nixattrs.Load()
 			switch {
 			case err == nil:
-				spec, err := registry.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
+				spec, err := pull.ParseSpec(attrs.Raw("nixlayer"), attrs.File)
 				if err != nil {
 					return err
 				}
@@ -98,7 +99,7 @@ give NAME@DIGEST and --out.`,
 				if err != nil {
 					return err
 				}
-				return registry.Pull(c.Context, spec.Request(), out, append(spec.Options(), registry.WithProgress(os.Stderr))...)
+				return pull.Pull(c.Context, spec.Request(), out, append(spec.Options(), registry.WithProgress(os.Stderr))...)
 			case !errors.Is(err, nixattrs.ErrNotBuilder):
 				return err
 			}
@@ -111,8 +112,8 @@ give NAME@DIGEST and --out.`,
 			if err != nil {
 				return err
 			}
-			req := registry.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
-			return registry.Pull(c.Context, req, c.String("out"), opts...)
+			req := pull.Request{ImageName: ref[:i], ImageDigest: ref[i+1:], FinalImageName: c.String("final-name"), FinalImageTag: c.String("final-tag"), Format: format}
+			return pull.Pull(c.Context, req, c.String("out"), opts...)
 		},
 	}
 }
@@ -134,7 +135,7 @@ func pinCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := registry.Pin(c.Context, c.Args().First(), format, opts...)
+			p, err := pull.Pin(c.Context, c.Args().First(), format, opts...)
 			if err != nil {
 				return err
 			}
@@ -145,61 +146,6 @@ func pinCommand() *cli.Command {
 			}
 			_, err = fmt.Fprint(c.App.Writer, p.Nix())
 			return err
-		},
-	}
-}
-
-func pushCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "push",
-		Usage:     "upload an image to a registry, or load it into Docker (DEST docker-daemon:[NAME:TAG])",
-		ArgsUsage: "SOURCE DEST",
-		Description: `SOURCE is a docker-archive, an OCI layout directory or archive, or an
-executable that writes a docker-archive (streamLayeredImage). DEST is a
-registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
-Prints the pushed image by digest. The SBOM documents the image carries
-are attached to it as OCI referrers (--no-sbom: not).`,
-		Flags: append(registryFlags(), noSBOMFlag),
-		Action: func(c *cli.Context) error {
-			if err := needArgs(c, 2); err != nil {
-				return err
-			}
-			opts, err := registryOptions(c)
-			if err != nil {
-				return err
-			}
-			p, err := registry.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
-			if err != nil {
-				return err
-			}
-			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p, opts)
-			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
-			return err
-		},
-	}
-}
-
-// writeAppCommand is the builder of nix/pull.nix's copyToRegistry and
-// copyToDockerDaemon: it writes $out/bin/<name> from the structured attrs.
-func writeAppCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "write-app",
-		Usage:  "write $out/bin/NAME holding TEXT (the builder of copyToRegistry and copyToDockerDaemon)",
-		Hidden: true,
-		Action: func(c *cli.Context) error {
-			attrs, err := nixattrs.Load()
-			if err != nil {
-				return err
-			}
-			var app struct{ Name, Text string }
-			if err := attrs.Decode("nixlayer", &app); err != nil {
-				return err
-			}
-			out, err := attrs.Out()
-			if err != nil {
-				return err
-			}
-			return registry.WriteApp(out, app.Name, app.Text)
 		},
 	}
 }

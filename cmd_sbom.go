@@ -1,13 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
 	"github.com/urfave/cli/v2"
-
-	"github.com/nixlayer/nixlayer/registry"
 
 	"github.com/nixlayer/nixlayer/sbom"
 	"github.com/nixlayer/nixlayer/sbom/embedded"
@@ -39,29 +33,5 @@ nixlayer stream script and prints the document nixlayer put in it at
 			_, err = c.App.Writer.Write(doc)
 			return err
 		},
-	}
-}
-
-// noSBOMFlag is push's --no-sbom.
-var noSBOMFlag = &cli.BoolFlag{Name: "no-sbom", Usage: "do not attach the image's SBOM documents as OCI referrers"}
-
-// attachSBOM attaches the SBOM documents of the image push just put (src)
-// as referrers, unless --no-sbom or the destination is Docker. An image
-// without documents is passed over in silence. A registry that refuses
-// the artifacts is a warning, not an error: the image is pushed, and
-// carries its documents anyway.
-func attachSBOM(c *cli.Context, src, dest string, p *registry.Pushed, opts []registry.Option) {
-	if c.Bool("no-sbom") || strings.HasPrefix(dest, registry.DockerDaemon) {
-		return
-	}
-	descs, err := registry.AttachSBOM(c.Context, src, p, opts...)
-	switch {
-	case errors.Is(err, registry.ErrNoSBOM):
-	case err != nil:
-		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but its SBOM was not attached: %v\n(the registry may not take OCI artifacts; --no-sbom skips them)\n", p.Reference, err)
-	case !c.Bool("quiet"):
-		for _, d := range descs {
-			fmt.Fprintf(c.App.ErrWriter, "attached %s as %s@%s\n", d.ArtifactType, strings.SplitN(p.Reference, "@", 2)[0], d.Digest)
-		}
 	}
 }

@@ -3,9 +3,8 @@ package main
 import (
 	"errors"
 
+	"github.com/nixlayer/nixlayer/stream"
 	"github.com/urfave/cli/v2"
-
-	"github.com/nixlayer/nixlayer/image"
 )
 
 func streamCommand() *cli.Command {
@@ -27,7 +26,7 @@ With -o the archive goes to a file, written atomically.`,
 			if c.NArg() != 1 {
 				return errors.New("usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG]")
 			}
-			return image.StreamScript(c.Context, c.Args().First(), c.String("output"), c.String("repo_tag"), c.App.Writer)
+			return stream.StreamScript(c.Context, c.Args().First(), c.String("output"), c.String("repo_tag"), c.App.Writer)
 		},
 	}
 }

@@ -7,11 +7,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/nixlayer/nixlayer/rootscript"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/nixlayer/nixlayer/rootscript"
 
 	"github.com/urfave/cli/v2"
 )

@@ -19,6 +19,8 @@ const (
 	Gzip Compression = "gzip"
 	Zstd Compression = "zstd"
 	None Compression = "none"
+	// Xz is only read (foreign images, pullImage inputs), never written.
+	Xz Compression = "xz"
 )
 
 // Fixed levels: the same input gives the same bytes on every machine.
@@ -33,11 +35,10 @@ const (
 // bytes depend on the block size, not on how many blocks are in flight.
 const gzipBlock = 1 << 20
 
-// Parse checks a compression name; empty means gzip.
+// Parse checks a compression name: gzip, zstd or none (a default is the
+// caller's to choose, spec.DefaultCompression).
 func Parse(s string) (Compression, error) {
 	switch c := Compression(s); c {
-	case "":
-		return Gzip, nil
 	case Gzip, Zstd, None:
 		return c, nil
 	}

@@ -25,16 +25,6 @@ var (
 	ErrUnsupported = errors.New("unsupported compression")
 )
 
-// Kind is the compression of a stream as found by its magic bytes.
-type Kind int
-
-// The kinds Sniff tells apart.
-const (
-	Uncompressed Kind = iota
-	Gzipped
-	Zstded
-	Xzed
-)
 
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
@@ -45,31 +35,35 @@ var (
 // MagicLen is how many leading bytes Sniff needs.
 const MagicLen = 6
 
-// String names the kind: "uncompressed", "gzip", "zstd" or "xz".
-func (c Kind) String() string {
-	return [...]string{"uncompressed", "gzip", "zstd", "xz"}[c]
+// Label names the compression of a stream as reports show it:
+// "uncompressed", "gzip", "zstd" or "xz".
+func (c Compression) Label() string {
+	if c == None || c == "" {
+		return "uncompressed"
+	}
+	return string(c)
 }
 
 // Sniff returns the compression whose magic starts b.
-func Sniff(b []byte) Kind {
+func Sniff(b []byte) Compression {
 	switch {
 	case bytes.HasPrefix(b, gzipMagic):
-		return Gzipped
+		return Gzip
 	case bytes.HasPrefix(b, zstdMagic):
-		return Zstded
+		return Zstd
 	case bytes.HasPrefix(b, xzMagic):
-		return Xzed
+		return Xz
 	}
-	return Uncompressed
+	return None
 }
 
 // Peek finds the compression of r and returns a reader that still yields
 // all of r.
-func Peek(r io.Reader) (Kind, io.Reader, error) {
+func Peek(r io.Reader) (Compression, io.Reader, error) {
 	br := bufio.NewReader(r)
 	b, err := br.Peek(len(xzMagic))
 	if err != nil && err != io.EOF {
-		return 0, nil, err
+		return "", nil, err
 	}
 	return Sniff(b), br, nil
 }
@@ -79,22 +73,22 @@ func Peek(r io.Reader) (Kind, io.Reader, error) {
 // memory mode with a window of at most maxZstdWindow bytes. xz streams are
 // not accepted here (ErrUnsupported): they need a seekable input to check
 // their dictionary size first (NewXzReader).
-func Decompress(r io.Reader, c Kind, maxZstdWindow uint64) (io.ReadCloser, error) {
+func Decompress(r io.Reader, c Compression, maxZstdWindow uint64) (io.ReadCloser, error) {
 	switch c {
-	case Gzipped:
+	case Gzip:
 		z, err := gzip.NewReader(r)
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}
 		return z, nil
-	case Zstded:
+	case Zstd:
 		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return nil, err
 		}
 		return d.IOReadCloser(), nil
-	case Uncompressed:
+	case None:
 		return io.NopCloser(r), nil
 	}
 	return nil, fmt.Errorf("%s compression is not supported here: %w", c, ErrUnsupported)

@@ -12,8 +12,8 @@ func TestRoundTrip(t *testing.T) {
 	data := sample(3<<20, 5)
 	for _, tt := range []struct {
 		c    Compression
-		kind Kind
-	}{{Gzip, Gzipped}, {Zstd, Zstded}, {None, Uncompressed}} {
+		kind Compression
+	}{{Gzip, Gzip}, {Zstd, Zstd}, {None, None}} {
 		t.Run(string(tt.c), func(t *testing.T) {
 			var buf bytes.Buffer
 			w, err := tt.c.NewWriter(&buf)
@@ -54,7 +54,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecompressRefusesXz(t *testing.T) {
-	if _, err := Decompress(bytes.NewReader(xzMagic), Xzed, 1<<20); err == nil {
+	if _, err := Decompress(bytes.NewReader(xzMagic), Xz, 1<<20); err == nil {
 		t.Error("Decompress took an xz stream; it must go through NewXzReader")
 	}
 }

@@ -21,17 +21,12 @@ func (c Compression) MediaType(oci bool) types.MediaType {
 	return types.DockerLayer
 }
 
-// MediaType returns the layer media type of a blob whose magic bytes are
-// of kind k, in OCI or Docker flavour, and false for xz, which no layer
-// media type names.
-func (k Kind) MediaType(oci bool) (types.MediaType, bool) {
-	switch k {
-	case Gzipped:
-		return Gzip.MediaType(oci), true
-	case Zstded:
-		return Zstd.MediaType(oci), true
-	case Uncompressed:
-		return None.MediaType(oci), true
+// LayerMediaType returns the layer media type for c, in OCI or Docker
+// flavour, and false for a compression no layer media type names (xz).
+func (c Compression) LayerMediaType(oci bool) (types.MediaType, bool) {
+	switch c {
+	case Gzip, Zstd, None:
+		return c.MediaType(oci), true
 	}
 	return "", false
 }

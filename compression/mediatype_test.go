@@ -38,13 +38,13 @@ func TestMediaTypes(t *testing.T) {
 			}
 		})
 	}
-	kinds := map[Kind]types.MediaType{Gzipped: types.DockerLayer, Zstded: types.OCILayerZStd, Uncompressed: types.DockerUncompressedLayer}
+	kinds := map[Compression]types.MediaType{Gzip: types.DockerLayer, Zstd: types.OCILayerZStd, None: types.DockerUncompressedLayer}
 	for k, want := range kinds {
-		if got, ok := k.MediaType(false); !ok || got != want {
+		if got, ok := k.LayerMediaType(false); !ok || got != want {
 			t.Errorf("%s: %s, %v; want %s", k, got, ok, want)
 		}
 	}
-	if _, ok := Xzed.MediaType(false); ok {
+	if _, ok := Xz.LayerMediaType(false); ok {
 		t.Error("xz has a layer media type")
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // Spec holds the customisation arguments of a builder. It is embedded in
-// image.Spec, so its fields sit at the top level of the builder's options.
+// spec.Spec, so its fields sit at the top level of the builder's options.
 type Spec struct {
 	// Users are the image's users besides root (0) and nobody (65534).
 	// When Users and Groups are both nil, no user database is written;

@@ -30,12 +30,14 @@
 //   - nix/default.nix (outputName), nix/pull.nix and nix/index.nix (their
 //     output suffixes and format checks), and the --format usage texts of
 //     cmd_build.go and cmd_pull.go;
-//   - the readers: image/base's Open (base images, push, inspect,
-//     buildImageIndex's inputs) and registry.DetectSource with its SourceKind;
+//   - the readers: image/base's Open and its Format (the input formats;
+//     base images, and through package source push, inspect,
+//     buildImageIndex's and mergeImages' inputs);
 //   - the places that tell one format from another: image/build.go
 //     (writeOwnLayers: an OCI layout's layers are written to files first),
-//     index/spec.go (which formats hold an index), registry/pin.go (a directory
-//     is hashed as a NAR);
+//     index/spec.go (which formats hold an index), pull/archive.go (a directory
+//     is created, an archive streamed) and pull/pin.go (a directory is
+//     hashed as a NAR);
 //   - the README.
 //
 // Builds, streams and pullImage write through Create and take it

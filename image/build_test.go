@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -110,9 +112,9 @@ func newTestStore(t *testing.T) *testStore {
 	return s
 }
 
-// helloSpec is the spec of the round-trip image.
-func helloSpec(s *testStore, format imgformat.Format, c layers.Compression) *image.Spec {
-	return &image.Spec{
+// helloSpec is the sp of the round-trip image.
+func helloSpec(s *testStore, format imgformat.Format, c layers.Compression) *spec.Spec {
+	return &spec.Spec{
 		Name:        "hello",
 		Tag:         ptr("v1"),
 		Contents:    []string{s.hello},
@@ -123,10 +125,10 @@ func helloSpec(s *testStore, format imgformat.Format, c layers.Compression) *ima
 }
 
 // build runs image.Build and returns the output path, in a fresh directory.
-func build(t *testing.T, s *testStore, spec *image.Spec, sourceDateEpoch string) string {
+func build(t *testing.T, s *testStore, sp *spec.Spec, sourceDateEpoch string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "image")
-	req := &image.Request{Spec: spec, Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", SourceDateEpoch: sourceDateEpoch, TempDir: t.TempDir()}}
+	req := &image.Request{Spec: sp, Graph: s.graph, Out: out, Env: spec.Env{DefaultTag: "latest", SourceDateEpoch: sourceDateEpoch, TempDir: t.TempDir()}}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -487,7 +489,7 @@ func TestBuildSettings(t *testing.T) {
 	s := newTestStore(t)
 	tests := []struct {
 		name  string
-		edit  func(*image.Spec)
+		edit  func(*spec.Spec)
 		sde   string
 		mtime int64
 		check func(t *testing.T, cf *v1.ConfigFile)
@@ -495,26 +497,26 @@ func TestBuildSettings(t *testing.T) {
 		uid   int
 		uname string
 	}{
-		{name: "mtime", edit: func(sp *image.Spec) { sp.MTime = ptr(image.Timestamp("1700000000")) }, mtime: 1700000000},
-		{name: "SOURCE_DATE_EPOCH wins", edit: func(sp *image.Spec) { sp.MTime = ptr(image.Timestamp("1700000000")) }, sde: "1000", mtime: 1000},
-		{name: "uid and gid", edit: func(sp *image.Spec) { sp.Uid, sp.Gid = 1000, 100 }, mtime: 1, uid: 1000},
-		{name: "architecture", edit: func(sp *image.Spec) { sp.Architecture = "aarch64-linux" }, mtime: 1, check: func(t *testing.T, cf *v1.ConfigFile) {
+		{name: "mtime", edit: func(sp *spec.Spec) { sp.MTime = ptr(spec.Timestamp("1700000000")) }, mtime: 1700000000},
+		{name: "SOURCE_DATE_EPOCH wins", edit: func(sp *spec.Spec) { sp.MTime = ptr(spec.Timestamp("1700000000")) }, sde: "1000", mtime: 1000},
+		{name: "uid and gid", edit: func(sp *spec.Spec) { sp.Uid, sp.Gid = 1000, 100 }, mtime: 1, uid: 1000},
+		{name: "architecture", edit: func(sp *spec.Spec) { sp.Architecture = "aarch64-linux" }, mtime: 1, check: func(t *testing.T, cf *v1.ConfigFile) {
 			if cf.Architecture != "arm64" || cf.Variant != "v8" || cf.OS != "linux" {
 				t.Errorf("platform %s/%s/%s, want arm64/v8/linux", cf.Architecture, cf.Variant, cf.OS)
 			}
 		}},
-		{name: "created", edit: func(sp *image.Spec) { sp.Created = "2024-01-02T03:04:05Z" }, mtime: 1, check: func(t *testing.T, cf *v1.ConfigFile) {
+		{name: "created", edit: func(sp *spec.Spec) { sp.Created = "2024-01-02T03:04:05Z" }, mtime: 1, check: func(t *testing.T, cf *v1.ConfigFile) {
 			if want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC); !cf.Created.Time.Equal(want) || !cf.History[0].Created.Time.Equal(want) {
 				t.Errorf("created %v, history %v; want %v", cf.Created.Time, cf.History[0].Created.Time, want)
 			}
 		}},
-		{name: "default tag", edit: func(sp *image.Spec) { sp.Tag = nil; sp.Name = "Hello" }, mtime: 1, tag: "hello:latest"},
+		{name: "default tag", edit: func(sp *spec.Spec) { sp.Tag = nil; sp.Name = "Hello" }, mtime: 1, tag: "hello:latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, imgformat.DockerArchive, layers.None)
-			tt.edit(spec)
-			out := build(t, s, spec, tt.sde)
+			sp := helloSpec(s, imgformat.DockerArchive, layers.None)
+			tt.edit(sp)
+			out := build(t, s, sp, tt.sde)
 			img, tag := readBack(t, imgformat.DockerArchive, layers.None, out)
 			validateImage(t, img, layers.None)
 			if want := tt.tag; want != "" && tag != want {
@@ -552,35 +554,35 @@ func TestBuildErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		edit  func(*image.Spec)
+		edit  func(*spec.Spec)
 		graph *registration.Graph
 		want  []string
 	}{
-		{name: "Cmd as a string", edit: func(sp *image.Spec) { sp.Config = json.RawMessage(`{"Cmd":"/bin/hello"}`) }, want: []string{"config.Cmd", "list of strings"}},
-		{name: "config not an object", edit: func(sp *image.Spec) { sp.Config = json.RawMessage(`["/bin/hello"]`) }, want: []string{"config must be an attribute set"}},
-		{name: "invalid reference", edit: func(sp *image.Spec) { sp.Name = "hello world" }, want: []string{`"hello world:v1"`}},
-		{name: "unknown architecture", edit: func(sp *image.Spec) { sp.Architecture = "sparc" }, want: []string{`unknown architecture "sparc"`}},
-		{name: "unknown format", edit: func(sp *image.Spec) { sp.Format = "tar" }, want: []string{`unknown format "tar"`}},
-		{name: "unknown compression", edit: func(sp *image.Spec) { sp.Compression = "bzip2" }, want: []string{`unknown compression "bzip2"`}},
-		{name: "bad created", edit: func(sp *image.Spec) { sp.Created = "yesterday" }, want: []string{`created = "yesterday"`}},
-		{name: "negative uid", edit: func(sp *image.Spec) { sp.Uid = -1 }, want: []string{"uid -1"}},
-		{name: "contents not in the closure", edit: func(sp *image.Spec) { sp.Contents = []string{missing} }, want: []string{missing, "not in the closure"}},
+		{name: "Cmd as a string", edit: func(sp *spec.Spec) { sp.Config = json.RawMessage(`{"Cmd":"/bin/hello"}`) }, want: []string{"config.Cmd", "list of strings"}},
+		{name: "config not an object", edit: func(sp *spec.Spec) { sp.Config = json.RawMessage(`["/bin/hello"]`) }, want: []string{"config must be an attribute set"}},
+		{name: "invalid reference", edit: func(sp *spec.Spec) { sp.Name = "hello world" }, want: []string{`"hello world:v1"`}},
+		{name: "unknown architecture", edit: func(sp *spec.Spec) { sp.Architecture = "sparc" }, want: []string{`unknown architecture "sparc"`}},
+		{name: "unknown format", edit: func(sp *spec.Spec) { sp.Format = "tar" }, want: []string{`unknown format "tar"`}},
+		{name: "unknown compression", edit: func(sp *spec.Spec) { sp.Compression = "bzip2" }, want: []string{`unknown compression "bzip2"`}},
+		{name: "bad created", edit: func(sp *spec.Spec) { sp.Created = "yesterday" }, want: []string{`created = "yesterday"`}},
+		{name: "negative uid", edit: func(sp *spec.Spec) { sp.Uid = -1 }, want: []string{"uid -1"}},
+		{name: "contents not in the closure", edit: func(sp *spec.Spec) { sp.Contents = []string{missing} }, want: []string{missing, "not in the closure"}},
 		{name: "store path missing on disk", graph: withMissing, want: []string{missing, "no such file"}},
 	}
 	for _, tt := range tests {
 		for _, format := range allFormats {
 			t.Run(tt.name+"/"+string(format), func(t *testing.T) {
-				spec := helloSpec(s, format, layers.Gzip)
+				sp := helloSpec(s, format, layers.Gzip)
 				if tt.edit != nil {
-					tt.edit(spec)
+					tt.edit(sp)
 				}
 				g := s.graph
 				if tt.graph != nil {
 					g = tt.graph
 				}
 				outDir, tmp := t.TempDir(), t.TempDir()
-				req := &image.Request{Spec: spec, Graph: g, Out: filepath.Join(outDir, "image"), Env: image.Env{DefaultTag: "latest", TempDir: tmp}}
-				wantErr(t, image.Build(context.Background(), req), tt.want...)
+				req := &image.Request{Spec: sp, Graph: g, Out: filepath.Join(outDir, "image"), Env: spec.Env{DefaultTag: "latest", TempDir: tmp}}
+				testutil.WantErr(t, image.Build(context.Background(), req), tt.want...)
 				for _, dir := range []string{outDir, tmp} {
 					if left, _ := os.ReadDir(dir); len(left) != 0 {
 						t.Errorf("%s holds %v after a failed build", dir, left)
@@ -599,7 +601,7 @@ func TestBuildOverwrites(t *testing.T) {
 	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req := &image.Request{Spec: helloSpec(s, imgformat.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+	req := &image.Request{Spec: helloSpec(s, imgformat.DockerArchive, layers.Gzip), Graph: s.graph, Out: out, Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
@@ -625,8 +627,8 @@ func TestBuildOutputBlocked(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(out, "in-the-way"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			req := &image.Request{Spec: helloSpec(s, format, layers.Gzip), Graph: s.graph, Out: out, Env: image.Env{DefaultTag: "latest", TempDir: tmp}}
-			wantErr(t, image.Build(context.Background(), req), out)
+			req := &image.Request{Spec: helloSpec(s, format, layers.Gzip), Graph: s.graph, Out: out, Env: spec.Env{DefaultTag: "latest", TempDir: tmp}}
+			testutil.WantErr(t, image.Build(context.Background(), req), out)
 			if left, _ := os.ReadDir(parent); len(left) != 1 || left[0].Name() != "image" {
 				t.Errorf("%s holds %v after a failed build; want only the directory in the way", parent, left)
 			}
@@ -636,3 +638,5 @@ func TestBuildOutputBlocked(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,16 +1,11 @@
 package image
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"syscall"
 
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/registration"
-	"github.com/nixlayer/nixlayer/wire"
 )
 
 // Cached layers are layers built earlier, by nl.buildLayer (BuildLayer):
@@ -21,102 +16,8 @@ import (
 // are left out of the image's own layering (they stay in its closure and
 // its Nix database), and they count toward maxLayers.
 
-// Cached is a layer built earlier: its blob file and its descriptor.
-type Cached struct {
-	// Output is the buildLayer output that holds the layer.
-	Output string
-	// File is the blob, as it was built.
-	File        string
-	Desc        layers.Descriptor
-	Compression layers.Compression
-}
-
-// blob returns the cached layer as a blob of an image in the OCI or the
-// Docker flavour of media types: its own compression's, whatever the
-// image's compression is.
-func (c *Cached) blob(oci bool) *Blob {
-	return FileBlob(c.File, c.Desc, c.Compression, c.Compression.MediaType(oci))
-}
-
-// cachedBlob is layer l's blob when l is a cached layer, else nil.
-func (l *Layer) cachedBlob(oci bool) *Blob {
-	if l.Cached == nil {
-		return nil
-	}
-	return l.Cached.blob(oci)
-}
-
-// cachedFile is the blob file of layer l when it is a cached layer.
-func (l *Layer) cachedFile() []string {
-	if l.Cached == nil {
-		return nil
-	}
-	return []string{l.Cached.File}
-}
-
-// ReadLayerOutput reads the layers of a buildLayer output: its
-// wire.LayerFile, and each blob file, checked to exist with the size the
-// descriptor gives. what names the output in errors ("layers[0]").
-func ReadLayerOutput(out, what string) (Platform, []Layer, error) {
-	f, err := wire.ReadLayerFile(out)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return Platform{}, nil, fmt.Errorf("%s = %s is not a layer built by nl.buildLayer (it has no %s): give layers only what buildLayer returns", what, out, wire.LayerFileName)
-	}
-	if err != nil {
-		return Platform{}, nil, fmt.Errorf("%s = %s: %w", what, out, err)
-	}
-	doc := filepath.Join(out, wire.LayerFileName)
-	p := Platform{Architecture: f.Platform.Architecture, Variant: f.Platform.Variant, OS: f.Platform.OS}
-	var plan []Layer
-	for _, w := range f.Layers {
-		d, c, err := FromDescriptor(w, doc)
-		if err != nil {
-			return Platform{}, nil, err
-		}
-		file := filepath.Join(out, wire.BlobPath(w.Digest))
-		fi, err := os.Stat(file)
-		if err != nil {
-			return Platform{}, nil, fmt.Errorf("%s = %s is damaged: layer %s: %w", what, out, w.Digest, err)
-		}
-		if fi.Size() != d.Size {
-			return Platform{}, nil, fmt.Errorf("%s = %s is damaged: blob %s has %d bytes, its descriptor says %d", what, out, file, fi.Size(), d.Size)
-		}
-		plan = append(plan, Layer{StorePaths: w.StorePaths, Comment: w.Comment,
-			Cached: &Cached{Output: out, File: file, Desc: d, Compression: c}})
-	}
-	return p, plan, nil
-}
-
-// readCached reads the buildLayer outputs outs, bottom first, for an image
-// (or a layer) for platform p: a layer built for another platform is
-// refused, naming both.
-func readCached(outs []string, p Platform) ([]Layer, error) {
-	var plan []Layer
-	for i, out := range outs {
-		what := fmt.Sprintf("layers[%d]", i)
-		lp, ls, err := ReadLayerOutput(out, what)
-		if err != nil {
-			return nil, err
-		}
-		if lp != p {
-			return nil, fmt.Errorf("%s = %s was built for %s, the image is for %s: build the layer with the image's system (or architecture)", what, out, lp, p)
-		}
-		plan = append(plan, ls...)
-	}
-	return plan, nil
-}
-
-// String returns the platform as os/architecture[/variant].
-func (p Platform) String() string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
-
 // cachedPaths returns the store paths the cached layers hold.
-func cachedPaths(plan []Layer) map[string]bool {
+func cachedPaths(plan []recipe.Layer) map[string]bool {
 	held := map[string]bool{}
 	for _, l := range plan {
 		for _, p := range l.StorePaths {
@@ -170,7 +71,7 @@ func (p *planner) withCached() error {
 	if len(set.Layers) == 0 {
 		return nil
 	}
-	cached, err := readCached(set.Layers, set.Platform)
+	cached, err := recipe.ReadCached(set.Layers, set.Platform)
 	if err != nil {
 		return err
 	}
@@ -198,7 +99,7 @@ func (p *planner) withCached() error {
 
 // checkCount refuses an image of more than layers.MaxImageLayers layers,
 // naming where they come from.
-func (p *planner) checkCount(plan []Layer) error {
+func (p *planner) checkCount(plan []recipe.Layer) error {
 	total := len(plan) + p.baseLayers()
 	if total <= layers.MaxImageLayers {
 		return nil
@@ -220,34 +121,4 @@ func (p *planner) budget() (int, error) {
 	}
 	return 0, fmt.Errorf("maxLayers = %d leaves no layer for the image's own store paths: %d layers come from `layers`, %d from the base image, %d is the Nix database and 1 the customisation layer; raise maxLayers (at most %d) or put more store paths into the layers",
 		p.set.MaxLayers, len(p.cached), p.baseLayers(), db, layers.MaxImageLayers)
-}
-
-// resolveLayers checks the layers argument: absolute paths (the outputs of
-// nl.buildLayer), each given once.
-func resolveLayers(outs []string) ([]string, error) {
-	seen := map[string]bool{}
-	for i, o := range outs {
-		if !filepath.IsAbs(o) {
-			return nil, fmt.Errorf("layers[%d] = %q is not a store path: give nl.buildLayer outputs", i, o)
-		}
-		if seen[o] {
-			return nil, fmt.Errorf("layers[%d] = %s is given twice", i, o)
-		}
-		seen[o] = true
-	}
-	return outs, nil
-}
-
-// cachedToWire returns the wire form of cached layer l in a stream script:
-// its descriptor and its blob file, no recipe.
-func cachedToWire(l *Layer) wire.Layer {
-	c := l.Cached
-	return wire.Layer{Descriptor: LayerDescriptor(l, c.Desc, c.Compression, c.Compression.MediaType(false)), File: c.File}
-}
-
-// cachedFromWire returns the cached layer a stream script's layer w with
-// File set describes.
-func cachedFromWire(w wire.Layer, d layers.Descriptor, c layers.Compression) Layer {
-	return Layer{StorePaths: w.Descriptor.StorePaths, Comment: w.Descriptor.Comment,
-		Cached: &Cached{Output: filepath.Dir(filepath.Dir(filepath.Dir(w.File))), File: w.File, Desc: d, Compression: c}}
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixlayer/nixlayer/spec"
+	"github.com/nixlayer/nixlayer/stream"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/customize"
@@ -21,10 +24,10 @@ import (
 
 // buildLayer runs image.BuildLayer over the test store and returns the
 // output directory and its document.
-func buildLayer(t *testing.T, s *testStore, spec *image.LayerSpec) (string, *wire.LayerFile) {
+func buildLayer(t *testing.T, s *testStore, sp *spec.LayerSpec) (string, *wire.LayerFile) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "layer")
-	if err := image.BuildLayer(context.Background(), &image.LayerRequest{Spec: spec, Graph: s.graph, Out: out}); err != nil {
+	if err := image.BuildLayer(context.Background(), &image.LayerRequest{Spec: sp, Graph: s.graph, Out: out}); err != nil {
 		t.Fatalf("BuildLayer: %v", err)
 	}
 	f, err := wire.ReadLayerFile(out)
@@ -65,13 +68,13 @@ func TestBuildLayerSameBlob(t *testing.T) {
 	for _, c := range []layers.Compression{layers.Gzip, layers.Zstd, layers.None} {
 		t.Run(string(c), func(t *testing.T) {
 			perms := permAt(s.hello + "/bin/hello")
-			_, f := buildLayer(t, s, &image.LayerSpec{Function: "buildLayer", Deps: []string{s.hello}, Compression: string(c), Uid: 7, Perms: perms})
+			_, f := buildLayer(t, s, &spec.LayerSpec{Function: "buildLayer", Deps: []string{s.hello}, Compression: string(c), Uid: 7, Perms: perms})
 			if len(f.Layers) != 1 {
 				t.Fatalf("%d layers, want 1", len(f.Layers))
 			}
-			spec := helloSpec(s, format.OCILayout, c)
-			spec.Function, spec.MaxLayers, spec.Uid, spec.Perms = "buildLayeredImage", ptr(2), 7, perms
-			img, _ := readBack(t, format.OCILayout, c, build(t, s, spec, ""))
+			sp := helloSpec(s, format.OCILayout, c)
+			sp.Function, sp.Layered, sp.MaxLayers, sp.Uid, sp.Perms = "buildLayeredImage", ptr(true), ptr(2), 7, perms
+			img, _ := readBack(t, format.OCILayout, c, build(t, s, sp, ""))
 			ls, err := img.Layers()
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +95,7 @@ func TestBuildLayerSameBlob(t *testing.T) {
 // busybox is in no other layer.
 func TestBuildWithCachedLayers(t *testing.T) {
 	s := newTestStore(t)
-	dir, f := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.busybox}, Compression: "zstd"})
+	dir, f := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.busybox}, Compression: "zstd"})
 	out := storeLayer(t, s, dir, "a")
 	graph := withOutput(t, s, out, s.busybox)
 	want := f.Layers[0]
@@ -102,13 +105,13 @@ func TestBuildWithCachedLayers(t *testing.T) {
 	}
 	for _, fm := range []format.Format{format.DockerArchive, format.OCILayout, format.OCIArchive, "stream"} {
 		t.Run(string(fm), func(t *testing.T) {
-			spec := helloSpec(s, fm, layers.Gzip)
-			spec.Function, spec.Layers = "buildLayeredImage", []string{out}
+			sp := helloSpec(s, fm, layers.Gzip)
+			sp.Function, sp.Layered, sp.Layers = "buildLayeredImage", ptr(true), []string{out}
 			if fm == "stream" {
-				spec.Format, spec.Stream, spec.Compression = "", true, ""
+				sp.Format, sp.Stream, sp.Compression = "", true, ""
 			}
 			res := filepath.Join(t.TempDir(), "image")
-			req := &image.Request{Spec: spec, Graph: graph, Out: res, Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}, Interpreter: "/bin/nixlayer"}
+			req := &image.Request{Spec: sp, Graph: graph, Out: res, Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}, Interpreter: "/bin/nixlayer"}
 			if err := image.Build(context.Background(), req); err != nil {
 				t.Fatalf("Build: %v", err)
 			}
@@ -117,7 +120,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 			}
 			if fm == "stream" {
 				archive := filepath.Join(t.TempDir(), "stream.tar")
-				if err := image.StreamScript(context.Background(), res, archive, "", nil); err != nil {
+				if err := stream.StreamScript(context.Background(), res, archive, "", nil); err != nil {
 					t.Fatalf("streaming: %v", err)
 				}
 				checkRecipe(t, res, want)
@@ -158,7 +161,7 @@ func TestBuildWithCachedLayers(t *testing.T) {
 // gives the cached layer its own digest and media type.
 func checkRecipe(t *testing.T, script string, want wire.Descriptor) {
 	t.Helper()
-	sc, err := image.ReadScript(script)
+	sc, err := stream.ReadScript(script)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,21 +254,21 @@ func TestCachedLayerErrors(t *testing.T) {
 		{"too many", []string{many, fakeLayer(t, "amd64", 1)}, 127, "the image would have 128 layers (0 from the base image, 127 from `layers`, 1 of its own); Docker and containerd refuse more than 127"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, format.DockerArchive, layers.Gzip)
-			spec.Function, spec.Layers, spec.MaxLayers = "buildLayeredImage", tt.layers, &tt.maxLayers
+			sp := helloSpec(s, format.DockerArchive, layers.Gzip)
+			sp.Function, sp.Layered, sp.Layers, sp.MaxLayers = "buildLayeredImage", ptr(true), tt.layers, &tt.maxLayers
 			if tt.name == "too many" {
 				// Every store path in a cached layer: only the root layer is the image's own.
-				spec.Contents = nil
+				sp.Contents = nil
 				g, err := registration.NewGraph(s.dir, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				spec.Symlinks = map[string]string{"bin/x": "y"}
-				req := &image.Request{Spec: spec, Graph: g, Out: filepath.Join(t.TempDir(), "image"), Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+				sp.Symlinks = map[string]string{"bin/x": "y"}
+				req := &image.Request{Spec: sp, Graph: g, Out: filepath.Join(t.TempDir(), "image"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 				checkErr(t, image.Build(context.Background(), req), tt.want, req.Out)
 				return
 			}
-			req := &image.Request{Spec: spec, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+			req := &image.Request{Spec: sp, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 			checkErr(t, image.Build(context.Background(), req), tt.want, req.Out)
 		})
 	}
@@ -288,24 +291,24 @@ func checkErr(t *testing.T, err error, want, out string) {
 // TestBuildLayerErrors: bad buildLayer arguments name the field.
 func TestBuildLayerErrors(t *testing.T) {
 	s := newTestStore(t)
-	below, _ := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.hello}})
+	below, _ := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.hello}})
 	for _, tt := range []struct {
 		name string
-		spec image.LayerSpec
+		sp   spec.LayerSpec
 		want string
 	}{
-		{"nothing", image.LayerSpec{}, "nixlayer.buildLayer: a layer needs deps or copyToRoot"},
-		{"max layers", image.LayerSpec{Deps: []string{s.hello}, MaxLayers: ptr(0)}, "maxLayers = 0: a layer derivation holds 1 to 126 layers"},
-		{"compression", image.LayerSpec{Deps: []string{s.hello}, Compression: "lz4"}, `unknown compression "lz4"`},
-		{"layering", image.LayerSpec{Deps: []string{s.hello}, Layering: "best"}, `unknown layering strategy "best"`},
-		{"not in closure", image.LayerSpec{Deps: []string{s.dir + "/3c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x"}}, "3c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x is not in the closure"},
-		{"all below", image.LayerSpec{Deps: []string{s.busybox}, Layers: []string{below}}, "nothing to put in the layer: every store path of deps is in layers already"},
-		{"perm matches nothing", image.LayerSpec{Deps: []string{s.busybox}, Perms: permAt("/etc/shadow")}, "matches nothing"},
+		{"nothing", spec.LayerSpec{}, "nixlayer.buildLayer: a layer needs deps or copyToRoot"},
+		{"max layers", spec.LayerSpec{Deps: []string{s.hello}, MaxLayers: ptr(0)}, "maxLayers = 0: a layer derivation holds 1 to 126 layers"},
+		{"compression", spec.LayerSpec{Deps: []string{s.hello}, Compression: "lz4"}, `unknown compression "lz4"`},
+		{"layering", spec.LayerSpec{Deps: []string{s.hello}, Layering: "best"}, `unknown layering strategy "best"`},
+		{"not in closure", spec.LayerSpec{Deps: []string{s.dir + "/3c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x"}}, "3c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x is not in the closure"},
+		{"all below", spec.LayerSpec{Deps: []string{s.busybox}, Layers: []string{below}}, "nothing to put in the layer: every store path of deps is in layers already"},
+		{"perm matches nothing", spec.LayerSpec{Deps: []string{s.busybox}, Perms: permAt("/etc/shadow")}, "matches nothing"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.spec.Function = "buildLayer"
+			tt.sp.Function = "buildLayer"
 			out := filepath.Join(t.TempDir(), "layer")
-			checkErr(t, image.BuildLayer(context.Background(), &image.LayerRequest{Spec: &tt.spec, Graph: s.graph, Out: out}), tt.want, out)
+			checkErr(t, image.BuildLayer(context.Background(), &image.LayerRequest{Spec: &tt.sp, Graph: s.graph, Out: out}), tt.want, out)
 		})
 	}
 }
@@ -314,15 +317,15 @@ func TestBuildLayerErrors(t *testing.T) {
 // the root of the top layer, and the layers below are left out.
 func TestBuildLayerSplits(t *testing.T) {
 	s := newTestStore(t)
-	_, f := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.hello}, MaxLayers: ptr(2), CopyToRoot: []string{s.busybox}})
+	_, f := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.hello}, MaxLayers: ptr(2), CopyToRoot: []string{s.busybox}})
 	if len(f.Layers) != 2 || f.Platform != (wire.Platform{Architecture: "amd64", OS: "linux"}) {
 		t.Fatalf("got %+v, want 2 layers for linux/amd64", f)
 	}
 	if !strings.HasSuffix(f.Layers[1].Comment, "contents at the image root") {
 		t.Errorf("top layer comment %q: want the copied root", f.Layers[1].Comment)
 	}
-	below, _ := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.busybox}})
-	_, above := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.hello}, Layers: []string{below}})
+	below, _ := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.busybox}})
+	_, above := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.hello}, Layers: []string{below}})
 	if got := above.Layers[0].StorePaths; len(got) != 1 || got[0] != s.hello {
 		t.Errorf("above busybox's layer, the layer holds %v, want hello alone", got)
 	}
@@ -337,12 +340,12 @@ func TestBuildLayerSplits(t *testing.T) {
 // gone says so before writing anything.
 func TestStreamCachedLayerGone(t *testing.T) {
 	s := newTestStore(t)
-	dir, f := buildLayer(t, s, &image.LayerSpec{Deps: []string{s.busybox}})
+	dir, f := buildLayer(t, s, &spec.LayerSpec{Deps: []string{s.busybox}})
 	out := storeLayer(t, s, dir, "b")
-	spec := helloSpec(s, "", "")
-	spec.Function, spec.Layers, spec.Stream = "streamLayeredImage", []string{out}, true
+	sp := helloSpec(s, "", "")
+	sp.Function, sp.Layered, sp.Layers, sp.Stream = "streamLayeredImage", ptr(true), []string{out}, true
 	script := filepath.Join(t.TempDir(), "stream")
-	req := &image.Request{Spec: spec, Graph: withOutput(t, s, out, s.busybox), Out: script, Env: image.Env{DefaultTag: "latest"}, Interpreter: "/bin/nixlayer"}
+	req := &image.Request{Spec: sp, Graph: withOutput(t, s, out, s.busybox), Out: script, Env: spec.Env{DefaultTag: "latest"}, Interpreter: "/bin/nixlayer"}
 	if err := image.Build(context.Background(), req); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -351,7 +354,7 @@ func TestStreamCachedLayerGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	err := image.StreamScript(context.Background(), script, "", "", &buf)
+	err := stream.StreamScript(context.Background(), script, "", "", &buf)
 	if err == nil || !strings.Contains(err.Error(), "store path "+blob+", which the image needs, is gone") || buf.Len() > 0 {
 		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
 	}

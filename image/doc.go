@@ -1,19 +1,13 @@
-// Package image assembles container images from nixlayer layers. A build
-// goes Spec (what the user wrote, from Nix or the command line's flags
-// overlaid on it) → Resolve, the one place every default and check lives →
-// Settings (typed, complete) → Plan (the layers, from the settings, the
-// closure graph and the opened base image) → the layers written and the
-// config and manifest made with go-containerregistry (Assemble), handed to
-// package format, which writes the docker-archive, OCI layout or
-// oci-archive atomically; or a stream script (whose on-disk form is
-// package wire's, converted in wire.go). Into an archive each layer is
-// written straight after its tar header, one layer after another (each
-// compresses on every core); for an OCI layout the layers are written to
-// files several at once and hard-linked into the layout. Cached layers
-// (BuildLayer, the output of nl.buildLayer; Settings.Layers) are planned
-// first and go into every output as their blob files are, never produced
-// again (cached.go). Merge (mergeImages,
-// merge.go) writes the images of several archives, layouts and stream
-// scripts into one docker-archive; a stream script's Recipe is its image
-// without its layers' bytes (for inspect).
+// Package image builds container images from a Nix closure: Build takes a
+// spec.Spec, resolves it (spec.Resolve), plans the layers (Plan: cached
+// layers, the base image, the layering strategy, the Nix database, the
+// SBOM documents, the customisation and root scripts) and writes them
+// through package recipe into package format's docker-archive, OCI layout
+// or oci-archive, or records them as a stream script (package stream).
+// BuildLayer makes nl.buildLayer's cached layers. Into an archive each
+// layer is written straight after its tar header, one layer after another
+// (each compresses on every core); for an OCI layout the layers are
+// written to files several at once and hard-linked into the layout.
+// Merge (mergeImages) writes the images of several archives, layouts and
+// stream scripts into one docker-archive.
 package image

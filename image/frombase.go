@@ -12,38 +12,9 @@ import (
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/registration"
 )
-
-// BaseRef names the base image of a build (fromImage, fromImageName,
-// fromImageTag), so that a stream script can open it again.
-type BaseRef struct {
-	Path string `json:"path"`
-	Name string `json:"name,omitempty"`
-	Tag  string `json:"tag,omitempty"`
-}
-
-// open opens the base image with its safety limits; the reading of the
-// base (its index, its files) stops when ctx is done.
-func (b *BaseRef) open(ctx context.Context, tempDir string) (*base.Image, error) {
-	// The files the build reads from the base: its users and groups, and its
-	// Nix database (read again from their layers when asked for).
-	opts := []base.Option{base.WithContext(ctx), base.WithKeep(append([]string{"etc/passwd", "etc/group"}, baseDBFiles...)...)}
-	if b.Name != "" {
-		opts = append(opts, base.WithName(b.Name))
-	}
-	if b.Tag != "" {
-		opts = append(opts, base.WithTag(b.Tag))
-	}
-	if tempDir != "" {
-		opts = append(opts, base.WithTempDir(tempDir))
-	}
-	img, err := base.Open(b.Path, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("opening base image (fromImage) %s: %w", b.Path, err)
-	}
-	return img, nil
-}
 
 // onBase adapts our planned layers to the base image: store paths the base
 // already has identically are not written again, and root entries are
@@ -51,14 +22,14 @@ func (b *BaseRef) open(ctx context.Context, tempDir string) (*base.Image, error)
 // stays a symlink and our bin/x lands in usr/bin/x), dropping what the base
 // has identically. A change that would replace a base directory by a file
 // is an error.
-func onBase(x *base.Index, plan []Layer) ([]Layer, error) {
+func onBase(x *base.Index, plan []recipe.Layer) ([]recipe.Layer, error) {
 	if err := storeDirsReal(x); err != nil {
 		return nil, err
 	}
 	present := map[string]bool{}
 	out := plan[:0]
 	for _, l := range plan {
-		finish, err := l.finisher()
+		finish, err := l.Finisher()
 		if err != nil {
 			return nil, err
 		}
@@ -193,9 +164,6 @@ func resolveDir(x *base.Index, dir string, cache map[string]string, depth int) (
 	return resolved, nil
 }
 
-// baseDBFiles are the files of a Nix database that nixdb.ReadDB reads.
-var baseDBFiles = []string{"nix/var/nix/db/db.sqlite", "nix/var/nix/db/db.sqlite-wal", "nix/var/nix/db/schema"}
-
 // baseReader returns a function that reads /etc/passwd and /etc/group of
 // the base image from its index.
 func baseReader(img *base.Image) func(name string) ([]byte, bool, error) {
@@ -215,7 +183,7 @@ func baseGraph(ctx context.Context, img *base.Image, storeDir, tempDir string) (
 	if err != nil {
 		return nil, err
 	}
-	if f, ok, err := x.Lookup(baseDBFiles[0]); err != nil || !ok || f.Type != tar.TypeReg {
+	if f, ok, err := x.Lookup(recipe.BaseDBFiles[0]); err != nil || !ok || f.Type != tar.TypeReg {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(tempDir, "nixlayer-basedb-")
@@ -223,7 +191,7 @@ func baseGraph(ctx context.Context, img *base.Image, storeDir, tempDir string) (
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range baseDBFiles {
+	for _, name := range recipe.BaseDBFiles {
 		if err := copyBaseFile(x, name, filepath.Join(dir, path.Base(name))); err != nil {
 			return nil, err
 		}

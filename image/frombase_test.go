@@ -15,7 +15,9 @@ import (
 
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/spec"
 )
 
 // baseEntry is one entry of a crafted base layer.
@@ -91,12 +93,12 @@ func TestHostileBase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
-			spec.FromImage = craftedBase(t, tt.entries...)
+			sp := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
+			sp.FromImage = craftedBase(t, tt.entries...)
 			if tt.user != "" {
-				spec.Config = []byte(`{"Cmd":["/bin/hello"],"User":"` + tt.user + `"}`)
+				sp.Config = []byte(`{"Cmd":["/bin/hello"],"User":"` + tt.user + `"}`)
 			}
-			req := &image.Request{Spec: spec, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+			req := &image.Request{Spec: sp, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
 			err := image.Build(context.Background(), req)
 			if tt.want == nil {
 				if err != nil {
@@ -104,7 +106,7 @@ func TestHostileBase(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, tt.want...)
+			testutil.WantErr(t, err, tt.want...)
 		})
 	}
 }

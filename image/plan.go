@@ -3,133 +3,30 @@ package image
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
-	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
 )
 
-// Layer is a planned layer: the store paths it holds and the other entries
-// it has (contents at the root, generated files). Its tar is made from this
-// recipe when it is written, and again, identically, when it is streamed.
-type Layer struct {
-	StorePaths []string       `json:"storePaths,omitempty"`
-	Extra      []layers.Entry `json:"extra,omitempty"`
-	// Uid and Gid, when not 0, own every entry (dockerTools' uid/gid).
-	Uid     int    `json:"uid,omitempty"`
-	Gid     int    `json:"gid,omitempty"`
-	Comment string `json:"comment"`
-	// Size estimates the bytes of StorePaths (see pathSize), so that the
-	// heaviest layers are written first (eachLayer); 0 where a plan has
-	// nothing to order.
-	Size int64 `json:"size,omitempty"`
-	// Rules are the spec's permission rules, applied to every entry.
-	Rules customize.Rules `json:"rules,omitempty"`
-	// Cached, when set, is the layer as nl.buildLayer built it: its blob
-	// is used as it is and StorePaths only say what it holds (cached.go).
-	Cached *Cached `json:"-"`
-}
-
-// Each reads the layer's store paths from disk and gives every entry of the
-// layer to emit in write order. It holds one store path's entries at a time
-// (and the extra entries), not the whole layer: memory stays flat however
-// large the closure. An extra entry replaces a store entry of the same name.
-func (l *Layer) Each(emit func(layers.Entry) error) error {
-	var extra []layers.Entry
-	if len(l.StorePaths) > 0 {
-		extra = layers.StoreDirs()
-	}
-	extra = layers.Merge(extra, l.Extra)
-	finish, err := l.finisher()
-	if err != nil {
-		return err
-	}
-	finish(extra)
-	paths := append([]string(nil), l.StorePaths...)
-	sort.Strings(paths)
-	next := 0
-	for _, p := range paths {
-		batch, err := layers.StorePath(p)
-		if err != nil {
-			return err
-		}
-		finish(batch)
-		for _, e := range batch {
-			for ; next < len(extra) && layers.Less(extra[next].Name, e.Name); next++ {
-				if err := emit(extra[next]); err != nil {
-					return err
-				}
-			}
-			if next < len(extra) && extra[next].Name == e.Name {
-				continue
-			}
-			if err := emit(e); err != nil {
-				return err
-			}
-		}
-	}
-	for ; next < len(extra); next++ {
-		if err := emit(extra[next]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Write writes the layer's tar, as opts says, to dst. It stops with ctx's
-// error when ctx is done, within the file it is reading.
-func (l *Layer) Write(ctx context.Context, dst io.Writer, opts layers.Options) (layers.Descriptor, error) {
-	return layers.WriteFunc(ctx, dst, l.Each, opts)
-}
-
-// finisher returns what gives entries the layer's owner and permission
-// rules, with the rules compiled once for all the batches of a layer.
-func (l *Layer) finisher() (func([]layers.Entry), error) {
-	ms, err := l.Rules.Compile()
-	if err != nil {
-		return nil, err
-	}
-	return func(entries []layers.Entry) {
-		setOwner(entries, l.Uid, l.Gid)
-		ms.Apply(entries)
-	}, nil
-}
-
-// setOwner gives every entry uid and gid, as dockerTools' tar --owner and
-// --group do.
-func setOwner(entries []layers.Entry, uid, gid int) {
-	if uid == 0 && gid == 0 {
-		return
-	}
-	for i := range entries {
-		entries[i].Uid, entries[i].Gid = uid, gid
-		if uid != 0 {
-			entries[i].Uname = ""
-		}
-		if gid != 0 {
-			entries[i].Gname = ""
-		}
-	}
-}
-
 // planner decides the layers of one image: everything it reads is given
 // when it is made.
 type planner struct {
-	set   *Settings
+	set   *spec.Settings
 	graph *registration.Graph
 	base  *base.Image         // nil without a base image
 	full  *registration.Graph // see fullGraph
 	// cached are the layers of set.Layers; stores is graph without their
 	// store paths, what the image's own layering splits (withCached).
-	cached []Layer
+	cached []recipe.Layer
 	stores *registration.Graph
 }
 
@@ -139,7 +36,7 @@ type planner struct {
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
 // as they were built. ctx stops the NAR hashing the database may need.
-func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.Image) ([]Layer, error) {
+func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) ([]recipe.Layer, error) {
 	p := &planner{set: set, graph: g, base: from}
 	if err := p.withCached(); err != nil {
 		return nil, err
@@ -159,10 +56,10 @@ func Plan(ctx context.Context, set *Settings, g *registration.Graph, from *base.
 		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
 			// dockerTools' buildImage always adds its one layer, even when
 			// it brings nothing the base lacks: an empty tar.
-			plan = append(plan, Layer{Comment: "nothing new over the base image"})
+			plan = append(plan, recipe.Layer{Comment: "nothing new over the base image"})
 		}
 	}
-	plan = append(append([]Layer(nil), p.cached...), plan...)
+	plan = append(append([]recipe.Layer(nil), p.cached...), plan...)
 	if set.NixDB != nil {
 		db, err := p.nixDBLayer(ctx)
 		if err != nil {
@@ -196,10 +93,10 @@ func (p *planner) reserved() int {
 
 // nixDBLayer makes the layer holding the Nix database that registers every
 // store path of the image, with hashes computed where the closure lacks them.
-func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
+func (p *planner) nixDBLayer(ctx context.Context) (recipe.Layer, error) {
 	g, err := p.fullGraph(ctx)
 	if err != nil {
-		return Layer{}, err
+		return recipe.Layer{}, err
 	}
 	db := p.set.NixDB
 	entries, err := nixdb.Entries(g, nixdb.Options{
@@ -211,16 +108,16 @@ func (p *planner) nixDBLayer(ctx context.Context) (Layer, error) {
 		Gname:            db.Gname,
 	})
 	if err != nil {
-		return Layer{}, err
+		return recipe.Layer{}, err
 	}
-	return Layer{Extra: entries, Comment: fmt.Sprintf("Nix database registering %d store paths", g.Len())}, nil
+	return recipe.Layer{Extra: entries, Comment: fmt.Sprintf("Nix database registering %d store paths", g.Len())}, nil
 }
 
 // own decides the layers of the closure and the root: the store-path
 // groups of the strategy, then the root entries (contents and
 // customisation, the SBOM documents) in a layer of their own, or, when the
 // contents are copied, in the top store layer.
-func (p *planner) own(ctx context.Context) ([]Layer, error) {
+func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 	set := p.set
 	for _, c := range set.Contents {
 		if _, ok := p.graph.Lookup(c); !ok {
@@ -261,20 +158,20 @@ func (p *planner) own(ctx context.Context) ([]Layer, error) {
 			return nil, err
 		}
 	}
-	plan := make([]Layer, 0, len(groups)+1)
+	plan := make([]recipe.Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64
 		for _, sp := range g {
 			n += size(sp)
 		}
-		plan = append(plan, Layer{StorePaths: g, Uid: set.Uid, Gid: set.Gid, Comment: comment(g, false), Rules: rules, Size: n})
+		plan = append(plan, recipe.Layer{StorePaths: g, Uid: set.Uid, Gid: set.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
 	switch {
 	case set.ContentsMode == layers.Copy && len(plan) > 0:
 		top := &plan[len(plan)-1]
 		top.Extra, top.Comment, top.Size = root, comment(top.StorePaths, len(root) > 0), 0
 	case set.ContentsMode == layers.Copy || len(root) > 0:
-		plan = append(plan, Layer{Extra: root, Uid: set.Uid, Gid: set.Gid, Comment: comment(nil, len(root) > 0), Rules: rules})
+		plan = append(plan, recipe.Layer{Extra: root, Uid: set.Uid, Gid: set.Gid, Comment: comment(nil, len(root) > 0), Rules: rules})
 	}
 	return plan, nil
 }

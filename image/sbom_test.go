@@ -17,6 +17,7 @@ import (
 	"github.com/nixlayer/nixlayer/registration"
 	"github.com/nixlayer/nixlayer/sbom"
 	"github.com/nixlayer/nixlayer/sbom/embedded"
+	"github.com/nixlayer/nixlayer/spec"
 )
 
 // spdxDoc is the part of an SPDX document the tests read.
@@ -63,9 +64,9 @@ func TestBuildSBOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
-	spec.Config = json.RawMessage(`{"Entrypoint":["` + s.busybox + `/bin/sh"]}`)
-	out := build(t, s, spec, "")
+	sp := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
+	sp.Config = json.RawMessage(`{"Entrypoint":["` + s.busybox + `/bin/sh"]}`)
+	out := build(t, s, sp, "")
 	d := readSPDX(t, out)
 	byPath, sums := map[string]string{}, map[string]string{}
 	for _, p := range d.Packages {
@@ -99,8 +100,8 @@ func TestBuildSBOM(t *testing.T) {
 		}
 	}
 
-	spec.Stream, spec.Compression = true, ""
-	script := build(t, s, spec, "")
+	sp.Stream, sp.Compression = true, ""
+	script := build(t, s, sp, "")
 	for _, f := range sbom.Formats {
 		a, err := embedded.Read(out, f)
 		if err != nil {
@@ -122,9 +123,9 @@ func TestBuildSBOM(t *testing.T) {
 func TestBuildSBOMArgument(t *testing.T) {
 	s := newTestStore(t)
 	t.Run("false", func(t *testing.T) {
-		spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
-		spec.SBOM = json.RawMessage(`false`)
-		out := build(t, s, spec, "")
+		sp := helloSpec(s, imgformat.OCILayout, layers.Gzip)
+		sp.SBOM = json.RawMessage(`false`)
+		out := build(t, s, sp, "")
 		for _, f := range sbom.Formats {
 			if _, err := embedded.Read(out, f); !errors.Is(err, embedded.ErrNoSBOM) {
 				t.Errorf("%s: error %v, want ErrNoSBOM", f, err)
@@ -132,10 +133,10 @@ func TestBuildSBOMArgument(t *testing.T) {
 		}
 	})
 	t.Run("entries", func(t *testing.T) {
-		spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
-		spec.SBOMMeta = map[string]sbom.Meta{s.hello: {License: "GPL-3.0-or-later", Homepage: "https://example.org/hello", Description: "says hello"}}
-		spec.SBOM = json.RawMessage(`[{"path":"` + s.hello + `","license":"MIT"},{"name":"vendored-lib","version":"1.2","license":"Apache-2.0"}]`)
-		d := readSPDX(t, build(t, s, spec, ""))
+		sp := helloSpec(s, imgformat.OCILayout, layers.Gzip)
+		sp.SBOMMeta = map[string]sbom.Meta{s.hello: {License: "GPL-3.0-or-later", Homepage: "https://example.org/hello", Description: "says hello"}}
+		sp.SBOM = json.RawMessage(`[{"path":"` + s.hello + `","license":"MIT"},{"name":"vendored-lib","version":"1.2","license":"Apache-2.0"}]`)
+		d := readSPDX(t, build(t, s, sp, ""))
 		var hello, vendored bool
 		for _, p := range d.Packages {
 			switch {
@@ -165,9 +166,9 @@ func TestBuildSBOMArgument(t *testing.T) {
 		{"bad license", `[{"path":"` + s.hello + `","license":"MIT and"}]`, "not an SPDX license expression"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := helloSpec(s, imgformat.OCILayout, layers.Gzip)
-			spec.SBOM = json.RawMessage(tt.sbom)
-			err := image.Build(context.Background(), &image.Request{Spec: spec, Graph: s.graph, Out: filepath.Join(t.TempDir(), "img"), Env: image.Env{DefaultTag: "latest", TempDir: t.TempDir()}})
+			sp := helloSpec(s, imgformat.OCILayout, layers.Gzip)
+			sp.SBOM = json.RawMessage(tt.sbom)
+			err := image.Build(context.Background(), &image.Request{Spec: sp, Graph: s.graph, Out: filepath.Join(t.TempDir(), "img"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one with %q", err, tt.want)
 			}

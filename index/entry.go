@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nixlayer/nixlayer/source"
+	"github.com/nixlayer/nixlayer/spec"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
-	"github.com/nixlayer/nixlayer/image/base"
 )
 
 // entry is one input image of an index, opened.
@@ -25,31 +26,17 @@ type entry struct {
 	close    func()
 }
 
-// openEntry opens the image at p: a stream script is read in process, any
-// other image through image/base.
+// openEntry opens the image at p (package source): a stream script in
+// process, any other image through image/base.
 func openEntry(ctx context.Context, p, tempDir string) (*entry, error) {
-	e := &entry{src: p, close: func() {}}
-	if image.IsScript(p) {
-		sc, err := image.ReadScript(p)
-		if err != nil {
-			return nil, err
-		}
-		img, _, closeFn, err := sc.Image(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading stream script: %w", err)
-		}
-		e.img, e.close = img, closeFn
-	} else {
-		img, err := base.Open(p, base.WithContext(ctx), base.WithTempDir(tempDir))
-		if err != nil {
-			return nil, err
-		}
-		e.close = func() { img.Close() }
-		if img.RawIndex() != nil {
-			e.close()
-			return nil, fmt.Errorf("the image is itself a multi-platform index: give single-platform images")
-		}
-		e.img = img.V1()
+	src, err := source.Open(ctx, p, source.WithTempDir(tempDir))
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{src: p, img: src.Image, close: src.Close}
+	if src.Image == nil {
+		e.close()
+		return nil, fmt.Errorf("the image is itself a multi-platform index (or a layout of several images): give single-platform images")
 	}
 	if err := e.read(); err != nil {
 		e.close()
@@ -68,8 +55,8 @@ func (e *entry) read() error {
 	if err := json.Unmarshal(e.config, &cfg); err != nil {
 		return fmt.Errorf("decoding the config: %w", err)
 	}
-	p := image.Platform{Architecture: cfg.Architecture, Variant: cfg.Variant, OS: cfg.OS}
-	if _, err := image.CheckPlatform(p); err != nil {
+	p := v1.Platform{Architecture: cfg.Architecture, Variant: cfg.Variant, OS: cfg.OS}
+	if _, err := spec.CheckPlatform(p); err != nil {
 		return err
 	}
 	e.platform = v1.Platform{Architecture: cfg.Architecture, OS: cfg.OS, OSVersion: cfg.OSVersion, Variant: cfg.Variant}
@@ -94,7 +81,7 @@ func (e *entry) read() error {
 // key is what two entries may not share: the platform, arm64's variant
 // v8 and none counting as one.
 func (e *entry) key() string {
-	p, _ := image.CheckPlatform(image.Platform{Architecture: e.platform.Architecture, Variant: e.platform.Variant, OS: e.platform.OS})
+	p, _ := spec.CheckPlatform(v1.Platform{Architecture: e.platform.Architecture, Variant: e.platform.Variant, OS: e.platform.OS})
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant

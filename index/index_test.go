@@ -22,6 +22,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // tarOf is a layer holding one file.
@@ -146,7 +147,7 @@ func TestBuildIndex(t *testing.T) {
 	}
 
 	// Read back through image/base, as push does.
-	r, err := Open(out)
+	r, err := source.OpenIndex(out)
 	if err != nil || r == nil {
 		t.Fatalf("Open: %v, %v", r, err)
 	}

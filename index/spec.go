@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nixlayer/nixlayer/spec"
+
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/nixlayer/nixlayer/format"
-	"github.com/nixlayer/nixlayer/image"
 )
 
 // Spec is the "nixlayer" attribute of a buildImageIndex derivation (see
@@ -53,7 +54,7 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 func (s *Spec) Resolve(defaultTag, sourceDateEpoch string) (*Settings, error) {
 	set, err := s.resolve(defaultTag)
 	if err == nil {
-		set.MTime, err = (&image.Spec{}).LayerTime(sourceDateEpoch)
+		set.MTime, err = (&spec.Spec{}).LayerTime(sourceDateEpoch)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("nixlayer.buildImageIndex: %w", err)

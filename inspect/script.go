@@ -3,45 +3,38 @@ package inspect
 import (
 	"context"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/source"
 )
 
 // FormatStreamScript is the Report.Format of a stream script.
 const FormatStreamScript = "stream-script"
 
-// File describes the image at path: a stream script from its recipe
-// (Script), anything else with Inspect. ctx stops the reading.
+// File describes the image at path: a stream script from its recipe,
+// without producing a layer or reading a store path (which may have been
+// garbage-collected since; a base image's layers are read as Inspect reads
+// an image's), anything else with Inspect. ctx stops the reading.
 func File(ctx context.Context, path string, opts ...base.Option) (*Report, error) {
-	if image.IsScript(path) {
-		return Script(ctx, path)
-	}
-	return Inspect(path, append(opts, base.WithContext(ctx))...)
-}
-
-// Script describes the stream script at path (streamLayeredImage's output)
-// from its recipe: layers, sizes, digests, store paths and config as the
-// build computed them, without producing a layer or reading a store path
-// (which may have been garbage-collected since). A base image's layers are
-// read as Inspect reads an image's.
-func Script(ctx context.Context, path string) (*Report, error) {
-	s, err := image.ReadScript(path)
+	kind, err := source.Sniff(path)
 	if err != nil {
 		return nil, err
 	}
-	v, from, closeFn, err := s.Recipe(ctx)
+	if kind != base.StreamScript {
+		return Inspect(path, append(opts, base.WithContext(ctx))...)
+	}
+	src, err := source.Open(ctx, path, source.WithRecipe())
 	if err != nil {
 		return nil, err
 	}
-	defer closeFn()
+	defer src.Close()
 	n := 0
-	if from != nil {
-		n = len(from.Layers())
+	if src.Archive != nil {
+		n = len(src.Archive.Layers())
 	}
-	r, err := report(path, v, from, n)
+	r, err := report(path, src.Image, src.Archive, n)
 	if err != nil {
 		return nil, err
 	}
-	r.Format, r.Compression, r.Ref = FormatStreamScript, "uncompressed", s.Settings.Ref.String()
+	r.Format, r.Compression, r.Ref = FormatStreamScript, "uncompressed", src.Ref
 	return r, nil
 }

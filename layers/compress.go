@@ -13,6 +13,3 @@ const (
 	Zstd = compression.Zstd
 	None = compression.None
 )
-
-// ParseCompression checks a compression name; empty means gzip.
-func ParseCompression(s string) (Compression, error) { return compression.Parse(s) }

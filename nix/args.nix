@@ -1,52 +1,15 @@
-# The arguments of each builder, in one place: what every function takes,
-# what dockerTools takes that nixlayer does not (and what to use instead),
-# and the check that makes every other name an evaluation error with the
-# nearest valid name as a suggestion. Imported by default.nix.
-#
-# To add an argument, add its name to the list of the functions that take
-# it (`common` for every image builder): nixlayer then gets it, as the user
-# wrote it, in the image spec (add the image.Spec field). An argument that
-# Nix must turn into something else first (derivations to build, paths)
-# goes into `special` too, and the file that reads it passes what nixlayer
-# needs.
+# The checks of the builders' arguments: every name a function's pattern
+# does not list is an evaluation error, with the nearest valid name as a
+# suggestion, the builders that do take it, or, for the dockerTools
+# arguments nixlayer does not take, what to do instead. The names
+# themselves live once, in the functions' patterns (default.nix,
+# layer.nix): `builtins.functionArgs nl.buildLayeredImage` lists them, and
+# the check reads them from there. Imported by default.nix and layer.nix.
 let
-  inherit (builtins) attrNames filter foldl' genList head length listToAttrs
-    stringLength substring sort concatStringsSep elem tail;
+  inherit (builtins) attrNames filter foldl' genList head stringLength substring sort
+    concatStringsSep;
 in
 rec {
-  # Every image builder (buildImage, buildLayeredImage, streamLayeredImage
-  # and the *WithNixDb variants).
-  common = [
-    "name" "tag" "contents" "copyToRoot" "config" "created" "mtime"
-    "uid" "gid" "uname" "gname" "architecture" "variant" "format"
-    "compression" "compressor" "includeStorePaths" "includeNixDB"
-    "nixUid" "nixGid" "nixUname" "nixGname"
-    "fromImage" "fromImageName" "fromImageTag"
-    "users" "groups" "perms" "symlinks" "files" "directories"
-    "extraCommands" "shell" "keepContentsDirlinks" "debug" "passthru" "meta"
-    "layers" "sbom"
-  ];
-  # buildImage adds runAsRoot; the layered builders add their layering and
-  # fakeRootCommands (rootscript: no VM, no fakeroot).
-  single = common ++ [ "runAsRoot" ];
-  layered = common ++ [ "maxLayers" "layering" "fakeRootCommands" "enableFakechroot" ];
-
-  # The arguments default.nix reads itself; nixlayer (image.Spec) reads
-  # every other name of a function's list, as the user wrote it.
-  special = [
-    "name" "contents" "copyToRoot" "fromImage" "files" "shell"
-    "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
-  ];
-
-  # The names each function takes.
-  functions = {
-    buildImage = single;
-    buildImageWithNixDb = single;
-    buildLayeredImage = layered;
-    buildLayeredImageWithNixDb = layered;
-    streamLayeredImage = layered;
-  };
-
   # dockerTools arguments nixlayer does not take, with what to do instead.
   refused = {
     diskSize = "nixlayer runs no VM: not needed; remove it";
@@ -85,11 +48,20 @@ rec {
     let up = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; low = "abcdefghijklmnopqrstuvwxyz";
     in builtins.replaceStrings (genList (i: substring i 1 up) 26) (genList (i: substring i 1 low) 26) s;
 
-  # The message for one argument fn does not take.
-  message = fn: a:
+  # The names fn takes (takes: function name -> builtins.functionArgs), in
+  # the order its pattern lists them (sorted where Nix gives no position).
+  names = takes: fn:
     let
-      valid = functions.${fn};
-      elsewhere = filter (f: elem a functions.${f}) (attrNames functions);
+      a = takes.${fn};
+      pos = n: let p = builtins.unsafeGetAttrPos n a; in if p == null then 0 else p.line * 1000 + p.column;
+    in sort (x: y: pos x < pos y || (pos x == pos y && x < y)) (attrNames a);
+
+  # The message for one argument fn does not take; takes holds the
+  # functionArgs of fn and of the functions that share its arguments.
+  message = takes: fn: a:
+    let
+      valid = names takes fn;
+      elsewhere = filter (f: takes.${f} ? ${a}) (attrNames takes);
       near = suggest valid a;
     in
     if refused ? ${a} then "${a} is not supported: ${refused.${a}}"
@@ -97,10 +69,11 @@ rec {
     else if near != null then "unknown argument ${a}; did you mean ${near}?"
     else "unknown argument ${a}; ${fn} takes ${concatStringsSep ", " valid}";
 
-  # True when args holds only names fn takes, else an evaluation error
-  # naming every other one. A refused argument given as null passes.
-  check = fn: args:
+  # True when args holds only names fn's pattern lists (takes.${fn}), else
+  # an evaluation error naming every other one. A refused argument given as
+  # null passes.
+  check = takes: fn: args:
     let
-      bad = filter (a: !(elem a functions.${fn}) && !(refused ? ${a} && args.${a} == null)) (attrNames args);
-    in bad == [ ] || throw "nixlayer.${fn}: ${concatStringsSep "; " (map (message fn) bad)}";
+      bad = filter (a: !(takes.${fn} ? ${a}) && !(refused ? ${a} && args.${a} == null)) (attrNames args);
+    in bad == [ ] || throw "nixlayer.${fn}: ${concatStringsSep "; " (map (message takes fn) bad)}";
 }

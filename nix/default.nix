@@ -5,8 +5,9 @@
 #   in nl.buildImage { name = "hello"; contents = [ hello ]; config.Cmd = [ "/bin/hello" ]; }
 #
 # With `pkgs` (nixpkgs) instead of `nixlayer`, the binary is built from
-# source by ./package.nix. The arguments each function takes are listed in
-# ./args.nix; any other is an evaluation error naming it.
+# source by ./package.nix. The arguments each function takes are those of
+# its pattern (`builtins.functionArgs nl.buildImage`); any other is an
+# evaluation error naming it (./args.nix).
 { nixlayer ? null, pkgs ? null, system ? builtins.currentSystem }:
 let
   nixlayerPkg =
@@ -15,8 +16,8 @@ let
     else throw "nixlayer: give `nixlayer` (a derivation or path holding bin/nixlayer) or `pkgs` (nixpkgs, to build nixlayer from source)";
   nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
 
-  argLists = import ./args.nix;
-  inherit (argLists) lower;
+  argChecks = import ./args.nix;
+  inherit (argChecks) lower;
 
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
 
@@ -84,17 +85,28 @@ let
 
   # The arguments nixlayer reads as the user wrote them: an argument the
   # user did not give (or gave as null) is not passed, and nixlayer
-  # (image.Resolve) applies its default. No default lives here.
+  # (spec.Resolve) applies its default. No default lives here.
   given = names: args:
     let g = builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args;
     in builtins.removeAttrs g (builtins.filter (n: g.${n} == null) (builtins.attrNames g));
 
-  # The spec (image.Spec) and the closure roots of one image: every argument
-  # of fn's list (args.nix) but the special ones goes to nixlayer as given.
-  image = fn: args@{ name, contents ? [ ], copyToRoot ? null, fromImage ? null, files ? { }
-    , extraCommands ? null, shell ? (if pkgs != null then pkgs.runtimeShell else null)
-    , includeStorePaths ? true, keepContentsDirlinks ? false, ... }:
-    assert argLists.check fn args;
+  # The arguments default.nix reads itself; nixlayer (spec.Spec) reads
+  # every other argument of a builder's pattern, as the user wrote it.
+  special = [
+    "name" "contents" "copyToRoot" "fromImage" "files" "shell"
+    "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
+  ];
+
+  # The arguments each image builder takes: its pattern's.
+  takes = builtins.mapAttrs (_: builtins.functionArgs) builders;
+
+  # The spec (spec.Spec) and the closure roots of one image. args is the
+  # pattern's @-binding: what the user wrote, no default; every argument of
+  # fn's pattern but the special ones goes to nixlayer as given there. v
+  # holds the special ones with the pattern's defaults.
+  image = fn: args: v:
+    let inherit (v) name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; in
+    assert argChecks.check takes fn args;
     assert !keepContentsDirlinks
       || throw "nixlayer.${fn}: keepContentsDirlinks = true is not supported: nixlayer merges contents as symlinkJoin does (the first content wins; a directory in one and a symlink in another is an error naming both); shape the root with `symlinks` and `directories` instead";
     assert extraCommands == null || shell != null
@@ -107,11 +119,14 @@ let
       # closure the script sees, even when the image leaves them out.
       script = args.runAsRoot or null != null || args.fakeRootCommands or null != null;
       refs = if includeStorePaths || script then references args else null;
-      passed = builtins.filter (n: !(builtins.elem n argLists.special)) argLists.functions.${fn};
+      passed = builtins.filter (n: !(builtins.elem n special)) (builtins.attrNames takes.${fn});
     in {
       roots = roots ++ (if refs != null then [ refs ] else [ ]);
       spec = given passed args // {
         function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
+        # The builder's kind: Go chooses the default layering and the root
+        # script the builder takes from it, never from the function's name.
+        layered = fn != "buildImage" && fn != "buildImageWithNixDb";
         inherit name system;
         contents = roots;
         # The base image is an input of the build, not part of the closure.
@@ -122,7 +137,7 @@ let
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
-        ${if args.layers or [ ] != [ ] then "layers" else null} = map storeString (toList args.layers);
+        ${if layers != [ ] then "layers" else null} = map storeString (toList layers);
       };
     };
 
@@ -137,53 +152,121 @@ let
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
 
-  # The builders by name, for .override.
-  builders = {
+  # What each builder adds to image: its derivation's name, spec fields
+  # of its own, and attributes of its result.
+  kinds = {
     # One layer: the closure under /nix/store and the contents copied to
     # the root.
-    buildImage = args:
-      let i = image "buildImage" args;
-      in result "buildImage" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots spec; }) { };
-
+    buildImage = { drvName = args: outputName "docker-image-" args.name (args.format or null); };
+    # buildImage with the Nix database of the image's store paths inside.
+    buildImageWithNixDb = kinds.buildImage // { spec.includeNixDB = true; };
     # Like buildImage, but each popular store path gets its own layer
     # (nixpkgs' popularity contest, or layering = "size"), shared between
     # images. `stream` is the same image as a streamLayeredImage.
-    buildLayeredImage = args:
-      let i = image "buildLayeredImage" args;
-      in result "buildLayeredImage" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots spec; }) {
-        stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]);
-      };
-
+    buildLayeredImage = {
+      drvName = args: outputName "" args.name (args.format or null);
+      extra = args: { stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]); };
+    };
+    # Like buildLayeredImage with includeNixDB; the database has its own top
+    # layer, so the store-path layers stay shareable.
+    buildLayeredImageWithNixDb = { inherit (kinds.buildLayeredImage) drvName; spec.includeNixDB = true; };
     # $out is a small executable; running it writes the image to stdout:
     #   $(nix-build -A image) | docker load
     # Layers are uncompressed unless compression says otherwise (nixlayer's
     # default for a stream).
-    streamLayeredImage = args:
-      let i = image "streamLayeredImage" args;
-      in result "streamLayeredImage" args (mkImage { drvName = "stream-${baseNameOf args.name}"; inherit (i) roots; spec = i.spec // { stream = true; }; }) {
-        isExe = true;
-      };
+    streamLayeredImage = {
+      drvName = args: "stream-${baseNameOf args.name}";
+      spec.stream = true;
+      extra = _: { isExe = true; };
+    };
+  };
 
-    # buildImage with the Nix database of the image's store paths inside.
-    buildImageWithNixDb = args:
-      let i = image "buildImageWithNixDb" args;
-      in result "buildImageWithNixDb" args (mkImage { drvName = outputName "docker-image-" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+  # The builder fn, given its arguments (args, as the user wrote them) and
+  # the special ones with their defaults (v).
+  build = fn: args: v:
+    let
+      k = kinds.${fn};
+      i = image fn args v;
+    in result fn args (mkImage { drvName = k.drvName args; inherit (i) roots; spec = i.spec // k.spec or { }; }) (k.extra or (_: { }) args);
 
-    # Like buildLayeredImage with includeNixDB; the database has its own top
-    # layer, so the store-path layers stay shareable.
-    buildLayeredImageWithNixDb = args:
-      let i = image "buildLayeredImageWithNixDb" args;
-      in result "buildLayeredImageWithNixDb" args (mkImage { drvName = outputName "" args.name (args.format or null); inherit (i) roots; spec = i.spec // { includeNixDB = true; }; }) { };
+  # The arguments of the image builders are their patterns': what
+  # `builtins.functionArgs`, `nix repl` and editors show, and all the check
+  # (args.nix) accepts. A `? null` default means "absent": the argument is
+  # not passed and nixlayer applies its default (README, "Arguments"; Go's
+  # spec.Resolve); the other defaults are Nix's own, used here.
+  # imageBuilder's pattern is buildImage's, layeredImageBuilder's the
+  # layered builders'; both list the arguments every builder takes in the
+  # same order (an error message lists them so), then their own.
+  #
+  # To add an argument: add it to the patterns of the builders that take
+  # it, with `? null`, and its field to spec.Spec (tests/nixargs_test.go
+  # fails until both agree); nixlayer then gets it as the user wrote it.
+  # An argument Nix must turn into something else first (derivations to
+  # build, paths) goes into `special` too, and image passes what nixlayer
+  # needs.
+  imageBuilder = fn:
+    { name                                   # image name, lowercased
+    , tag ? null                             # absent: the output's hash
+    , contents ? [ ], copyToRoot ? null      # the image root
+    , config ? null, created ? null, mtime ? null
+    , uid ? null, gid ? null, uname ? null, gname ? null
+    , architecture ? null, variant ? null
+    , format ? null, compression ? null, compressor ? null
+    , includeStorePaths ? true, includeNixDB ? null
+    , nixUid ? null, nixGid ? null, nixUname ? null, nixGname ? null
+    , fromImage ? null, fromImageName ? null, fromImageTag ? null
+    , layers ? [ ]                           # nl.buildLayer outputs, bottom first
+    , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
+    , extraCommands ? null, shell ? defaultShell
+    , sbom ? null
+    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
+    , runAsRoot ? null                       # buildImage's own
+    , ...                                    # any other: an error (args.nix)
+    }@args:
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; };
+
+  layeredImageBuilder = fn:
+    { name                                   # image name, lowercased
+    , tag ? null                             # absent: the output's hash
+    , contents ? [ ], copyToRoot ? null      # the image root
+    , config ? null, created ? null, mtime ? null
+    , uid ? null, gid ? null, uname ? null, gname ? null
+    , architecture ? null, variant ? null
+    , format ? null, compression ? null, compressor ? null
+    , includeStorePaths ? true, includeNixDB ? null
+    , nixUid ? null, nixGid ? null, nixUname ? null, nixGname ? null
+    , fromImage ? null, fromImageName ? null, fromImageTag ? null
+    , layers ? [ ]                           # nl.buildLayer outputs, bottom first
+    , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
+    , extraCommands ? null, shell ? defaultShell
+    , sbom ? null
+    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
+    , maxLayers ? null, layering ? null      # the layered builders' own
+    , fakeRootCommands ? null, enableFakechroot ? null
+    , ...                                    # any other: an error (args.nix)
+    }@args:
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; };
+
+  # The shell of extraCommands and root scripts without `shell`.
+  defaultShell = if pkgs != null then pkgs.runtimeShell else null;
+
+  # The builders by name, for .override.
+  builders = {
+    buildImage = imageBuilder "buildImage";
+    buildImageWithNixDb = imageBuilder "buildImageWithNixDb";
+    buildLayeredImage = layeredImageBuilder "buildLayeredImage";
+    buildLayeredImageWithNixDb = layeredImageBuilder "buildLayeredImageWithNixDb";
+    streamLayeredImage = layeredImageBuilder "streamLayeredImage";
   };
 
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
-  pullFns = import ./pull.nix { inherit nixlayerBin system; };
   helpers = import ./helpers.nix { inherit pkgs writeFiles; };
 in
 builders // {
   inherit closureInfo;
-  inherit (pullFns) pullImage copyToRegistry copyToDockerDaemon;
+  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
+  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;

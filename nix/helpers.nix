@@ -10,14 +10,20 @@
 let
   # A helper that is a derivation made with its default arguments (from
   # pkgs) and can be called with others. Without pkgs, using it as a
-  # derivation is an error that says what to give.
+  # derivation is an error that says what to give. A functor is no lambda,
+  # so builtins.functionArgs cannot read its arguments: __functionArgs
+  # holds them, as nixpkgs' lib.setFunctionArgs does (lib.functionArgs
+  # reads it), optional when pkgs gives their defaults.
   helper = name: defaults: make:
     let
       d = if pkgs == null then { } else defaults;
       args = builtins.concatStringsSep " " (map (a: "${a} = …;") (builtins.attrNames (builtins.functionArgs make)));
       value = if pkgs != null then make defaults
         else { outPath = throw "nixlayer.${name}: give `pkgs` to the nixlayer import, or call it with its packages: nl.${name} { ${args} }"; };
-    in value // { __functor = _: a: make (d // a); };
+    in value // {
+      __functor = _: a: make (d // a);
+      __functionArgs = builtins.mapAttrs (_: _: pkgs != null) (builtins.functionArgs make);
+    };
 
   # root and nobody, as dockerTools.fakeNss (and nixlayer's `users`).
   passwd = ''

@@ -10,28 +10,45 @@
 #
 # The layer holds the closure of deps (and copyToRoot, whose files go at
 # its root, copied) minus the store paths of the layers given in `layers`.
-# Every argument but name goes to nixlayer as written; nixlayer
-# (image.ResolveLayer) applies the defaults and refuses unknown ones.
+# The arguments are those of the pattern (`builtins.functionArgs
+# nl.buildLayer`); any other is an evaluation error naming it (args.nix).
+# Every argument but name goes to nixlayer as written (a `? null` default
+# means absent); nixlayer (spec.ResolveLayer) applies the defaults.
 { nixlayerBin, system ? builtins.currentSystem }:
-args@{ name ? "layer", deps ? [ ], copyToRoot ? [ ], layers ? [ ], ... }:
 let
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
-  rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" ];
-  given = builtins.removeAttrs rest (builtins.filter (n: rest.${n} == null) (builtins.attrNames rest));
+  argChecks = import ./args.nix;
+
+  buildLayer =
+    { name ? "layer"                   # the derivation's name
+    , deps ? [ ]                       # the closure of these is the layer's
+    , copyToRoot ? [ ]                 # copied to the root of the (top) layer
+    , layers ? [ ]                     # buildLayer outputs below: their paths are left out
+    , maxLayers ? null, layering ? null
+    , perms ? null, uid ? null, gid ? null, mtime ? null
+    , compression ? null, architecture ? null
+    , ...                              # any other: an error (args.nix)
+    }@args:
+    assert argChecks.check { buildLayer = builtins.functionArgs buildLayer; } "buildLayer" args;
+    let
+      rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" ];
+      given = builtins.removeAttrs rest (builtins.filter (n: rest.${n} == null) (builtins.attrNames rest));
+    in
+    derivation {
+      name = baseNameOf name;
+      inherit system;
+      builder = nixlayerBin;
+      args = [ "build-layer" ];
+      __structuredAttrs = true;
+      exportReferencesGraph.closure = toList deps ++ toList copyToRoot;
+      nixlayer = given // {
+        function = "buildLayer";
+        inherit system;
+        deps = map toString (toList deps);
+        copyToRoot = map toString (toList copyToRoot);
+        # Inputs of the build: nixlayer reads their layer.json.
+        layers = map toString (toList layers);
+      };
+    };
 in
-derivation {
-  name = baseNameOf name;
-  inherit system;
-  builder = nixlayerBin;
-  args = [ "build-layer" ];
-  __structuredAttrs = true;
-  exportReferencesGraph.closure = toList deps ++ toList copyToRoot;
-  nixlayer = given // {
-    function = "buildLayer";
-    inherit system;
-    deps = map toString (toList deps);
-    copyToRoot = map toString (toList copyToRoot);
-    # Inputs of the build: nixlayer reads their layer.json.
-    layers = map toString (toList layers);
-  };
-}
+buildLayer

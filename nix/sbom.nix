@@ -1,6 +1,6 @@
 # The meta of the derivations an image names in contents (and copyToRoot),
 # by store path: what nixlayer's SBOM cannot read from the closure
-# (image.Spec's sbomMeta; the user's `sbom` entries override it field by
+# (spec.Spec's sbomMeta; the user's `sbom` entries override it field by
 # field). A license is an SPDX expression made of the licenses' spdxId
 # ("A AND B" for a list); one without an spdxId (unfree, say) leaves the
 # license out rather than misstating it. Store paths named only in config

@@ -164,7 +164,7 @@ func TestCachedLayerBadInput(t *testing.T) {
 		{"maxLayers", `nl.buildLayeredImage { name = "x"; contents = [ testPkgs.hello ]; maxLayers = 2; layers = [ (nl.buildLayer { deps = [ testPkgs.bbBin ]; }) ]; }`,
 			"maxLayers = 2 leaves no layer for the image's own store paths: 1 layers come from `layers`"},
 		{"unknown argument", `nl.buildLayer { deps = [ testPkgs.bbBin ]; maxLayer = 2; }`,
-			`unknown field "maxLayer"`},
+			"nixlayer.buildLayer: unknown argument maxLayer; did you mean maxLayers?"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, stderr, err := testutil.NixBuildErr(t, c.expr)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
-	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/pull"
 )
 
 // TestFlagsAnywhere runs each command line the README shows with its flags
@@ -84,7 +84,7 @@ func TestFlagsAnywhere(t *testing.T) {
 	})
 	t.Run("pin IMAGE --json", func(t *testing.T) {
 		out := same(t, []string{"pin", dest, "--json", "--format", "oci-layout"}, []string{"pin", "--json", "--format", "oci-layout", dest})
-		var p registry.Pinned
+		var p pull.Pinned
 		if err := json.Unmarshal([]byte(out), &p); err != nil || !strings.HasSuffix(ref, "@"+p.ImageDigest) {
 			t.Errorf("pin printed %q (%v), want the digest of %s", out, err, ref)
 		}

@@ -53,7 +53,7 @@ in [
 ]`, id)
 }
 
-func fileCompression(t *testing.T, path string) compression.Kind {
+func fileCompression(t *testing.T, path string) compression.Compression {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -117,7 +117,7 @@ func TestMergeImages(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "merged.tar.zst")
 		testutil.Run(t, "", nil, testutil.Exe(t), "merge-images", "--compression", "zstd", "--out", out, bash, redis)
-		if got := fileCompression(t, out); got != compression.Zstded {
+		if got := fileCompression(t, out); got != compression.Zstd {
 			t.Errorf("--compression zstd wrote %v", got)
 		}
 		testutil.Run(t, "", nil, "zstd", "-t", "-q", out)

@@ -14,15 +14,17 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
-	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/pull"
 )
 
-// pullNix binds `rp` to nix/pull.nix imported with the test binary, in
-// front of expr.
+// pullNix binds `rp` to the functions of nix/pull.nix and nix/push.nix
+// imported with the test binary, in front of expr.
 func pullNix(t *testing.T, expr string) string {
 	t.Helper()
-	return fmt.Sprintf(`let rp = import %q { nixlayerBin = "${builtins.path { path = %q; name = "nixlayer"; }}/bin/nixlayer"; system = builtins.currentSystem; };
-in %s`, filepath.Join(testutil.RepoRoot(t), "nix", "pull.nix"), testutil.Binary(t), expr)
+	nix := filepath.Join(testutil.RepoRoot(t), "nix")
+	return fmt.Sprintf(`let args = { nixlayerBin = "${builtins.path { path = %q; name = "nixlayer"; }}/bin/nixlayer"; system = builtins.currentSystem; };
+  rp = import %q args // import %q args;
+in %s`, testutil.Binary(t), filepath.Join(nix, "pull.nix"), filepath.Join(nix, "push.nix"), expr)
 }
 
 func layerDigestsOf(t *testing.T, archive string) []v1.Hash {
@@ -86,7 +88,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			// pin, then pullImage with exactly the pinned values.
 			js := testutil.Run(t, "", nil, exe, "pin", "--json", "--format", format, dest)
-			var p registry.Pinned
+			var p pull.Pinned
 			if err := json.Unmarshal([]byte(js), &p); err != nil {
 				t.Fatalf("pin --json printed %q: %v", js, err)
 			}

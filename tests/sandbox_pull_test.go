@@ -20,7 +20,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
-	"github.com/nixlayer/nixlayer/registry"
+	"github.com/nixlayer/nixlayer/pull"
 )
 
 // TestPullImageSandboxTLS runs pullImage, a fixed-output derivation, in the
@@ -53,7 +53,7 @@ func TestPullImageSandboxTLS(t *testing.T) {
 
 	img := testutil.NixBuild(t, `nl.buildImage { name = "tlspull"; tag = "v1"; contents = [ testPkgs.hello ]; }`)
 	testutil.Run(t, "", nil, exe, "push", "--quiet", img, reg.Host+"/tlspull:v1")
-	var p registry.Pinned
+	var p pull.Pinned
 	js := testutil.Run(t, "", nil, exe, "pin", "--quiet", "--json", "--ca-cert-file", caFile, host+"/tlspull:v1")
 	if err := json.Unmarshal([]byte(js), &p); err != nil {
 		t.Fatalf("pin printed %q: %v", js, err)

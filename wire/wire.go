@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Version is the wire version this nixlayer writes and reads. It changes
@@ -42,6 +44,16 @@ type Platform struct {
 	Architecture string `json:"architecture"`
 	Variant      string `json:"variant,omitempty"`
 	OS           string `json:"os"`
+}
+
+// PlatformOf returns the wire form of p (architecture, variant and OS).
+func PlatformOf(p v1.Platform) Platform {
+	return Platform{Architecture: p.Architecture, Variant: p.Variant, OS: p.OS}
+}
+
+// V1 returns p as a v1.Platform.
+func (p Platform) V1() v1.Platform {
+	return v1.Platform{Architecture: p.Architecture, Variant: p.Variant, OS: p.OS}
 }
 
 // Base names a base image file and the image in it.

@@ -13,13 +13,13 @@ import (
 // call sites, with the limits of this package and its errors.
 
 // compression is the compression of a stream, found by its magic bytes.
-type compression = nlcompress.Kind
+type compression = nlcompress.Compression
 
 const (
-	uncompressed = nlcompress.Uncompressed
-	gzipped      = nlcompress.Gzipped
-	zstded       = nlcompress.Zstded
-	xzed         = nlcompress.Xzed
+	uncompressed = nlcompress.None
+	gzipped      = nlcompress.Gzip
+	zstded       = nlcompress.Zstd
+	xzed         = nlcompress.Xz
 )
 
 // xzMagic is only used for its length: the bytes sniff needs.

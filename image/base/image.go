@@ -15,7 +15,8 @@ import (
 	"github.com/nixlayer/nixlayer/internal/verify"
 )
 
-// Format is the kind of archive an image was read from.
+// Format is what an image source is: the kind of archive an image was
+// read from, or, for package source, an executable that streams one.
 type Format string
 
 // The formats Open reads.
@@ -24,6 +25,16 @@ const (
 	DockerArchiveLegacy Format = "docker-archive-legacy" // repositories, <id>/json, <id>/layer.tar
 	OCILayout           Format = "oci-layout"            // a directory
 	OCIArchive          Format = "oci-archive"           // an OCI layout in a tar
+)
+
+// The formats of image sources Open does not read, but package source
+// opens and names with this same type: the one enum of input formats.
+const (
+	// StreamScript is a nixlayer stream script (streamLayeredImage).
+	StreamScript Format = "stream-script"
+	// Executable is any other program that writes a docker-archive to
+	// its standard output.
+	Executable Format = "stream"
 )
 
 // Image is a foreign image opened by Open. Its layers are the archive's
@@ -56,7 +67,7 @@ func (img *Image) Format() Format { return img.format }
 
 // Compression returns the compression of the archive file ("uncompressed",
 // "gzip", "zstd" or "xz").
-func (img *Image) Compression() string { return img.compression.String() }
+func (img *Image) Compression() string { return img.compression.Label() }
 
 // Ref returns the "name:tag" the image was picked by, or the first one the
 // archive gives it; "" when it has none.

@@ -235,7 +235,7 @@ func (img *Image) blobLayer(name string) (*layer, error) {
 	magic := make([]byte, len(xzMagic))
 	n, _ := io.ReadFull(rc, magic)
 	k := sniff(magic[:n])
-	mt, ok := k.MediaType(false)
+	mt, ok := k.LayerMediaType(false)
 	if !ok {
 		return nil, fmt.Errorf("%s: %s-compressed layers are not supported: %w", l, k, ErrFormat)
 	}

@@ -41,9 +41,9 @@ func TestOpenFormats(t *testing.T) {
 	for _, c := range []compression{uncompressed, gzipped, zstded, xzed} {
 		c := c
 		cases = append(cases,
-			tc{"docker/" + c.String(), func(t *testing.T) string { return file(t, compressWith(t, c, base.docker(t))) }, DockerArchive, c.String()},
-			tc{"legacy/" + c.String(), func(t *testing.T) string { return file(t, compressWith(t, c, base.legacy(t))) }, DockerArchiveLegacy, c.String()},
-			tc{"oci-archive/" + c.String(), func(t *testing.T) string { return file(t, compressWith(t, c, base.ociArchive(t))) }, OCIArchive, c.String()},
+			tc{"docker/" + c.Label(), func(t *testing.T) string { return file(t, compressWith(t, c, base.docker(t))) }, DockerArchive, c.Label()},
+			tc{"legacy/" + c.Label(), func(t *testing.T) string { return file(t, compressWith(t, c, base.legacy(t))) }, DockerArchiveLegacy, c.Label()},
+			tc{"oci-archive/" + c.Label(), func(t *testing.T) string { return file(t, compressWith(t, c, base.ociArchive(t))) }, OCIArchive, c.Label()},
 		)
 	}
 	cases = append(cases,

@@ -20,7 +20,7 @@ type ManifestEntry struct {
 // Decompressed opens the file at path, plain or compressed (gzip, zstd,
 // xz: package compression's readers), and returns its compression and
 // decompressed bytes as a stream; close closes both.
-func Decompressed(t testing.TB, path string) (compression.Kind, io.ReadCloser) {
+func Decompressed(t testing.TB, path string) (compression.Compression, io.ReadCloser) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

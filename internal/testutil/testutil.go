@@ -154,3 +154,23 @@ func NixExprFile(t testing.TB, expr string) string {
 	}
 	return file
 }
+
+// WantErr fails the test unless err is an error containing every one of
+// want, or, when want is empty, err is nil.
+func WantErr(t testing.TB, err error, want ...string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("no error; want one containing %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+}

@@ -2,16 +2,16 @@ package embedded
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/image/base"
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/sbom"
+	"github.com/nixlayer/nixlayer/source"
+	"github.com/nixlayer/nixlayer/stream"
 )
 
 // ErrNoSBOM means the image has no document in the format asked for: it
@@ -37,24 +37,13 @@ func Read(path string, f sbom.Format) ([]byte, error) {
 	return docs[f], err
 }
 
-// isScript reports whether path is a file that starts with "#!": a stream
-// script (image archives start with a tar header or compression magic).
+// isScript reports whether path is a stream script (package source tells).
 func isScript(path string) (bool, error) {
-	fi, err := os.Stat(path)
+	kind, err := source.Sniff(path)
 	if err != nil {
 		return false, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
-	if fi.IsDir() {
-		return false, nil
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("reading the SBOM of %s: %w", path, err)
-	}
-	defer fh.Close()
-	head := make([]byte, 2)
-	n, _ := io.ReadFull(fh, head)
-	return bytes.Equal(head[:n], []byte("#!")), nil
+	return kind == base.StreamScript, nil
 }
 
 // ReadAll returns both documents of the image at path (see Read), reading
@@ -117,7 +106,7 @@ func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.
 // when the layers are unpacked; when no layer writes one, the documents
 // are read from the script's base image, in one pass.
 func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
-	s, err := image.ReadScript(path)
+	s, err := stream.ReadScript(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
@@ -151,7 +140,7 @@ func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
 
 // lastEntry is the extra entry at name of the last layer that writes one,
 // or nil.
-func lastEntry(ls []image.Layer, name string) *layers.Entry {
+func lastEntry(ls []recipe.Layer, name string) *layers.Entry {
 	var found *layers.Entry
 	for i := range ls {
 		for j := range ls[i].Extra {

@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/recipe"
+	"github.com/nixlayer/nixlayer/stream"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/sbom"
 )
@@ -26,7 +29,7 @@ var testDocs = &sbom.Documents{SPDX: []byte("{\"spdx\":2}\n"), CycloneDX: []byte
 func writeScript(t *testing.T, docs *sbom.Documents) string {
 	t.Helper()
 	mtime := time.Unix(1, 0)
-	plan := []image.Layer{
+	plan := []recipe.Layer{
 		{Extra: []layers.Entry{layers.File("etc/hostname", 0o644, []byte("x\n"))}, Comment: "first"},
 		{Extra: []layers.Entry{layers.File("etc/motd", 0o644, []byte("hi\n"))}, Comment: "customisation"},
 	}
@@ -35,14 +38,14 @@ func writeScript(t *testing.T, docs *sbom.Documents) string {
 		plan[0].Extra = layers.Merge(plan[0].Extra, old)
 		plan[1].Extra = layers.Merge(plan[1].Extra, sbom.Entries(docs))
 	}
-	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: image.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}
-	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
+	set := stream.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, MTime: mtime, Compression: layers.Gzip}
+	descs, err := stream.Describe(t.Context(), plan, layers.Options{MTime: set.MTime, Compression: set.Compression})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &image.Script{Settings: set, Layers: plan, Blobs: descs}
+	s := &stream.Script{Settings: set, Layers: plan, Blobs: descs}
 	p := filepath.Join(t.TempDir(), "stream")
-	if err := image.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
+	if err := stream.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -52,7 +55,7 @@ func writeScript(t *testing.T, docs *sbom.Documents) string {
 func formats(t *testing.T, script string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := image.ReadScript(script)
+	s, err := stream.ReadScript(script)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,15 +140,15 @@ func TestReadScriptSource(t *testing.T) {
 	}
 	e := layers.File(sbom.SPDXJSON.Path(), 0o644, nil)
 	e.Source, e.Size = src, int64(len(testDocs.SPDX))
-	plan := []image.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
-	set := &image.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
-	descs, err := image.Describe(t.Context(), plan, set.LayerOptions())
+	plan := []recipe.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
+	set := stream.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
+	descs, err := stream.Describe(t.Context(), plan, layers.Options{MTime: set.MTime, Compression: set.Compression})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "stream")
-	s := &image.Script{Settings: set, Layers: plan, Blobs: descs}
-	if err := image.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
+	s := &stream.Script{Settings: set, Layers: plan, Blobs: descs}
+	if err := stream.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
 	got, err := Read(p, sbom.SPDXJSON)

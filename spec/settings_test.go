@@ -1,0 +1,177 @@
+package spec
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/customize"
+	imgformat "github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/layers"
+)
+
+// TestResolveDefaults: a spec with only a name (as each Nix function or the
+// command line passes it) resolves to fully defaulted settings.
+func TestResolveDefaults(t *testing.T) {
+	now := func() time.Time { return time.Unix(1700000000, 0) }
+	env := Env{DefaultTag: "outhash", Now: now, TempDir: "/tmp/x"}
+	base := func(edit func(*Settings)) Settings {
+		s := Settings{
+			Platform:     v1.Platform{Architecture: "amd64", OS: "linux"},
+			Created:      time.Unix(1, 0).UTC(),
+			MTime:        time.Unix(1, 0).UTC(),
+			Format:       imgformat.DockerArchive,
+			Compression:  layers.Gzip,
+			ContentsMode: layers.Copy,
+			Layering:     layers.NoLayering,
+			MaxLayers:    layers.DefaultMaxLayers,
+			TempDir:      "/tmp/x",
+			// includeStorePaths defaults to true
+			IncludeStorePaths: true,
+			SBOM:              &SBOM{},
+		}
+		if edit != nil {
+			edit(&s)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		spec string
+		env  func(*Env)
+		want Settings
+	}{
+		{name: "command line", spec: `{"name":"App"}`, want: base(nil)},
+		{name: "buildImage", spec: `{"name":"App","function":"buildImage","layered":false}`, want: base(nil)},
+		{name: "buildLayeredImage", spec: `{"name":"App","function":"buildLayeredImage","layered":true}`, want: base(func(s *Settings) {
+			s.Layering, s.ContentsMode = layers.DefaultStrategy, layers.Link
+		})},
+		{name: "streamLayeredImage", spec: `{"name":"App","function":"streamLayeredImage","layered":true,"stream":true}`, want: base(func(s *Settings) {
+			s.Layering, s.ContentsMode, s.Stream, s.Compression = layers.DefaultStrategy, layers.Link, true, layers.None
+		})},
+		{name: "stream compressed", spec: `{"name":"App","stream":true,"compression":"zstd"}`, want: base(func(s *Settings) {
+			s.Stream, s.Compression = true, layers.Zstd
+		})},
+		{name: "nulls are defaults", spec: `{"name":"App","tag":null,"created":null,"mtime":null,"maxLayers":null,"layering":null,"compression":null,"format":null}`, want: base(nil)},
+		{name: "SOURCE_DATE_EPOCH", spec: `{"name":"App","mtime":5}`, env: func(e *Env) { e.SourceDateEpoch = "7" }, want: base(func(s *Settings) {
+			s.MTime = time.Unix(7, 0).UTC()
+		})},
+		{name: "created now", spec: `{"name":"App","created":"now"}`, want: base(func(s *Settings) { s.Created = now().UTC() })},
+		{name: "Nix DB as root", spec: `{"name":"App","includeNixDB":true}`, want: base(func(s *Settings) {
+			s.NixDB = &NixDB{Uname: "root", Gname: "root"}
+		})},
+		{name: "Nix DB of a user", spec: `{"name":"App","includeNixDB":true,"nixUid":1000,"nixGid":100}`, want: base(func(s *Settings) {
+			s.NixDB = &NixDB{Uid: 1000, Gid: 100, Uname: "nix", Gname: "nix"}
+		})},
+		{name: "Nix DB named", spec: `{"name":"App","includeNixDB":true,"nixUid":1000,"nixUname":"alice","nixGname":"staff"}`, want: base(func(s *Settings) {
+			s.NixDB = &NixDB{Uid: 1000, Uname: "alice", Gname: "staff"}
+		})},
+		{name: "everything given", spec: `{"name":"App","tag":"V1","contents":["/nix/store/x"],"config":{"User":"app"},"created":"2024-01-02T03:04:05Z","mtime":9,"uid":1,"gid":2,"architecture":"arm64","format":"oci-layout","compression":"zstd","layering":"size","maxLayers":9,"fromImage":"/b.tar","fromImageTag":"t","users":[]}`,
+			want: base(func(s *Settings) {
+				s.Contents, s.Config.User = []string{"/nix/store/x"}, "app"
+				s.Created, s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), time.Unix(9, 0).UTC()
+				s.Uid, s.Gid = 1, 2
+				s.Platform = v1.Platform{Architecture: "arm64", Variant: "v8", OS: "linux"}
+				s.Format, s.Compression, s.Layering, s.ContentsMode, s.MaxLayers = imgformat.OCILayout, layers.Zstd, "size", layers.Link, 9
+				s.Base = &BaseRef{Path: "/b.tar", Tag: "t"}
+				s.Customize = customize.Spec{Users: []customize.User{}}
+			})},
+		// dockerTools' forms of the arguments.
+		{name: "compressor gz", spec: `{"name":"App","compressor":"gz"}`, want: base(nil)},
+		{name: "compressor zstd", spec: `{"name":"App","compressor":"zstd","compression":"zstd"}`, want: base(func(s *Settings) { s.Compression = layers.Zstd })},
+		{name: "compressor none", spec: `{"name":"App","compressor":"none"}`, want: base(func(s *Settings) { s.Compression = layers.None })},
+		{name: "mtime ISO-8601", spec: `{"name":"App","mtime":"2024-01-02T03:04:05Z"}`, want: base(func(s *Settings) {
+			s.MTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+		})},
+		{name: "mtime ISO-8601 with offset", spec: `{"name":"App","mtime":"2024-01-02T03:04:05+02:00"}`, want: base(func(s *Settings) {
+			s.MTime = time.Date(2024, 1, 2, 1, 4, 5, 0, time.UTC)
+		})},
+		{name: "mtime date", spec: `{"name":"App","mtime":"2024-01-02"}`, want: base(func(s *Settings) {
+			s.MTime = time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+		})},
+		{name: "mtime seconds as a string", spec: `{"name":"App","mtime":"42"}`, want: base(func(s *Settings) { s.MTime = time.Unix(42, 0).UTC() })},
+		{name: "mtime now", spec: `{"name":"App","mtime":"now"}`, want: base(func(s *Settings) { s.MTime = now().UTC() })},
+		{name: "uname gname variant", spec: `{"name":"App","uname":"app","gname":"staff","architecture":"arm","variant":"v6"}`, want: base(func(s *Settings) {
+			s.Uname, s.Gname = ptr("app"), ptr("staff")
+			s.Platform = v1.Platform{Architecture: "arm", Variant: "v6", OS: "linux"}
+		})},
+		{name: "includeStorePaths false", spec: `{"name":"App","includeStorePaths":false,"references":"/nix/store/r"}`, want: base(func(s *Settings) {
+			s.IncludeStorePaths, s.References = false, "/nix/store/r"
+		})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := ParseSpec([]byte(tt.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := env
+			if tt.env != nil {
+				tt.env(&e)
+			}
+			got, err := Resolve(spec, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			ref := "app:outhash"
+			if spec.Tag != nil {
+				ref = "app:v1"
+			}
+			if got.Ref.String() != ref {
+				t.Errorf("Ref = %s, want %s", got.Ref, ref)
+			}
+			want.Ref = got.Ref
+			if !reflect.DeepEqual(*got, want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(want)
+				t.Errorf("Resolve\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
+
+// TestResolveErrors: each bad option is an error naming it, and the Nix
+// function when the spec names one.
+func TestResolveErrors(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       []string
+	}{
+		{"no name", `{}`, []string{"the image needs a name"}},
+		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
+		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
+		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","layered":true,"maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, size"}},
+		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
+		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
+		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},
+		{"negative uid", `{"name":"a","uid":-1}`, []string{"uid -1"}},
+		{"negative nixUid", `{"name":"a","includeNixDB":true,"nixUid":-2}`, []string{"nixUid -2"}},
+		{"base name without base", `{"name":"a","fromImageName":"x"}`, []string{"without fromImage"}},
+		{"bad created", `{"name":"a","created":"yesterday"}`, []string{`created = "yesterday"`}},
+		{"config", `{"name":"a","config":{"Cmd":"x"}}`, []string{"config.Cmd must be a list of strings"}},
+		{"unknown compressor", `{"name":"a","compressor":"xz"}`, []string{`unknown compressor "xz": use gz, zstd or none`}},
+		{"compressor disagrees", `{"name":"a","compressor":"gz","compression":"zstd"}`, []string{`compression = "zstd" and compressor = "gz" disagree`}},
+		{"mtime not a date", `{"name":"a","mtime":"yesterday"}`, []string{`mtime = "yesterday" is not a number of seconds, an ISO-8601 date`}},
+		{"mtime negative string", `{"name":"a","mtime":"-3"}`, []string{"mtime = -3 is negative"}},
+		{"mtime before 1970", `{"name":"a","mtime":"1960-01-01"}`, []string{`mtime = "1960-01-01" is before 1970`}},
+		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
+		{"both root scripts", `{"name":"a","runAsRoot":"true","fakeRootCommands":"true"}`, []string{"runAsRoot and fakeRootCommands are both given"}},
+		{"runAsRoot of a layered image", `{"name":"a","function":"buildLayeredImage","layered":true,"runAsRoot":"true"}`, []string{"nixlayer.buildLayeredImage: runAsRoot is buildImage's; the layered builders take fakeRootCommands"}},
+		{"fakeRootCommands of buildImage", `{"name":"a","function":"buildImage","layered":false,"fakeRootCommands":"true"}`, []string{"nixlayer.buildImage: fakeRootCommands is the layered builders'; buildImage takes runAsRoot"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := ParseSpec([]byte(tt.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Resolve(spec, Env{DefaultTag: "latest"})
+			testutil.WantErr(t, err, tt.want...)
+		})
+	}
+}
