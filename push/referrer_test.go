@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
+	nlregistry "github.com/nixlayer/nixlayer/registry"
 )
 
 var testArtifacts = []Artifact{
@@ -178,14 +179,14 @@ func checkReferrers(t *testing.T, repo name.Repository, subject v1.Descriptor, w
 // whose referrers tag serves an index that never ends: Attach stops at
 // MaxDocumentBytes with an error saying it was an index, in seconds.
 func TestAttachEndlessReferrersIndex(t *testing.T) {
-	host, p := newRegistry(t)
+	host, p := registrytest.InProcess(t)
 	repo, err := name.NewRepository(host+"/app", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
 	subject := pushRandom(t, repo)
 	p.Inject(registrytest.Rule{Match: registrytest.ReferrersTagGet, Fault: registrytest.Endless})
-	ropts, err := makeOptions(nil).remoteOptions(remote.WithContext(t.Context()))
+	ropts, err := nlregistry.NewOptions().RemoteOptions(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
