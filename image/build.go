@@ -48,10 +48,11 @@ func Build(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	plan, err := Plan(ctx, set, graph, from)
+	plan, done, err := Plan(ctx, set, graph, from)
 	if err != nil {
 		return err
 	}
+	defer done()
 	if set.Stream {
 		descs, err := stream.Describe(ctx, plan, set.LayerOptions())
 		if err != nil {

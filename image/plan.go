@@ -16,6 +16,7 @@ import (
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
+	"github.com/nixlayer/nixlayer/rootscript"
 )
 
 // planner decides the layers of one image: everything it reads is given
@@ -29,6 +30,9 @@ type planner struct {
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
 	stores *registration.Graph
+	// tree is the root script's tree, which the customisation layer's
+	// entries read from (nil without a root script, or for a stream).
+	tree *rootscript.Tree
 }
 
 // Plan decides the layers of the image set describes, from the closure g
@@ -37,8 +41,27 @@ type planner struct {
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
 // as they were built. ctx stops the NAR hashing the database may need.
-func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) ([]recipe.Layer, error) {
+// The layers may read from files of the build besides the store (what a
+// root script made stays in its tree, not in memory): done removes them,
+// once the layers are written. On error there is nothing to remove.
+func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
 	p := &planner{set: set, graph: g, base: from}
+	done = func() {
+		if p.tree != nil {
+			p.tree.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
+	plan, err = p.plan(ctx)
+	return plan, done, err
+}
+
+func (p *planner) plan(ctx context.Context) ([]recipe.Layer, error) {
+	set, from, g := p.set, p.base, p.graph
 	if err := p.withCached(); err != nil {
 		return nil, err
 	}

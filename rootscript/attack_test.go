@@ -330,6 +330,7 @@ func TestAttackCapture(t *testing.T) {
 		base         int
 	}{
 		{"sparse 1 GiB file", "truncate -s 1G big", nil, []string{"made /big of 1073741824 bytes", "$" + envMaxFileBytes}, maxRSS, 0},
+		{"4 sparse files of 200 MiB, left in the tree", "truncate -s 200M a b c d", nil, nil, 100, 0},
 		{"all files", "head -c 600000 /dev/zero > a; head -c 600000 /dev/zero > b", []string{envMaxBytes + "=1000000"}, []string{"more than 1000000 bytes of files, /b", "$" + envMaxBytes}, maxRSS, 0},
 		{"entries", "mkdir d && cd d && seq 1001 | xargs touch", []string{envMaxEntries + "=1000"}, []string{"more than 1000 files", "$" + envMaxEntries}, maxRSS, 0},
 		{"changed entries", "mkdir d && cd d && seq 1001 | xargs touch && chown 5 *", []string{envMaxEntries + "=1000"}, []string{"owner or device of more than 1000 files"}, maxRSS, 0},

@@ -5,7 +5,6 @@ package rootscript
 import (
 	"archive/tar"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -53,8 +52,9 @@ func (f *found) perm() uint32 { return f.mode & 0o7777 }
 // for what was deleted and an opaque marker in a directory that was
 // replaced. Owners, setuid/setgid bits and devices are those recorded;
 // a second name of a file is a hard link to its first (in path order);
-// file contents are read into Data, within the limits of a file and of
-// all together; sockets are left out, as tar has no type for them. The
+// a regular file's content is left in the tree (Source names it, the
+// entries are valid until Close), within the limits of a file and of all
+// together; sockets are left out, as tar has no type for them. The
 // mount points Run made are left out. Anything the script changed under
 // the store directory is an error naming it: store paths are the
 // closure's, byte for byte.
@@ -284,7 +284,7 @@ func whiteout(name string) layers.Entry {
 }
 
 // entry is the layer entry of a name of the tree; ok is false for what a
-// layer cannot hold (sockets). total counts the bytes read.
+// layer cannot hold (sockets). total counts the bytes of regular files.
 func (t *Tree) entry(f *found, first map[fileID]string, total *int64) (layers.Entry, bool, error) {
 	a := t.attrs[f.id()]
 	e := layers.Entry{Name: f.name, Mode: int64(f.perm()) | a.Special, Uid: a.Uid, Gid: a.Gid,
@@ -313,11 +313,11 @@ func (t *Tree) entry(f *found, first map[fileID]string, total *int64) (layers.En
 			}
 			first[f.id()] = f.name
 		}
-		data, err := t.read(p, f, total)
+		size, err := t.sized(p, f, total)
 		if err != nil {
 			return e, false, err
 		}
-		e.Type, e.Data, e.Size = tar.TypeReg, data, int64(len(data))
+		e.Type, e.Source, e.Size = tar.TypeReg, p, size
 	case syscall.S_IFSOCK:
 		return e, false, nil
 	default:
@@ -326,42 +326,31 @@ func (t *Tree) entry(f *found, first map[fileID]string, total *int64) (layers.En
 	return e, true, nil
 }
 
-// read reads the regular file f at p, within the limits of a file and of
-// all together (total, the bytes read so far): a file over them is an
-// error before any of it is read.
-func (t *Tree) read(p string, f *found, total *int64) ([]byte, error) {
-	fail := func(err error) ([]byte, error) {
-		return nil, fmt.Errorf("reading /%s, which the script made: %w", f.name, err)
-	}
-	file, err := regularfile.OpenWith(func(flag int) (*os.File, error) {
-		return os.OpenFile(p, flag|syscall.O_NOFOLLOW, 0)
-	})
+// sized is the size of the regular file f at p, within the limits of a
+// file and of all together (total, the bytes counted so far): a file over
+// them is an error. Its content stays in the tree; the layer writer reads
+// it, and refuses it if its size is no longer this one.
+func (t *Tree) sized(p string, f *found, total *int64) (int64, error) {
+	file, err := regularfile.Open(p, true)
 	if err != nil {
-		return fail(err)
+		return 0, fmt.Errorf("reading /%s, which the script made: %w", f.name, err)
 	}
-	defer file.Close()
 	fi, err := file.Stat()
+	file.Close()
 	if err != nil {
-		return fail(err)
+		return 0, fmt.Errorf("reading /%s, which the script made: %w", f.name, err)
 	}
 	size := fi.Size()
 	switch {
 	case size > t.lim.fileBytes:
-		return nil, fmt.Errorf("the script made /%s of %d bytes: more than the %d a file it makes may have ($%s; the files it makes are held in memory until the layer is written)",
+		return 0, fmt.Errorf("the script made /%s of %d bytes: more than the %d a file it makes may have ($%s)",
 			f.name, size, t.lim.fileBytes, envMaxFileBytes)
 	case *total+size > t.lim.bytes:
-		return nil, fmt.Errorf("the script made more than %d bytes of files, /%s (%d bytes) among them ($%s; the files it makes are held in memory until the layer is written)",
+		return 0, fmt.Errorf("the script made more than %d bytes of files, /%s (%d bytes) among them ($%s)",
 			t.lim.bytes, f.name, size, envMaxBytes)
 	}
 	*total += size
-	if size == 0 {
-		return nil, nil
-	}
-	data := make([]byte, size)
-	if _, err := io.ReadFull(file, data); err != nil {
-		return fail(err)
-	}
-	return data, nil
+	return size, nil
 }
 
 // openUp is the owner's permission bits a file lacks to be read (and a

@@ -39,11 +39,11 @@ func TestInodeReuse(t *testing.T) {
 	}
 	m := byName(got)
 	freed := map[string]bool{}
-	for _, n := range strings.Fields(string(m["freed"].Data)) {
+	for _, n := range strings.Fields(content(t, m["freed"])) {
 		freed[n] = true
 	}
 	if len(freed) != 81 {
-		t.Fatalf("the script recorded %d inode numbers, want 81: %q", len(freed), m["freed"].Data)
+		t.Fatalf("the script recorded %d inode numbers, want 81: %q", len(freed), content(t, m["freed"]))
 	}
 	news := 0
 	for _, e := range got {
@@ -51,8 +51,8 @@ func TestInodeReuse(t *testing.T) {
 			continue
 		}
 		news++
-		if e.Type != tar.TypeReg || e.Uid != 0 || e.Gid != 0 || string(e.Data) != "new\n" {
-			t.Errorf("/%s: type %q owner %d:%d data %q, want a regular file of root holding \"new\\n\"", e.Name, e.Type, e.Uid, e.Gid, e.Data)
+		if e.Type != tar.TypeReg || e.Uid != 0 || e.Gid != 0 || content(t, e) != "new\n" {
+			t.Errorf("/%s: type %q owner %d:%d data %q, want a regular file of root holding \"new\\n\"", e.Name, e.Type, e.Uid, e.Gid, content(t, e))
 		}
 	}
 	if news != 200 {
