@@ -11,7 +11,7 @@ import (
 // environment variable.
 const (
 	defaultMaxEntries   = 1 << 20   // files in the tree at capture; files the faked calls change
-	defaultMaxFileBytes = 256 << 20 // one file the script made or changed (read into memory)
+	defaultMaxFileBytes = 256 << 20 // one file the script made or changed (left in the tree, read when the layer is written)
 	defaultMaxBytes     = 1 << 30   // all of them together
 
 	maxNamed  = 32       // processes a script left running its error names (it counts the others)

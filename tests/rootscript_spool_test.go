@@ -61,8 +61,9 @@ func (zeros) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// topFiles hashes the regular files of an image's top layer, by name.
-func topFiles(t *testing.T, archive string) map[string]string {
+// walkTop gives each entry of an image's top layer to fn, with its
+// content.
+func walkTop(t *testing.T, archive string, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	img, err := tarball.ImageFromPath(archive, nil)
 	if err != nil {
@@ -77,25 +78,34 @@ func topFiles(t *testing.T, archive string) map[string]string {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	out := map[string]string{}
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return out
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		fn(h, tr)
+	}
+}
+
+// topFiles hashes the regular files of an image's top layer, by name.
+func topFiles(t *testing.T, archive string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	walkTop(t, archive, func(h *tar.Header, r io.Reader) {
 		if h.Typeflag != tar.TypeReg {
-			continue
+			return
 		}
 		s := sha256.New()
-		if _, err := io.Copy(s, tr); err != nil {
+		if _, err := io.Copy(s, r); err != nil {
 			t.Fatal(err)
 		}
 		out[h.Name] = hex.EncodeToString(s.Sum(nil))
-	}
+	})
+	return out
 }
 
 // TestRootScriptLargeFiles: 4 sparse files of 200 MiB a root script

@@ -2,15 +2,12 @@ package tests
 
 import (
 	"archive/tar"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
@@ -46,31 +43,9 @@ const fakeRootImage = `nl.buildLayeredImage {
 // topHeaders reads the headers of an image's top layer.
 func topHeaders(t *testing.T, archive string) map[string]*tar.Header {
 	t.Helper()
-	img, err := tarball.ImageFromPath(archive, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := ls[len(ls)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	hs := map[string]*tar.Header{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return hs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs[strings.TrimSuffix(h.Name, "/")] = h
-	}
+	walkTop(t, archive, func(h *tar.Header, _ io.Reader) { hs[strings.TrimSuffix(h.Name, "/")] = h })
+	return hs
 }
 
 func wantHeader(t *testing.T, hs map[string]*tar.Header, name string, typ byte, mode int64, uid, gid int) *tar.Header {
