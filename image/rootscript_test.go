@@ -16,14 +16,14 @@ import (
 func TestUserAfter(t *testing.T) {
 	const appOnly = "app:x:1000:1000::/home/app:/bin/sh\n"
 	passwd := func(content string) func(string) error {
-		return func(root string) error { return write(root, "etc/passwd", content) }
+		return func(root string) error { return writeIn(root, "etc/passwd", content) }
 	}
 	linkedEtc := func(target string) func(string) error {
 		return func(root string) error {
 			if err := os.Symlink(target, filepath.Join(root, "etc")); err != nil {
 				return err
 			}
-			return write(root, "passwd", appOnly)
+			return writeIn(root, "passwd", appOnly)
 		}
 	}
 	tests := []struct {
@@ -51,7 +51,7 @@ func TestUserAfter(t *testing.T) {
 			}
 			return syscall.Mkfifo(filepath.Join(root, "etc/passwd"), 0o644)
 		}, ""},
-		{"etc a file", "root", func(root string) error { return write(root, "etc", "x") }, ""},
+		{"etc a file", "root", func(root string) error { return writeIn(root, "etc", "x") }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +74,8 @@ func TestUserAfter(t *testing.T) {
 	}
 }
 
-func write(root, name, content string) error {
+// writeIn writes content at name under root, making its directories.
+func writeIn(root, name, content string) error {
 	p := filepath.Join(root, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err

@@ -27,8 +27,13 @@
 // as well as dynamic ones. Changes then reads the tree back: new and
 // changed files with the owners, devices, hard links and modes recorded,
 // whiteouts for what the script deleted, opaque markers for directories
-// it replaced; a change under the store directory is an error. Every
-// buffer is bounded (limits.go, the README's "Limits").
+// it replaced; a change under the store directory is an error. The
+// content of a regular file stays in the tree (the entry's Source) until
+// Close, so a caller writes the layer before closing it; Embed copies it
+// into the entries, within a bound, for a layer that outlives the tree
+// (a stream script's). ReadFile reads a file of the tree as the image
+// would find it, links resolved inside the tree. Every buffer is bounded
+// (limits.go, the README's "Limits").
 //
 // The Nix sandbox allows all of this (it runs builders in a user namespace
 // of its own, and nested ones are allowed), with one exception: its own
