@@ -108,8 +108,14 @@ func WriteScript(out, interpreter string, s *Script) error {
 		return fmt.Errorf("writing stream script %s: it would be %d bytes, more than the %d a stream script may have (it is read whole); put large generated files in a store path", out, n, MaxScriptBytes)
 	}
 	return atomicfile.FileMode(out, 0o555, func(f *os.File) error {
-		_, err := fmt.Fprintf(f, "%s%s\n", head, body)
-		return err
+		// Written as it is: a body of megabytes (a root script's files)
+		// is not copied again.
+		for _, b := range [][]byte{[]byte(head), body, []byte("\n")} {
+			if _, err := f.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -160,6 +160,20 @@ func TestStreamRootScriptFiles(t *testing.T) {
 			t.Errorf("/f1: sha256 %q, want %s", got, want)
 		}
 	})
+	t.Run("30 MiB, near the bound", func(t *testing.T) {
+		script, errOut, rss, err := buildScriptCLI(t, "--fake-root-commands", "truncate -s 30M a", stream...)
+		if err != nil {
+			t.Fatalf("the build failed: %v\n%s", err, lastLines(errOut, 12))
+		}
+		if rss > 250 {
+			t.Errorf("peak RSS %d MiB, want 250 at most", rss)
+		}
+		archive := filepath.Join(t.TempDir(), "img.tar")
+		testutil.Run(t, "", nil, script, "-o", archive)
+		if got, want := topFiles(t, archive)["a"], sparseDigest("", 30<<20); got != want {
+			t.Errorf("/a: sha256 %q, want %s", got, want)
+		}
+	})
 	t.Run("more than a stream script holds", func(t *testing.T) {
 		_, errOut, rss, err := buildScriptCLI(t, "--fake-root-commands", "truncate -s 20M a && truncate -s 20M b", stream...)
 		if err == nil {
