@@ -25,6 +25,9 @@ type planner struct {
 	graph *registration.Graph
 	base  *base.Image         // nil without a base image
 	full  *registration.Graph // see fullGraph
+	// union is the union closure of the image's set, nil outside a set
+	// (imageset.go).
+	union *registration.Graph
 	// cached are the layers of set.Layers; stores is graph without their
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
@@ -36,9 +39,11 @@ type planner struct {
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
-// as they were built. ctx stops the NAR hashing the database may need.
-func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) ([]recipe.Layer, error) {
-	p := &planner{set: set, graph: g, base: from}
+// as they were built. union is the union closure of the image's set (see
+// imageset.go), nil outside a set. ctx stops the NAR hashing the database
+// may need.
+func Plan(ctx context.Context, set *spec.Settings, g, union *registration.Graph, from *base.Image) ([]recipe.Layer, error) {
+	p := &planner{set: set, graph: g, base: from, union: union}
 	if err := p.withCached(); err != nil {
 		return nil, err
 	}
@@ -195,7 +200,7 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
+	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n, Set: p.layeringSet()})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

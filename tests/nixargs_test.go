@@ -43,6 +43,7 @@ var imageNixSet = []string{
 	"stream",     // streamLayeredImage
 	"references", // the derivation holding the store paths arguments name
 	"sbomMeta",   // the contents' meta, from nix/sbom.nix
+	"imageSet",   // buildImageSet (nix/imageset.nix): the set's members
 }
 
 // The arguments of the layered builders only, and of buildImage only: each
