@@ -135,3 +135,37 @@ func TestImageSetBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestImageSetComposes: a set whose images take a cached layer and the
+// Nix database (api) and a base image (worker) still shares hello's layer
+// byte for byte; sets built per platform join into a multi-platform index.
+func TestImageSetComposes(t *testing.T) {
+	expr := `let
+  set = nl.buildImageSet { maxLayers = 6; images = {
+    api = { builder = "buildLayeredImageWithNixDb"; contents = [ testPkgs.hello testPkgs.bbBin ];
+      layers = [ (nl.buildLayer { name = "bb"; deps = [ testPkgs.bbBin ]; }) ]; };
+    worker = { contents = [ testPkgs.hello testPkgs.twins ];
+      fromImage = nl.buildImage { name = "base"; tag = "v1"; contents = [ testPkgs.bbBin ]; }; };
+  }; };
+  perArch = arch: nl.buildImageSet { images = {
+    api = { tag = "v1"; architecture = arch; contents = [ testPkgs.hello ]; };
+    worker = { tag = "v1"; architecture = arch; contents = [ testPkgs.hello testPkgs.twins ]; };
+  }; };
+in [ set.api set.worker testPkgs.hello
+  (nl.buildImageIndex { name = "api"; tag = "v1"; images = [ (perArch "amd64").api (perArch "arm64").api ]; }) ]`
+	paths := strings.Fields(testutil.NixBuild(t, expr))
+	if len(paths) != 4 {
+		t.Fatalf("nix-build gave %q", paths)
+	}
+	api, worker, hello := layerByPath(nixlayerInspect(t, paths[0])), layerByPath(nixlayerInspect(t, paths[1])), paths[2]
+	if api[hello] == "" || api[hello] != worker[hello] {
+		t.Errorf("hello is in layer %q of api and %q of worker, want one layer", api[hello], worker[hello])
+	}
+	testutil.RequireTool(t, "skopeo")
+	for _, arch := range []string{"amd64", "arm64"} {
+		out := testutil.Run(t, "", nil, "skopeo", "--override-arch", arch, "inspect", "oci:"+paths[3]+":v1")
+		if !strings.Contains(out, `"Architecture": "`+arch+`"`) {
+			t.Errorf("the index's %s image:\n%s", arch, out)
+		}
+	}
+}
