@@ -110,21 +110,7 @@ func setRow(ctx context.Context, repo, bin, expr string, c setCase, floors, upda
 			}
 		}
 	}
-	seen := map[string]bool{}
-	for _, n := range old.Names {
-		for _, l := range old.Layers[n] {
-			seen[l.Digest] = true
-		}
-	}
-	var pushed int64
-	for _, n := range next.Names {
-		for _, l := range next.Layers[n] {
-			if !seen[l.Digest] {
-				seen[l.Digest] = true
-				pushed += l.Size
-			}
-		}
-	}
+	pushed := next.NewBytes(old)
 	pushFloor := updated.sum(updated.union(), u)
 	var counts []string
 	for _, n := range old.Names {

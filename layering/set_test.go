@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Three services over one union: api and worker share python and its
@@ -183,5 +185,47 @@ func TestSetErrors(t *testing.T) {
 	}
 	if _, err := PlanSet(&Set{Union: g}); err == nil || !strings.Contains(err.Error(), "the set has no image") {
 		t.Errorf("empty set: error %v", err)
+	}
+}
+
+// TestPlanSetLarge: 40 images over a 6,000-path closure with random
+// sharing plan within seconds, and every image's layers fit its budget.
+func TestPlanSetLarge(t *testing.T) {
+	const paths, images, budget = 6000, 40, 99
+	var specs []string
+	sizes := map[string]uint64{}
+	for i := 0; i < paths; i++ {
+		line := fmt.Sprintf("p%d ->", i)
+		for _, j := range []int{i / 2, i / 3} {
+			if j < i && j > 0 {
+				line += fmt.Sprintf(" p%d", j)
+			}
+		}
+		specs = append(specs, line)
+		sizes[fmt.Sprintf("p%d", i)] = uint64(1000 + i*7919%100000)
+	}
+	g := layerTestGraph(t, specs, sizes)
+	s := &Set{Union: g, Members: map[string]Member{}}
+	for k := 0; k < images; k++ {
+		var roots []string
+		for i := paths - 1 - k; i > paths/4; i -= 37 + k {
+			roots = append(roots, layerTestPath(fmt.Sprintf("p%d", i)))
+		}
+		s.Members[fmt.Sprintf("img%d", k)] = Member{Roots: roots, Budget: budget}
+	}
+	start := time.Now()
+	units := must(PlanSet(s))(t)
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("planning took %v", d)
+	}
+	t.Logf("%d units, planned in %v", len(units), time.Since(start))
+	for n, m := range s.Members {
+		own := must(g.Subgraph(m.Roots...))(t)
+		have := func(p string) bool { _, ok := own.Lookup(p); return ok }
+		groups := must(Pick(units, n, have, budget))(t)
+		if len(groups) > budget {
+			t.Errorf("image %s: %d layers, budget %d", n, len(groups), budget)
+		}
+		assertPartition(t, own, groups, budget)
 	}
 }

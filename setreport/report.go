@@ -91,8 +91,19 @@ func imageLayers(img v1.Image) ([]Layer, error) {
 
 // UniqueBytes is the bytes of the set's distinct blobs: what a registry
 // stores for the set.
-func (r *Report) UniqueBytes() int64 {
+func (r *Report) UniqueBytes() int64 { return r.NewBytes(nil) }
+
+// NewBytes is the bytes of the set's distinct blobs that old (nil: none)
+// lacks: what pushing the set uploads to a registry that holds old.
+func (r *Report) NewBytes(old *Report) int64 {
 	seen := map[string]bool{}
+	if old != nil {
+		for _, name := range old.Names {
+			for _, l := range old.Layers[name] {
+				seen[l.Digest] = true
+			}
+		}
+	}
 	var n int64
 	for _, name := range r.Names {
 		for _, l := range r.Layers[name] {

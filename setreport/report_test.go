@@ -20,6 +20,10 @@ func TestReportFigures(t *testing.T) {
 	if got := r.UniqueBytes(); got != 118 {
 		t.Errorf("unique bytes %d, want 118", got)
 	}
+	old := &Report{Names: []string{"a"}, Layers: map[string][]Layer{"a": r.Layers["a"]}}
+	if got := r.NewBytes(old); got != 7 {
+		t.Errorf("new bytes over a %d, want 7 (b's and c's own layers)", got)
+	}
 	if got := r.TotalBytes(); got != 228 {
 		t.Errorf("total bytes %d, want 228", got)
 	}
