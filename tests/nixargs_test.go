@@ -147,7 +147,7 @@ func TestNixFunctionArgs(t *testing.T) {
 var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
 	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
-	"closureInfo", "buildImageIndex", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
+	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
 }
 
 // nixImport is the start of a Nix expression binding nl to nix/default.nix;
