@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -66,12 +67,18 @@ shared layers per pair:
 
 func TestDescribeErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.tar")
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name   string
 		images []Image
 		want   string
 	}{
 		{"empty", nil, "no image"},
+		// a FIFO is refused at once, never opened for reading (which would block)
+		{"fifo", []Image{{Name: "api", Path: fifo}}, "describing image api of the set (" + fifo + ")"},
 		{"missing", []Image{{Name: "api", Path: missing}}, "describing image api of the set (" + missing + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -122,7 +122,7 @@ func TestImageSetBadInput(t *testing.T) {
   a = { contents = [ testPkgs.hello ]; };
   b = { builder = "buildLayeredImageWithNixDb"; contents = [ testPkgs.hello ];
     layers = [ (nl.buildLayer { name = "l1"; deps = [ testPkgs.bbBin ]; }) (nl.buildLayer { name = "l2"; deps = [ testPkgs.twins ]; }) ]; };
-}; }`, "maxLayers = 4 leaves image b no layer for store paths"},
+}; }`, "maxLayers = 4 leaves image b no layer for store paths (3 layers are its Nix database and cached layers, 1 its customisation layer); the smallest maxLayers that works for this set is 5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errOut, err := testutil.NixBuildErr(t, `builtins.attrValues (`+tc.expr+`)`)
