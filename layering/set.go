@@ -217,8 +217,7 @@ func sortUnits(units []Unit) {
 // holding self, restricted to the paths of have (its closure less what
 // cached layers hold), all of them when they fit in budget, else the
 // budget-1 most valuable (Value, ties by first path) and one layer of the
-// rest, in popularity order. Layers come in the units' order, the rest
-// last.
+// rest, unit after unit. Layers come in the units' order, the rest last.
 func Pick(units []Unit, self string, have func(string) bool, budget int) ([][]string, error) {
 	if budget < 1 {
 		return nil, fmt.Errorf("choosing the layers of image %s: no layer is left for store paths", self)
