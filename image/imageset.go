@@ -27,13 +27,42 @@ func setClosure(set *spec.Settings, g *registration.Graph) (own, union *registra
 	return own, g, nil
 }
 
-// layeringSet is the set the layering reads, or nil outside a set.
-func (p *planner) layeringSet() *layering.Set {
+// layeringSet is the set the layering reads, or nil outside a set. The
+// members' cached layer outputs are left out of the union (they are no
+// image's paths), each root that is one replaced by its references.
+func (p *planner) layeringSet() (*layering.Set, error) {
 	if p.set.ImageSet == nil || p.union == nil {
-		return nil
+		return nil, nil
 	}
 	s := p.set.ImageSet.LayeringSet(p.set.MaxLayers)
-	s.Union = p.union
-	s.Size = pathSize(p.union)
-	return s
+	outs := map[string]bool{}
+	for _, m := range p.set.ImageSet.Members {
+		for _, l := range m.Layers {
+			outs[l] = true
+		}
+	}
+	union, err := without(p.union, outs)
+	if err != nil {
+		return nil, fmt.Errorf("leaving the set's cached layers out of its union closure: %w", err)
+	}
+	for n, m := range s.Members {
+		var roots []string
+		for _, r := range m.Roots {
+			if !outs[r] {
+				roots = append(roots, r)
+				continue
+			}
+			info, _ := p.union.Lookup(r)
+			for _, ref := range info.References {
+				if ref != r && !outs[ref] {
+					roots = append(roots, ref)
+				}
+			}
+		}
+		m.Roots = roots
+		s.Members[n] = m
+	}
+	s.Union = union
+	s.Size = pathSize(union)
+	return s, nil
 }

@@ -200,7 +200,11 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n, Set: p.layeringSet()})
+	inSet, err := p.layeringSet()
+	if err != nil {
+		return nil, err
+	}
+	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n, Set: inSet})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

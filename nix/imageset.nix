@@ -61,6 +61,7 @@ let
       roots = img: img.drvAttrs.exportReferencesGraph.closure;
       members = builtins.mapAttrs (_: img: {
         roots = roots img;
+        layers = img.drvAttrs.nixlayer.layers or [ ];
         reserved = (if img.drvAttrs.nixlayer.includeNixDB or false then 1 else 0) + length (img.drvAttrs.nixlayer.layers or [ ]);
       }) solo;
       union = concatMap (n: roots solo.${n}) names;

@@ -27,6 +27,10 @@ type SetMember struct {
 	// contents, the derivation of the store paths its arguments name, its
 	// cached layers.
 	Roots []string `json:"roots"`
+	// Layers are the roots that are nl.buildLayer outputs (the member's
+	// `layers`): inputs of the build, not paths of an image, so the set
+	// plans without them (their references stay).
+	Layers []string `json:"layers"`
 	// Reserved counts the member's layers that are neither store-path
 	// layers nor the customisation layer and that Nix knows of: the Nix
 	// database and the cached layers (a base image's are known at build
