@@ -59,7 +59,7 @@ func newApp() *cli.App {
 			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
-			exportCommand(), mergeImagesCommand(),
+			exportCommand(), mergeImagesCommand(), setReportCommand(),
 			inspectCommand(), sbomCommand(),
 		},
 	}

@@ -44,11 +44,15 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		defer from.Close()
 	}
-	graph, err := withoutReferences(r.Graph, set.References)
+	own, union, err := setClosure(set, r.Graph)
 	if err != nil {
 		return err
 	}
-	plan, done, err := Plan(ctx, set, graph, from)
+	graph, err := withoutReferences(own, set.References)
+	if err != nil {
+		return err
+	}
+	plan, done, err := Plan(ctx, set, graph, union, from)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ type planner struct {
 	graph *registration.Graph
 	base  *base.Image         // nil without a base image
 	full  *registration.Graph // see fullGraph
+	// union is the union closure of the image's set, nil outside a set
+	// (imageset.go).
+	union *registration.Graph
 	// cached are the layers of set.Layers; stores is graph without their
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
@@ -40,12 +43,13 @@ type planner struct {
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
-// as they were built. ctx stops the NAR hashing the database may need.
+// as they were built. union is the union closure of the image's set (see
+// imageset.go), nil outside a set. ctx stops the NAR hashing the database may need.
 // The layers may read from files of the build besides the store (what a
 // root script made stays in its tree, not in memory): done removes them,
 // once the layers are written. On error there is nothing to remove.
-func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
-	p := &planner{set: set, graph: g, base: from}
+func Plan(ctx context.Context, set *spec.Settings, g, union *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
+	p := &planner{set: set, graph: g, base: from, union: union}
 	done = func() {
 		if p.tree != nil {
 			p.tree.Close()
@@ -218,7 +222,11 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
+	inSet, err := p.layeringSet()
+	if err != nil {
+		return nil, err
+	}
+	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n, Set: inSet})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

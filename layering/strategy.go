@@ -36,6 +36,9 @@ type Input struct {
 	// Budget is the number of layers available for store paths (see
 	// AvailableLayers); a strategy returns at most that many groups.
 	Budget int
+	// Set is the image's set (buildImageSet), for the "set" strategy;
+	// nil for an image built alone. Other strategies ignore it.
+	Set *Set
 }
 
 // Strategy splits the store paths of in.Graph into at most in.Budget

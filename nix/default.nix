@@ -276,6 +276,7 @@ builders // {
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
+  inherit (import ./imageset.nix { inherit nixlayerBin system builders; }) buildImageSet;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
   inherit nixlayerBin;
   buildLayer = import ./layer.nix { inherit nixlayerBin system; };

@@ -47,6 +47,9 @@ type Settings struct {
 	// included.
 	Layering  string
 	MaxLayers int
+	// ImageSet, when not nil, is the set the image is a member of
+	// (imageset.go); the closure graph is then the set's union.
+	ImageSet *ImageSet
 	// NixDB, when not nil, adds the Nix database layer.
 	NixDB *NixDB
 	// Base is the base image (fromImage), or nil.
@@ -265,6 +268,9 @@ func DefaultCompression(stream bool) layers.Compression {
 // which builds as buildImage does, to one layer.
 func resolveLayering(s *Spec, set *Settings) error {
 	set.Layering = s.Layering
+	if set.Layering == "" && s.ImageSet != nil {
+		set.Layering = layering.SetStrategy
+	}
 	if set.Layering == "" {
 		set.Layering = layering.NoLayering
 		if s.Layered != nil && *s.Layered {
@@ -285,7 +291,7 @@ func resolveLayering(s *Spec, set *Settings) error {
 	if err := layering.CheckMaxLayers(set.MaxLayers); err != nil {
 		return fmt.Errorf("maxLayers = %d: it must be between 2 and %d: %w", set.MaxLayers, layering.MaxImageLayers, err)
 	}
-	return nil
+	return resolveImageSet(s, set)
 }
 
 // resolveNixDB returns the Nix database options, or nil without one. The

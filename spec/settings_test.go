@@ -146,7 +146,7 @@ func TestResolveErrors(t *testing.T) {
 		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
 		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
 		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","layered":true,"maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
-		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, size"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, set, size"}},
 		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
 		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
 		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},
@@ -163,6 +163,11 @@ func TestResolveErrors(t *testing.T) {
 		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
 		{"both root scripts", `{"name":"a","runAsRoot":"true","fakeRootCommands":"true"}`, []string{"runAsRoot and fakeRootCommands are both given"}},
 		{"runAsRoot of a layered image", `{"name":"a","function":"buildLayeredImage","layered":true,"runAsRoot":"true"}`, []string{"nixlayer.buildLayeredImage: runAsRoot is buildImage's; the layered builders take fakeRootCommands"}},
+		{"set layering alone", `{"name":"a","layered":true,"layering":"set"}`, []string{`layering "set" plans the images of a set together: build them with nl.buildImageSet`}},
+		{"set without images", `{"name":"a","layered":true,"imageSet":{"member":"a","members":{}}}`, []string{"imageSet: the set has no image"}},
+		{"set without the member", `{"name":"a","layered":true,"imageSet":{"member":"c","members":{"a":{"roots":[]},"b":{"roots":[]}}}}`, []string{`member "c" is not one of the set's images (a, b)`}},
+		{"set budget", `{"name":"a","layered":true,"maxLayers":3,"imageSet":{"member":"a","members":{"a":{"roots":[]},"b":{"roots":[],"reserved":4}}}}`,
+			[]string{"maxLayers = 3 leaves image b no layer for store paths", "the smallest maxLayers that works for this set is 6"}},
 		{"fakeRootCommands of buildImage", `{"name":"a","function":"buildImage","layered":false,"fakeRootCommands":"true"}`, []string{"nixlayer.buildImage: fakeRootCommands is the layered builders'; buildImage takes runAsRoot"}},
 	}
 	for _, tt := range tests {

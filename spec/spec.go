@@ -105,6 +105,11 @@ type Spec struct {
 	FakeRootCommands string `json:"fakeRootCommands"`
 	EnableFakechroot bool   `json:"enableFakechroot"`
 
+	// ImageSet makes the image a member of a set (nl.buildImageSet): the
+	// closure graph is the union of the set's, and the layers are planned
+	// over it (imageset.go).
+	ImageSet *ImageSet `json:"imageSet"`
+
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec
 }

@@ -43,6 +43,7 @@ var imageNixSet = []string{
 	"stream",     // streamLayeredImage
 	"references", // the derivation holding the store paths arguments name
 	"sbomMeta",   // the contents' meta, from nix/sbom.nix
+	"imageSet",   // buildImageSet (nix/imageset.nix): the set's members
 }
 
 // The arguments of the layered builders only, and of buildImage only: each
@@ -146,7 +147,7 @@ func TestNixFunctionArgs(t *testing.T) {
 var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
 	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
-	"closureInfo", "buildImageIndex", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
+	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
 }
 
 // nixImport is the start of a Nix expression binding nl to nix/default.nix;
