@@ -265,12 +265,29 @@ let
     streamLayeredImage = layeredImageBuilder "streamLayeredImage";
   };
 
+  # writeImageStream (newer nixpkgs' dockerTools): the archive a stream
+  # script (streamLayeredImage) writes, as a file in the store, the whole
+  # archive compressed by `compressor` ("none", "gz" or "zstd") as
+  # nixpkgs does; named NAME.tar, NAME.tar.gz or NAME.tar.zst. Written by
+  # `nixlayer stream` (no shell); `docker load` reads it.
+  writeImageStream = { name, stream, compressor ? "none", meta ? { } }:
+    let ext = { none = ""; gz = ".gz"; zstd = ".zst"; }.${compressor}
+      or (throw "nixlayer.writeImageStream ${name}: unknown compressor \"${compressor}\": use \"none\", \"gz\" or \"zstd\"");
+    in derivation {
+      name = "${baseNameOf name}.tar${ext}";
+      inherit system;
+      builder = nixlayerBin;
+      args = [ "stream" "--compressor" compressor "-o" (builtins.placeholder "out") "${stream}" ];
+      allowSubstitutes = false;
+      preferLocalBuild = true;
+    } // { inherit meta; };
+
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
   helpers = import ./helpers.nix { inherit pkgs writeFiles; };
 in
 builders // {
-  inherit closureInfo;
+  inherit closureInfo writeImageStream;
   inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
   inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
