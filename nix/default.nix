@@ -143,7 +143,7 @@ let
     };
 
   # The result of a builder: the derivation with dockerTools' passthrus
-  # (imageName, imageTag, conf), the user's passthru and meta, and
+  # (imageName, imageTag, conf, buildArgs), the user's passthru and meta, and
   # .override (the same builder with changed arguments).
   result = fn: args: drv: extra:
     drv // {
@@ -153,6 +153,8 @@ let
         else if args.contentAddressed or false then throw "nixlayer.${fn} ${args.name}: a content-addressed image has no imageTag until it is built (the default tag is its output hash): give `tag`"
         else builtins.substring 0 32 (baseNameOf drv.outPath);
       conf = args.config or { };
+      # The arguments as the user gave them (dockerTools' buildImage has it).
+      buildArgs = args;
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
 

@@ -34,18 +34,36 @@ let
     root:x:0:
     nobody:x:65534:
   '';
+
+  # fakeNss with args ({ extraPasswdLines, extraGroupLines }), and its
+  # .override (an attribute set or a function of the old arguments).
+  fakeNssWith = args:
+    let
+      a = { extraPasswdLines = [ ]; extraGroupLines = [ ]; } // args;
+      bad = builtins.attrNames (builtins.removeAttrs args [ "extraPasswdLines" "extraGroupLines" ]);
+      lines = n: assert builtins.isList a.${n} && builtins.all builtins.isString a.${n}
+        || throw "nixlayer.fakeNss: ${n} must be a list of strings (lines without their newline)";
+        builtins.concatStringsSep "" (map (l: l + "\n") a.${n});
+    in
+    assert bad == [ ] || throw "nixlayer.fakeNss.override: unknown argument ${builtins.head bad}: it takes extraPasswdLines and extraGroupLines";
+    writeFiles "fake-nss" {
+      files = {
+        "etc/passwd" = passwd + lines "extraPasswdLines";
+        "etc/group" = group + lines "extraGroupLines";
+        "etc/nsswitch.conf" = "hosts: files dns\n";
+      };
+      dirs = [ "var/empty" ];
+    } // {
+      override = new: fakeNssWith (a // (if builtins.isFunction new then new a else new));
+    };
 in
 {
   # /etc/passwd, /etc/group and /etc/nsswitch.conf with root and nobody, and
   # the empty /var/empty their homes name. Needs no package.
-  fakeNss = writeFiles "fake-nss" {
-    files = {
-      "etc/passwd" = passwd;
-      "etc/group" = group;
-      "etc/nsswitch.conf" = "hosts: files dns\n";
-    };
-    dirs = [ "var/empty" ];
-  };
+  # fakeNss.override { extraPasswdLines = [ … ]; extraGroupLines = [ … ]; }
+  # appends lines (each given without its newline) to /etc/passwd and
+  # /etc/group, as nixpkgs' fakeNss.
+  fakeNss = fakeNssWith { };
 
   # /bin/sh: a symlink to `shell` (default: pkgs.bashInteractive's bash).
   binSh = helper "binSh" { shell = "${pkgs.bashInteractive}/bin/bash"; }
