@@ -1,6 +1,7 @@
 package image
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -89,6 +90,9 @@ func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]recipe.Layer, 
 	if err != nil {
 		return nil, fmt.Errorf("leaving out the store paths of layers: %w", err)
 	}
+	if stores, err = ignored(stores, set.Ignore); err != nil {
+		return nil, err
+	}
 	var groups [][]string
 	if stores.Len() > 0 {
 		strategy, err := layering.Lookup(set.Layering)
@@ -123,6 +127,10 @@ func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]recipe.Layer, 
 		top := &plan[len(plan)-1]
 		top.Extra, top.Comment = root, comment(top.StorePaths, true)
 	}
+	for i := range plan {
+		plan[i].CreatedBy, plan[i].Author = set.Metadata.CreatedBy, set.Metadata.Author
+		plan[i].Comment = cmp.Or(set.Metadata.Comment, plan[i].Comment)
+	}
 	return plan, nil
 }
 
@@ -140,4 +148,22 @@ func layerRules(set *spec.LayerSettings, stores *registration.Graph, root []laye
 		return nil, err
 	}
 	return res.Rules, nil
+}
+
+// ignored leaves the store paths of ignore out of g (nix2container's
+// ignore): each path alone, its references stay. A path that is not in g
+// is an error naming it: it would leave nothing out.
+func ignored(g *registration.Graph, ignore []string) (*registration.Graph, error) {
+	drop := map[string]bool{}
+	for _, p := range ignore {
+		if _, ok := g.Lookup(p); !ok {
+			return nil, fmt.Errorf("ignore = %s: not a store path of the layer (the closure of deps and copyToRoot, less layers)", p)
+		}
+		drop[p] = true
+	}
+	out, err := without(g, drop)
+	if err != nil {
+		return nil, fmt.Errorf("leaving out the ignored store paths: %w", err)
+	}
+	return out, nil
 }

@@ -24,6 +24,8 @@ let
     , deps ? [ ]                       # the closure of these is the layer's
     , copyToRoot ? [ ]                 # copied to the root of the (top) layer
     , layers ? [ ]                     # buildLayer outputs below: their paths are left out
+    , ignore ? null                    # store path(s) left out of the layer (nix2container's), each alone
+    , metadata ? null                  # { created_by; author; comment; }: the layer's history (nix2container's)
     , maxLayers ? null, layering ? null
     , perms ? null, uid ? null, gid ? null, mtime ? null
     , compression ? null, architecture ? null
@@ -32,7 +34,7 @@ let
     }@args:
     assert argChecks.check { buildLayer = builtins.functionArgs buildLayer; } "buildLayer" args;
     let
-      rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" "contentAddressed" ];
+      rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" "contentAddressed" "ignore" ];
       given = builtins.removeAttrs rest (builtins.filter (n: rest.${n} == null) (builtins.attrNames rest));
     in
     derivation (argChecks.caAttrs contentAddressed // {
@@ -49,6 +51,7 @@ let
         copyToRoot = map toString (toList copyToRoot);
         # Inputs of the build: nixlayer reads their layer.json.
         layers = map toString (toList layers);
+        ${if ignore != null then "ignore" else null} = map toString (toList ignore);
       };
     });
 in

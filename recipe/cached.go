@@ -83,7 +83,7 @@ func ReadLayerOutput(out, what string) (v1.Platform, []Layer, error) {
 		if fi.Size() != d.Size {
 			return v1.Platform{}, nil, fmt.Errorf("%s = %s is damaged: blob %s has %d bytes, its descriptor says %d", what, out, file, fi.Size(), d.Size)
 		}
-		plan = append(plan, Layer{StorePaths: w.StorePaths, Comment: w.Comment,
+		plan = append(plan, Layer{StorePaths: w.StorePaths, Comment: w.Comment, CreatedBy: w.CreatedBy, Author: w.Author,
 			Cached: &Cached{Output: out, File: file, Desc: d, Compression: c}})
 	}
 	return p, plan, nil
@@ -118,6 +118,6 @@ func cachedToWire(l *Layer) wire.Layer {
 // cachedFromWire returns the cached layer a stream script's layer w with
 // File set describes.
 func cachedFromWire(w wire.Layer, d layers.Descriptor, c layers.Compression) Layer {
-	return Layer{StorePaths: w.Descriptor.StorePaths, Comment: w.Descriptor.Comment,
+	return Layer{StorePaths: w.Descriptor.StorePaths, Comment: w.Descriptor.Comment, CreatedBy: w.Descriptor.CreatedBy, Author: w.Descriptor.Author,
 		Cached: &Cached{Output: filepath.Dir(filepath.Dir(filepath.Dir(w.File))), File: w.File, Desc: d, Compression: c}}
 }

@@ -19,6 +19,10 @@ type Layer struct {
 	Uid     int    `json:"uid,omitempty"`
 	Gid     int    `json:"gid,omitempty"`
 	Comment string `json:"comment"`
+	// CreatedBy and Author, when set, are the layer's history created_by
+	// (default "nixlayer") and author (nl.buildLayer's metadata).
+	CreatedBy string `json:"createdBy,omitempty"`
+	Author    string `json:"author,omitempty"`
 	// Size estimates the bytes of StorePaths (see pathSize), so that the
 	// heaviest layers are written first (eachLayer); 0 where a plan has
 	// nothing to order.

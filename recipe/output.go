@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -146,7 +147,8 @@ func Assemble(blobs []*Blob, plan []Layer, set ImageConfig, from *base.Image) (v
 		adds = append(adds, mutate.Addendum{Layer: b, MediaType: b.Type})
 		history = append(history, v1.History{
 			Created:   v1.Time{Time: set.Created},
-			CreatedBy: "nixlayer",
+			CreatedBy: cmp.Or(plan[i].CreatedBy, "nixlayer"),
+			Author:    plan[i].Author,
 			Comment:   plan[i].Comment,
 		})
 	}

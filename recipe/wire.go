@@ -30,6 +30,8 @@ func LayerDescriptor(l *Layer, d layers.Descriptor, c layers.Compression, mt typ
 		Compression:      string(c),
 		StorePaths:       l.StorePaths,
 		Comment:          l.Comment,
+		CreatedBy:        l.CreatedBy,
+		Author:           l.Author,
 	}
 }
 
@@ -135,5 +137,5 @@ func FromWire(wl wire.Layer, c layers.Compression, what string, i int) (Layer, l
 		return Layer{}, d, err
 	}
 	return Layer{StorePaths: wl.Descriptor.StorePaths, Extra: extra, Uid: wl.Uid, Gid: wl.Gid,
-		Comment: wl.Descriptor.Comment, Size: wl.Size, Rules: rulesFromWire(wl.Rules)}, d, nil
+		Comment: wl.Descriptor.Comment, CreatedBy: wl.Descriptor.CreatedBy, Author: wl.Descriptor.Author, Size: wl.Size, Rules: rulesFromWire(wl.Rules)}, d, nil
 }

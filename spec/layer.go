@@ -27,6 +27,13 @@ type LayerSpec struct {
 	// Layers are buildLayer outputs below this one: their store paths are
 	// left out.
 	Layers []string `json:"layers"`
+	// Ignore are store paths left out of the layer (nix2container's
+	// ignore), each of them alone: what they refer to stays.
+	Ignore []string `json:"ignore"`
+	// Metadata is the history of the layer(s) (nix2container's):
+	// created_by (default "nixlayer"), author, comment (default the store
+	// paths it holds).
+	Metadata *LayerMetadata `json:"metadata"`
 	// MaxLayers (default 1) is the most layers the output holds; Layering
 	// (default layering.DefaultStrategy) splits the closure into them.
 	MaxLayers *int   `json:"maxLayers"`
@@ -40,6 +47,13 @@ type LayerSpec struct {
 	Compression  string           `json:"compression"`
 	Architecture string           `json:"architecture"`
 	System       string           `json:"system"`
+}
+
+// LayerMetadata is nl.buildLayer's metadata argument.
+type LayerMetadata struct {
+	CreatedBy string `json:"created_by"`
+	Author    string `json:"author"`
+	Comment   string `json:"comment"`
 }
 
 // ParseLayerSpec decodes a layer spec strictly (an unknown argument is an
@@ -62,6 +76,8 @@ type LayerSettings struct {
 	Deps       []string
 	CopyToRoot []string
 	Layers     []string
+	Ignore     []string
+	Metadata   LayerMetadata
 	Perms      customize.Spec
 }
 
@@ -112,6 +128,15 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	}
 	if set.Layers, err = resolveLayers(s.Layers); err != nil {
 		return nil, err
+	}
+	for i, p := range s.Ignore {
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("ignore[%d] = %q is not a store path", i, p)
+		}
+	}
+	set.Ignore = s.Ignore
+	if s.Metadata != nil {
+		set.Metadata = *s.Metadata
 	}
 	if len(s.Deps) == 0 && len(s.CopyToRoot) == 0 {
 		return nil, fmt.Errorf("a layer needs deps or copyToRoot")

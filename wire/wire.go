@@ -96,8 +96,13 @@ type Descriptor struct {
 	Compression string `json:"compression"`
 	// StorePaths are the store paths the layer holds, sorted.
 	StorePaths []string `json:"storePaths,omitempty"`
-	// Comment is the layer's history comment.
-	Comment string `json:"comment"`
+	// Comment is the layer's history comment; CreatedBy and Author, when
+	// set (nl.buildLayer's metadata, added within version 3: absent, the
+	// history says created_by "nixlayer" and no author), its history's
+	// created_by and author.
+	Comment   string `json:"comment"`
+	CreatedBy string `json:"createdBy,omitempty"`
+	Author    string `json:"author,omitempty"`
 }
 
 // Entry is a file, directory or symlink of a layer besides its store paths.
