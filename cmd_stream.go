@@ -54,14 +54,15 @@ none), as docker load reads it.`,
 // archiveCompressor reads a compressor name as writeImageStream takes it
 // (dockerTools' "gz", "zstd", "none"; "gzip" too).
 func archiveCompressor(name string) (compression.Compression, error) {
-	if name == "gz" {
-		name = "gzip"
+	switch name {
+	case "gz", "gzip":
+		return compression.Gzip, nil
+	case "zstd":
+		return compression.Zstd, nil
+	case "none", "":
+		return compression.None, nil
 	}
-	c, err := compression.Parse(name)
-	if err != nil {
-		return "", fmt.Errorf("--compressor %q: use gz, zstd or none: %w", name, err)
-	}
-	return c, nil
+	return "", fmt.Errorf("--compressor %q: use gz, zstd or none", name)
 }
 
 // streamCompressed writes the image of script to w through comp.

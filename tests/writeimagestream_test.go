@@ -74,3 +74,49 @@ func TestWriteImageStream(t *testing.T) {
 		t.Errorf("compressor xz: error does not name it:\n%s", errOut)
 	}
 }
+
+// TestWriteImageStreamAttacks: a stream that is no stream script (a
+// directory, a foreign script) fails the build with an error naming it;
+// compressing the whole archive of a 13 MB store path keeps the peak RSS
+// of `nixlayer stream --compressor` bounded, and a failed stream leaves
+// nothing at -o.
+func TestWriteImageStreamAttacks(t *testing.T) {
+	for _, c := range []struct{ name, stream, want string }{
+		{"directory", `testPkgs.hello`, "hello-1.0"},
+		{"foreign script", `(testPkgs.writeScript "fake-stream" "#!/bin/sh\necho hi\n")`, "fake-stream"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, err := testutil.NixBuildErr(t, `nl.writeImageStream { name = "bad"; stream = `+c.stream+`; compressor = "gz"; }`)
+			if err == nil || !strings.Contains(stderr, c.want) {
+				t.Errorf("writeImageStream of %s: %v\n%s\nwant an error naming %q", c.stream, err, stderr, c.want)
+			}
+		})
+	}
+	script := testutil.NixBuild(t, `nl.streamLayeredImage { name = "big"; tag = "v1"; contents = [ testPkgs.big ]; }`)
+	dir := t.TempDir()
+	for _, comp := range []string{"gz", "zstd"} {
+		out := filepath.Join(dir, "big."+comp)
+		cmd, rss := testutil.MeasuredCommand(t, true, testutil.Exe(t), "stream", "--compressor", comp, "-o", out, script)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("stream --compressor %s: %v\n%s", comp, err, b)
+		}
+		peak := testutil.PeakRSSMiB(cmd, rss)
+		t.Logf("stream --compressor %s of a 13 MB store path: peak RSS %d MiB", comp, peak)
+		if peak > 160 {
+			t.Errorf("stream --compressor %s: peak RSS %d MiB, want at most 160", comp, peak)
+		}
+	}
+	// A stream whose store path is gone: an error, nothing at -o.
+	out := filepath.Join(dir, "gone.tar.gz")
+	fake := filepath.Join(dir, "script")
+	if err := os.WriteFile(fake, []byte("#!"+testutil.Exe(t)+" stream\n{}\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := testutil.RunErr("", nil, testutil.Exe(t), "stream", "--compressor", "gz", "-o", out, fake)
+	if err == nil || !strings.Contains(stderr, fake) {
+		t.Errorf("stream of a damaged script: %v\n%s\nwant an error naming %s", err, stderr, fake)
+	}
+	if _, err := os.Lstat(out); !os.IsNotExist(err) {
+		t.Errorf("%s exists after a failed stream (%v)", out, err)
+	}
+}
