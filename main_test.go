@@ -22,8 +22,8 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"pin"}, "usage: nixlayer pin NAME[:TAG] (got 0 arguments)"},
 		{[]string{"push", "image.tar"}, "usage: nixlayer push SOURCE DEST (got 1 arguments)"},
 		{[]string{"pull", "--out", "x.tar", "alpine:3"}, `pull: give NAME@DIGEST and --out FILE (got "alpine:3"; nixlayer pin resolves a tag)`},
-		{[]string{"stream"}, "usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG]"},
-		{[]string{"stream", "a", "b"}, "usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG]"},
+		{[]string{"stream"}, "usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG] [--compressor gz|zstd|none]"},
+		{[]string{"stream", "a", "b"}, "usage: nixlayer stream SCRIPT [-o FILE] [-t NAME:TAG] [--compressor gz|zstd|none]"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
