@@ -359,3 +359,31 @@ func TestStreamCachedLayerGone(t *testing.T) {
 		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
 	}
 }
+
+// TestCachedLayerSymlinkBlob: a buildLayer output whose blob is a symlink
+// (size set to match) is refused for every output format, naming the
+// blob, and nothing is written: no archive copies it, no OCI layout links
+// to it.
+func TestCachedLayerSymlinkBlob(t *testing.T) {
+	s := newTestStore(t)
+	out := fakeLayer(t, "amd64", 1)
+	blob := filepath.Join(out, wire.BlobPath(fmt.Sprintf("sha256:%064x", 1)))
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte{7}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, blob); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []format.Format{format.DockerArchive, format.OCIArchive, format.OCILayout} {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			sp.Function, sp.Layered, sp.Layers = "buildLayeredImage", ptr(true), []string{out}
+			req := &image.Request{Spec: sp, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+			checkErr(t, image.Build(context.Background(), req), "layers[0] = "+out+" is damaged: opening "+blob+": a symlink, not a regular file", req.Out)
+		})
+	}
+}
