@@ -6,15 +6,9 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/sbom"
@@ -36,19 +30,7 @@ func sbomImage(t *testing.T, size int64) string {
 	}
 	tw.Close()
 	zw.Close()
-	layer, err := tarball.LayerFromReader(bytes.NewReader(gz.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "image.tar")
-	if err := tarball.WriteToFile(p, name.MustParseReference("sbom:big").(name.Tag), img); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testutil.OneLayerArchive(t, "sbom:big", func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(gz.Bytes())), nil })
 }
 
 type spaces struct{}

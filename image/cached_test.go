@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/spec"
 	"github.com/nixlayer/nixlayer/stream"
 
@@ -203,28 +204,7 @@ func checkLinked(t *testing.T, cached, inLayout string) {
 // fakeLayer writes a layer output of n one-byte layers holding no store
 // path, for platform arch.
 func fakeLayer(t *testing.T, arch string, n int) string {
-	t.Helper()
-	out := t.TempDir()
-	f := &wire.LayerFile{Platform: wire.Platform{Architecture: arch, OS: "linux"}}
-	for i := range n {
-		d := fmt.Sprintf("sha256:%064x", i+1)
-		f.Layers = append(f.Layers, wire.Descriptor{Digest: d, DiffID: d, Size: 1, UncompressedSize: 1, Compression: "none", MediaType: string(layers.None.MediaType(true))})
-		p := filepath.Join(out, wire.BlobPath(d))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte{0}, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	doc, err := wire.EncodeLayerFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, wire.LayerFileName), doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testutil.FakeLayerOutput(t, arch, n)
 }
 
 // TestCachedLayerErrors: what is not a buildLayer output, a layer of

@@ -4,57 +4,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/wire"
 )
 
 // layerOutput writes a buildLayer output of one layer of a one-byte blob.
 func layerOutput(t *testing.T) (out, blob string) {
-	t.Helper()
-	out = t.TempDir()
-	d := fmt.Sprintf("sha256:%064x", 1)
-	f := &wire.LayerFile{Platform: wire.Platform{Architecture: "amd64", OS: "linux"},
-		Layers: []wire.Descriptor{{Digest: d, DiffID: d, Size: 1, UncompressedSize: 1, Compression: "none", MediaType: string(layers.None.MediaType(true))}}}
-	blob = filepath.Join(out, wire.BlobPath(d))
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(blob, []byte{0}, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := wire.EncodeLayerFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, wire.LayerFileName), doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out, blob
-}
-
-// peakRSS is this process's peak resident set size (VmHWM), in bytes.
-func peakRSS(t *testing.T) int64 {
-	t.Helper()
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	out = testutil.FakeLayerOutput(t, "amd64", 1)
+	return out, filepath.Join(out, wire.BlobPath(fmt.Sprintf("sha256:%064x", 1)))
 }
 
 // replace puts at p what make makes, after removing what is there.
@@ -115,12 +76,12 @@ func TestReadLayerOutputAttacks(t *testing.T) {
 				target = filepath.Join(out, wire.LayerFileName)
 			}
 			replace(t, target, tt.make)
-			before := peakRSS(t)
+			before := testutil.PeakRSS(t)
 			_, _, err := ReadLayerOutput(out, "layers[0]")
 			if err == nil || !strings.Contains(err.Error(), target) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error naming %s and saying %q", err, target, tt.want)
 			}
-			if grew := peakRSS(t) - before; grew > 32<<20 {
+			if grew := testutil.PeakRSS(t) - before; grew > 32<<20 {
 				t.Errorf("peak RSS grew by %d MiB", grew>>20)
 			}
 		})

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/stream"
 
@@ -202,9 +202,9 @@ func TestReadScriptSource(t *testing.T) {
 			if source != src {
 				p = sourceScript(t, sp, src, func(e *layers.Entry) { e.Source = source })
 			}
-			before := peakRSS(t)
+			before := testutil.PeakRSS(t)
 			got, err := Read(p, sbom.SPDXJSON)
-			if grew := peakRSS(t) - before; grew > 32<<20 {
+			if grew := testutil.PeakRSS(t) - before; grew > 32<<20 {
 				t.Errorf("peak RSS grew by %d MiB", grew>>20)
 			}
 			if want == "" {
@@ -246,24 +246,4 @@ func sourceScript(t *testing.T, sp, src string, edit ...func(*layers.Entry)) str
 		t.Fatal(err)
 	}
 	return p
-}
-
-// peakRSS is this process's peak resident set size (VmHWM), in bytes.
-func peakRSS(t *testing.T) int64 {
-	t.Helper()
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
 }
