@@ -8,11 +8,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/wire"
 )
@@ -76,11 +81,12 @@ func writeStreamScript(t *testing.T, exe string, ls ...wire.Layer) string {
 // TestStreamScriptCachedLayerAttacks: a stream script's cached ("file")
 // layer is read only from the regular blob file of a buildLayer output and
 // checked byte for byte against its digest, by every command that reads
-// the layer (stream, merge-images, build-index): a flipped byte, a file
+// the layer (stream, merge-images, build-index, push): a flipped byte, a file
 // outside a layer output, a FIFO, a symlink out end in an error naming the
 // file, within a bounded RSS, with nothing at the output.
 func TestStreamScriptCachedLayerAttacks(t *testing.T) {
 	exe := testutil.Exe(t)
+	reg := registrytest.Start(t)
 	secret := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secret, []byte("not for the image"), 0o600); err != nil {
 		t.Fatal(err)
@@ -142,10 +148,16 @@ func TestStreamScriptCachedLayerAttacks(t *testing.T) {
 				{"merge-images", "-o", "OUT", script},
 				{"build-index", "--name", "cached", "-o", "OUT", script},
 				{"build-index", "--name", "cached", "--format", "oci-archive", "-o", "OUT", script},
+				{"push", "--insecure", "-q", "--no-sbom", script, "OUT"},
 			} {
 				dest := filepath.Join(t.TempDir(), "out")
-				args := append([]string(nil), cmd...)
-				args[len(args)-2] = dest
+				if cmd[0] == "push" {
+					// A repository per case: one holding the good blob
+					// already takes no upload, so reads no file.
+					dest = fmt.Sprintf("%s/%s:v1", reg.Host, strings.NewReplacer(" ", "-", ".", "-").Replace(strings.ToLower(tt.name)))
+				}
+				args := slices.Clone(cmd)
+				args[slices.Index(args, "OUT")] = dest
 				m := testutil.RunRSS(t, 60*time.Second, nil, exe, args...)
 				t.Logf("%s: exit %v, %s, peak RSS %d MiB", cmd[0], m.Err, m.Elapsed.Round(time.Millisecond), m.PeakRSS>>20)
 				if m.PeakRSS > maxAttackRSS {
@@ -160,7 +172,13 @@ func TestStreamScriptCachedLayerAttacks(t *testing.T) {
 				if m.Err == nil || !strings.Contains(m.Stderr, want) {
 					t.Errorf("%s: want an error saying %q, got %s", cmd[0], want, m)
 				}
-				testutil.AssertAbsent(t, dest)
+				if cmd[0] != "push" {
+					testutil.AssertAbsent(t, dest)
+				} else if ref, err := name.ParseReference(dest, name.Insecure); err != nil {
+					t.Fatal(err)
+				} else if _, err := remote.Head(ref); err == nil {
+					t.Errorf("push: the registry has %s after the failure", dest)
+				}
 			}
 		})
 	}
