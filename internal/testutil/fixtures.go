@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/wire"
 )
 
@@ -47,7 +46,7 @@ func FakeLayerOutput(t testing.TB, arch string, n int) string {
 	f := &wire.LayerFile{Platform: wire.Platform{Architecture: arch, OS: "linux"}}
 	for i := range n {
 		d := fmt.Sprintf("sha256:%064x", i+1)
-		f.Layers = append(f.Layers, wire.Descriptor{Digest: d, DiffID: d, Size: 1, UncompressedSize: 1, Compression: "none", MediaType: string(layers.None.MediaType(true))})
+		f.Layers = append(f.Layers, wire.Descriptor{Digest: d, DiffID: d, Size: 1, UncompressedSize: 1, Compression: "none", MediaType: "application/vnd.oci.image.layer.v1.tar"})
 		p := filepath.Join(out, wire.BlobPath(d))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
