@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nixlayer/nixlayer/spec"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/nixattrs"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -53,7 +55,7 @@ func buildRequest(c *cli.Context) (*image.Request, error) {
 	if c.String("closure") == "" || c.String("out") == "" {
 		return nil, errors.New("outside a Nix build, --closure and --out are required")
 	}
-	graph, err := registration.ReadFile(c.String("closure"), "")
+	graph, err := registration.ReadFile(c.String("closure"), storeDir())
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +74,12 @@ func requestFromAttrs(a *nixattrs.Attrs) (*image.Request, error) {
 	return &image.Request{Spec: spec, Graph: graph, Out: out, Env: buildEnv(outputHash(out))}, nil
 }
 
+// storeDir is the store directory of the closure: $NIX_STORE, which Nix
+// sets for every builder from its store setting, as closure-info's
+// --store-dir reads it; "" (/nix/store) when it is not set. The image puts
+// the store paths, and its Nix database registers them, there.
+func storeDir() string { return os.Getenv("NIX_STORE") }
+
 // fromAttrs reads what a builder run by Nix is given in structured attrs:
 // the options in the "nixlayer" attribute (what names them), parsed with
 // parse, the closure graph of the "closure" exportReferencesGraph, and $out.
@@ -89,7 +97,7 @@ func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string)
 	if closure == nil {
 		return zero, nil, "", fmt.Errorf("structured attrs %s have no \"closure\" attribute (exportReferencesGraph.closure)", a.File)
 	}
-	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, "")
+	graph, err := registration.ParseStructured(closure, "attribute \"closure\" of "+a.File, storeDir())
 	if err != nil {
 		return zero, nil, "", err
 	}
@@ -114,7 +122,7 @@ var flagUsage = map[string]string{
 	"format":             "docker-archive, oci-layout or oci-archive",
 	"compression":        "gzip, zstd or none",
 	"architecture":       "OCI architecture or Nix system (default: this system)",
-	"layering":           "none (one layer, as buildImage, the default here), popularity or size",
+	"layering":           "none (one layer, as buildImage, the default here) or another strategy: " + strings.Join(layering.Names(), ", "),
 	"max-layers":         "most layers of a layered image (2 to 127, default 100)",
 	"from-image":         "base image: docker-archive, OCI layout or oci-archive",
 	"include-nix-db":     "add the Nix database of the image's store paths",

@@ -60,7 +60,7 @@ func layerRequest(c *cli.Context) (*image.LayerRequest, error) {
 	if req.Spec, err = spec.ParseLayerSpec(data, c.String("spec")); err != nil {
 		return nil, err
 	}
-	if req.Graph, err = registration.ReadFile(c.String("closure"), ""); err != nil {
+	if req.Graph, err = registration.ReadFile(c.String("closure"), storeDir()); err != nil {
 		return nil, err
 	}
 	req.Out, err = filepath.Abs(c.String("out"))

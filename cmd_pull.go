@@ -23,7 +23,8 @@ func registryFlags() []cli.Flag {
 		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "blobs moved at once"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "report no progress"},
 		&cli.StringFlag{Name: "connect-timeout", Usage: "bound on TCP connect, TLS handshake and response headers, a Go duration (default 30s/30s/60s, or $" + registry.EnvConnectTimeout + ")"},
-		&cli.StringFlag{Name: "idle-timeout", Usage: "bound on a body or upload that sends nothing, a Go duration (default 60s, or $" + registry.EnvIdleTimeout + ")"},
+		&cli.StringFlag{Name: "idle-timeout", Usage: "bound on a body or upload that sends nothing, a Go duration (default 60s, or $" + registry.EnvIdleTimeout + "); the window of --min-rate"},
+		&cli.StringFlag{Name: "min-rate", Usage: "least bytes a second a body or upload must move over each idle-timeout window (default 1024, or $" + registry.EnvMinRate + ")"},
 	}
 }
 
@@ -39,6 +40,11 @@ func registryOptions(c *cli.Context) ([]registry.Option, error) {
 	t, err := registry.ParseTimeouts("--connect-timeout", c.String("connect-timeout"), "--idle-timeout", c.String("idle-timeout"))
 	if err != nil {
 		return nil, err
+	}
+	if v := c.String("min-rate"); v != "" {
+		if t.MinRate, err = registry.ParseMinRate("--min-rate", v); err != nil {
+			return nil, err
+		}
 	}
 	opts := []registry.Option{registry.WithInsecure(c.Bool("insecure")), registry.WithJobs(c.Int("jobs")), registry.WithTimeouts(t)}
 	if f := c.String("ca-cert-file"); f != "" {

@@ -26,11 +26,18 @@ var version = "dev"
 // is small and has few pointers, so collecting it sooner costs little.
 const gcPercent = 50
 
+// builderUmask is the umask Nix gives every builder. Every command runs
+// with it, from a shell too, so that the files extraCommands and root
+// scripts make, which go into layers with the modes they have, get the
+// same modes as under Nix whatever the user's umask.
+const builderUmask = 0o022
+
 func main() {
 	rootscript.Init() // a root script's namespaces: runs it and exits
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	syscall.Umask(builderUmask)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp()
@@ -52,7 +59,7 @@ func newApp() *cli.App {
 			closureInfoCommand(),
 			streamCommand(),
 			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
-			exportCommand(), mergeImagesCommand(),
+			exportCommand(), mergeImagesCommand(), setReportCommand(),
 			inspectCommand(), sbomCommand(),
 		},
 	}

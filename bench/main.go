@@ -47,6 +47,10 @@ type options struct {
 	// closureNix, when set, is the closure's expression: the cached-layer
 	// cases build over it with nix-build (cached.go).
 	closureNix string
+	// imageSet, when set, is bench/imageset.nix: the image-set cases
+	// (imageset.go); setOnly runs only them.
+	imageSet string
+	setOnly  bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -58,8 +62,13 @@ func parseFlags(args []string) (*options, error) {
 	fl.IntVar(&o.runs, "runs", 3, "runs per timing; the fastest counts")
 	fl.StringVar(&o.work, "work", "", "scratch directory (default: a temporary one, removed at the end)")
 	fl.StringVar(&o.closureNix, "closure-nix", "", "the closure's Nix expression, for the cached-layer cases (nix-build); empty skips them")
+	fl.StringVar(&o.imageSet, "imageset", "", "bench/imageset.nix, for the image-set cases; empty skips them")
+	fl.BoolVar(&o.setOnly, "set-only", false, "run only the image-set cases")
 	if err := fl.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.setOnly && o.imageSet != "" {
+		return o, nil
 	}
 	if o.closure == "" {
 		return nil, errors.New("-closure is required")
@@ -80,6 +89,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(o.work)
+	}
+	if o.setOnly {
+		return imageSetBench(ctx, o.nixlayer, o.imageSet, stdout)
 	}
 	b := &bench{opts: o, ctx: ctx}
 	small, err := b.closureCase("closure", o.closure)
@@ -109,7 +121,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		rows = append(rows, scaling(rows, lrows, large.bytes/small.bytes)...)
 	}
-	return report(stdout, small, rows)
+	if err := report(stdout, small, rows); err != nil {
+		return err
+	}
+	if o.imageSet != "" {
+		return imageSetBench(ctx, o.nixlayer, o.imageSet, stdout)
+	}
+	return nil
 }
 
 // bench holds the state of one benchmark run.

@@ -5,6 +5,7 @@
 #   NIXLAYER_BENCH_SCALE    size factor of the RSS scaling closure (default 4; 0 skips it)
 #   NIXLAYER_BENCH_RUNS     runs per timing, the fastest counts (default 3)
 #   NIXLAYER_BENCH_CACHED   0 skips the cached-layer cases (nix-build of a buildLayer, a rebuild, a push)
+#   NIXLAYER_BENCH_SET      0 skips the image-set cases (bench/imageset.nix); "only" runs only them
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 closure_nix=${NIXLAYER_BENCH_CLOSURE:-$repo/../shared/bench/closure.nix}
@@ -30,7 +31,12 @@ args=(-nixlayer "$repo/build/nixlayer/bin/nixlayer" -closure "$top" -runs "$runs
 if [ "${NIXLAYER_BENCH_CACHED:-1}" != 0 ]; then
   args+=(-closure-nix "$closure_nix")
 fi
-if [ "$scale" -gt 1 ]; then
+case "${NIXLAYER_BENCH_SET:-1}" in
+  0) ;;
+  only) args+=(-imageset "$repo/bench/imageset.nix" -set-only) ;;
+  *) args+=(-imageset "$repo/bench/imageset.nix") ;;
+esac
+if [ "$scale" -gt 1 ] && [ "${NIXLAYER_BENCH_SET:-1}" != only ]; then
   large=$(nix-build "$repo/bench/scaled.nix" --arg closure "$closure_nix" --arg scale "$scale" --no-out-link)
   args+=(-large "$large")
 fi

@@ -25,7 +25,6 @@ var (
 	ErrUnsupported = errors.New("unsupported compression")
 )
 
-
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -301,7 +302,7 @@ func (n *names) describe(what string) string {
 // and customisation, with their parent directories) and the store paths.
 type view struct {
 	root   map[string]layers.Entry
-	stores map[string]string // image name nix/store/<base> → path on disk
+	stores map[string]string // image name of a store path (nix/store/<base>) → path on disk
 	base   func(name string) ([]byte, bool, error)
 }
 
@@ -310,11 +311,11 @@ func newView(root, custom []layers.Entry, storePaths []string) *view {
 	for _, e := range layers.Merge(root, custom) {
 		v.root[e.Name] = e
 	}
-	if len(storePaths) > 0 {
-		v.root["nix"], v.root["nix/store"] = layers.Dir("nix", 0o755), layers.Dir("nix/store", 0o755)
+	for _, e := range layers.StoreDirs(storePaths) {
+		v.root[e.Name] = e
 	}
 	for _, p := range storePaths {
-		v.stores["nix/store/"+filepath.Base(p)] = p
+		v.stores[strings.TrimPrefix(path.Clean(p), "/")] = p
 	}
 	return v
 }
@@ -322,16 +323,13 @@ func newView(root, custom []layers.Entry, storePaths []string) *view {
 // store returns the store path holding name and the path on disk of name,
 // when name is in a store path of the image.
 func (v *view) store(name string) (base, disk string, ok bool) {
-	if !strings.HasPrefix(name, "nix/store/") {
-		return "", "", false
+	for top := name; top != "." && top != "/"; top = path.Dir(top) {
+		if p, ok := v.stores[top]; ok {
+			rest := strings.TrimPrefix(name[len(top):], "/")
+			return top, filepath.Join(p, filepath.FromSlash(rest)), true
+		}
 	}
-	top, rest, _ := strings.Cut(strings.TrimPrefix(name, "nix/store/"), "/")
-	top = "nix/store/" + top
-	p, ok := v.stores[top]
-	if !ok {
-		return "", "", false
-	}
-	return top, filepath.Join(p, filepath.FromSlash(rest)), true
+	return "", "", false
 }
 
 func (v *view) exists(name string) bool {

@@ -257,7 +257,7 @@ func applyViaJSON(t *testing.T, r Rules, entries []layers.Entry) {
 func TestRules(t *testing.T) {
 	img := testImage(t)
 	pkg := img.StorePaths[0]
-	store := "nix/store/" + filepath.Base(pkg)
+	store := strings.TrimPrefix(pkg, "/") // the image name of the store path: where it is on disk
 	js := `{
 		"users": [{"name": "app", "uid": 1000}],
 		"groups": [{"name": "staff", "gid": 50}],

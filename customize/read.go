@@ -144,7 +144,7 @@ func (v *view) names() (*names, error) {
 }
 
 // imagePath maps a path in one of the image's store paths on the build
-// machine to its path in the image (under /nix/store); other paths are
+// machine to its path in the image (the same path, cleaned); other paths are
 // returned as they are.
 func (v *view) imagePath(p string) string {
 	for img, disk := range v.stores {

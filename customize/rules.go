@@ -198,8 +198,8 @@ func (p *Perm) describe(i int) string {
 // from the image's users and groups, so that a rule giving uid = 1000 also
 // writes uname "app" (an id with no name clears the name).
 //
-// A path in the build machine's store directory (a store path of the image,
-// or a file in one) names the entry under /nix/store: imagePath maps it.
+// A path in a store path of the image names the entry at the same path in
+// the image (imagePath cleans it).
 func (p *Perm) resolve(i int, n *names, imagePath func(string) string) (Rule, error) {
 	src := p.describe(i)
 	r := Rule{Source: src}

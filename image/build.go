@@ -44,14 +44,19 @@ func Build(ctx context.Context, r *Request) error {
 		}
 		defer from.Close()
 	}
-	graph, err := withoutReferences(r.Graph, set.References)
+	own, union, err := setClosure(set, r.Graph)
 	if err != nil {
 		return err
 	}
-	plan, err := Plan(ctx, set, graph, from)
+	graph, err := withoutReferences(own, set.References)
 	if err != nil {
 		return err
 	}
+	plan, done, err := Plan(ctx, set, graph, union, from)
+	if err != nil {
+		return err
+	}
+	defer done()
 	if set.Stream {
 		descs, err := stream.Describe(ctx, plan, set.LayerOptions())
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/internal/atomicfile"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/registration"
 	"github.com/nixlayer/nixlayer/wire"
@@ -90,11 +91,11 @@ func planLayer(set *spec.LayerSettings, g *registration.Graph) ([]recipe.Layer, 
 	}
 	var groups [][]string
 	if stores.Len() > 0 {
-		strategy, err := layers.Lookup(set.Layering)
+		strategy, err := layering.Lookup(set.Layering)
 		if err != nil {
 			return nil, err
 		}
-		if groups, err = strategy(layers.Input{Graph: stores, Roots: inGraph(stores, set.Deps), Size: pathSize(stores), Budget: set.MaxLayers}); err != nil {
+		if groups, err = strategy(layering.Input{Graph: stores, Roots: inGraph(stores, set.Deps), Size: pathSize(stores), Budget: set.MaxLayers}); err != nil {
 			return nil, err
 		}
 	}

@@ -3,7 +3,7 @@ package image
 import (
 	"fmt"
 
-	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/registration"
 )
@@ -97,28 +97,28 @@ func (p *planner) withCached() error {
 	return nil
 }
 
-// checkCount refuses an image of more than layers.MaxImageLayers layers,
+// checkCount refuses an image of more than layering.MaxImageLayers layers,
 // naming where they come from.
 func (p *planner) checkCount(plan []recipe.Layer) error {
 	total := len(plan) + p.baseLayers()
-	if total <= layers.MaxImageLayers {
+	if total <= layering.MaxImageLayers {
 		return nil
 	}
 	return fmt.Errorf("the image would have %d layers (%d from the base image, %d from `layers`, %d of its own); Docker and containerd refuse more than %d",
-		total, p.baseLayers(), len(p.cached), len(plan)-len(p.cached), layers.MaxImageLayers)
+		total, p.baseLayers(), len(p.cached), len(plan)-len(p.cached), layering.MaxImageLayers)
 }
 
 // budget returns the layers left for the image's own store paths
-// (layers.AvailableLayers), with an error that counts every kind of layer
+// (layering.AvailableLayers), with an error that counts every kind of layer
 // when the cached layers leave none.
 func (p *planner) budget() (int, error) {
 	if len(p.cached) == 0 || p.set.MaxLayers-1-p.reserved() >= 1 {
-		return layers.AvailableLayers(p.set.MaxLayers, p.reserved())
+		return layering.AvailableLayers(p.set.MaxLayers, p.reserved())
 	}
 	db := 0
 	if p.set.NixDB != nil {
 		db = 1
 	}
 	return 0, fmt.Errorf("maxLayers = %d leaves no layer for the image's own store paths: %d layers come from `layers`, %d from the base image, %d is the Nix database and 1 the customisation layer; raise maxLayers (at most %d) or put more store paths into the layers",
-		p.set.MaxLayers, len(p.cached), p.baseLayers(), db, layers.MaxImageLayers)
+		p.set.MaxLayers, len(p.cached), p.baseLayers(), db, layering.MaxImageLayers)
 }

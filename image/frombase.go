@@ -22,8 +22,8 @@ import (
 // stays a symlink and our bin/x lands in usr/bin/x), dropping what the base
 // has identically. A change that would replace a base directory by a file
 // is an error.
-func onBase(x *base.Index, plan []recipe.Layer) ([]recipe.Layer, error) {
-	if err := storeDirsReal(x); err != nil {
+func onBase(x *base.Index, plan []recipe.Layer, storeDir string) ([]recipe.Layer, error) {
+	if err := storeDirsReal(x, storeDir); err != nil {
 		return nil, err
 	}
 	present := map[string]bool{}
@@ -67,23 +67,24 @@ func onBase(x *base.Index, plan []recipe.Layer) ([]recipe.Layer, error) {
 	return out, nil
 }
 
-// storeDirsReal fails when the base's /nix or /nix/store is a symlink or
-// not a directory. Our layers write /nix/store/<path> with real directory
-// entries, which a runtime unpacks over the base's symlink (replacing it):
+// storeDirsReal fails when the base's store directory (/nix/store) or a
+// directory above it is a symlink or not a directory. Our layers write
+// <storeDir>/<path> with real directory entries, which a runtime unpacks
+// over the base's symlink (replacing it):
 // the base's store paths behind the link would vanish, and ours that the
 // base already has (found through the link, so not written again) with
 // them. Rather than make an image missing store paths, the build stops.
-func storeDirsReal(x *base.Index) error {
-	for _, d := range []string{"nix", "nix/store"} {
-		f, ok, err := x.Lookup(d)
+func storeDirsReal(x *base.Index, storeDir string) error {
+	for _, d := range layers.StoreDir(storeDir) {
+		f, ok, err := x.Lookup(d.Name)
 		if err != nil {
-			return fmt.Errorf("looking up /%s in the base image (fromImage): %w", d, err)
+			return fmt.Errorf("looking up /%s in the base image (fromImage): %w", d.Name, err)
 		}
 		switch {
 		case !ok || f.Type == tar.TypeDir:
 			continue
 		case f.Type == tar.TypeSymlink:
-			return fmt.Errorf("the base image (fromImage) has /%s as a symlink to %q: the image's store paths must be real directories under /nix/store, and a layer writing them would replace the link and hide what the base has behind it; use a base whose /%s is a directory: %w", f.Path, f.Linkname, f.Path, base.ErrUnsafe)
+			return fmt.Errorf("the base image (fromImage) has /%s as a symlink to %q: the image's store paths must be real directories under %s, and a layer writing them would replace the link and hide what the base has behind it; use a base whose /%s is a directory: %w", f.Path, f.Linkname, storeDir, f.Path, base.ErrUnsafe)
 		default:
 			return fmt.Errorf("the base image (fromImage) has /%s, which is not a directory (type %q), where the image's store paths go: %w", f.Path, f.Type, base.ErrUnsafe)
 		}
@@ -95,7 +96,11 @@ func storeDirsReal(x *base.Index) error {
 // writes it (finish gives the owner and permission rules), is in the base
 // image with the same content and metadata.
 func baseHasStorePath(x *base.Index, finish func([]layers.Entry), p string) (bool, error) {
-	if _, ok, err := x.Lookup("nix/store/" + filepath.Base(p)); err != nil || !ok {
+	name, err := layers.CleanName(p)
+	if err != nil {
+		return false, err
+	}
+	if _, ok, err := x.Lookup(name); err != nil || !ok {
 		return false, err
 	}
 	entries, err := layers.StorePath(p)

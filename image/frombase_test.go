@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -65,6 +66,8 @@ func craftedBase(t *testing.T, entries ...baseEntry) string {
 func TestHostileBase(t *testing.T) {
 	s := newTestStore(t)
 	bb := filepath.Base(s.busybox)
+	// The test store is <tmp>/nix/store, and so it is in the image.
+	nix := strings.TrimPrefix(filepath.Dir(s.dir), "/")
 	tests := []struct {
 		name    string
 		entries []baseEntry
@@ -73,13 +76,13 @@ func TestHostileBase(t *testing.T) {
 	}{
 		{"nix is a symlink", []baseEntry{
 			{name: "opt/nix/store/" + bb + "/bin/busybox", typ: tar.TypeReg, body: "not really busybox\n"},
-			{name: "nix", link: "opt/nix", typ: tar.TypeSymlink},
-		}, "", []string{"/nix as a symlink", `"opt/nix"`}},
+			{name: nix, link: "opt/nix", typ: tar.TypeSymlink},
+		}, "", []string{"/" + nix + " as a symlink", `"opt/nix"`}},
 		{"nix/store is a symlink", []baseEntry{
-			{name: "nix/", typ: tar.TypeDir},
-			{name: "nix/store", link: "/gnu/store", typ: tar.TypeSymlink},
-		}, "", []string{"/nix/store as a symlink", `"/gnu/store"`}},
-		{"nix is a file", []baseEntry{{name: "nix", typ: tar.TypeReg, body: "x"}}, "", []string{"/nix, which is not a directory"}},
+			{name: nix + "/", typ: tar.TypeDir},
+			{name: nix + "/store", link: "/gnu/store", typ: tar.TypeSymlink},
+		}, "", []string{"/" + nix + "/store as a symlink", `"/gnu/store"`}},
+		{"nix is a file", []baseEntry{{name: nix, typ: tar.TypeReg, body: "x"}}, "", []string{"/" + nix + ", which is not a directory"}},
 		{"passwd through symlinks", []baseEntry{
 			{name: "usr/lib/passwd", typ: tar.TypeReg, body: "app:x:1000:1000::/:/bin/sh\n"},
 			{name: "usr/etc/", typ: tar.TypeDir},

@@ -12,4 +12,9 @@ const (
 	// maxLinks bounds symlink resolution in the base, as Linux's
 	// MAXSYMLINKS.
 	maxLinks = 40
+	// maxStreamScriptFiles bounds the files a root script of a stream
+	// (streamLayeredImage's fakeRootCommands) makes, all together: the
+	// stream script holds them in base64 (4 bytes for 3) and is read
+	// whole, at most stream.MaxScriptBytes.
+	maxStreamScriptFiles = 32 << 20
 )

@@ -12,9 +12,11 @@ import (
 	"github.com/nixlayer/nixlayer/spec"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/nixdb"
 	"github.com/nixlayer/nixlayer/registration"
+	"github.com/nixlayer/nixlayer/rootscript"
 )
 
 // planner decides the layers of one image: everything it reads is given
@@ -24,10 +26,16 @@ type planner struct {
 	graph *registration.Graph
 	base  *base.Image         // nil without a base image
 	full  *registration.Graph // see fullGraph
+	// union is the union closure of the image's set, nil outside a set
+	// (imageset.go).
+	union *registration.Graph
 	// cached are the layers of set.Layers; stores is graph without their
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
 	stores *registration.Graph
+	// tree is the root script's tree, which the customisation layer's
+	// entries read from (nil without a root script, or for a stream).
+	tree *rootscript.Tree
 }
 
 // Plan decides the layers of the image set describes, from the closure g
@@ -35,9 +43,29 @@ type planner struct {
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
-// as they were built. ctx stops the NAR hashing the database may need.
-func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *base.Image) ([]recipe.Layer, error) {
-	p := &planner{set: set, graph: g, base: from}
+// as they were built. union is the union closure of the image's set (see
+// imageset.go), nil outside a set. ctx stops the NAR hashing the database may need.
+// The layers may read from files of the build besides the store (what a
+// root script made stays in its tree, not in memory): done removes them,
+// once the layers are written. On error there is nothing to remove.
+func Plan(ctx context.Context, set *spec.Settings, g, union *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
+	p := &planner{set: set, graph: g, base: from, union: union}
+	done = func() {
+		if p.tree != nil {
+			p.tree.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
+	plan, err = p.plan(ctx)
+	return plan, done, err
+}
+
+func (p *planner) plan(ctx context.Context) ([]recipe.Layer, error) {
+	set, from, g := p.set, p.base, p.graph
 	if err := p.withCached(); err != nil {
 		return nil, err
 	}
@@ -50,7 +78,7 @@ func Plan(ctx context.Context, set *spec.Settings, g *registration.Graph, from *
 		if err != nil {
 			return nil, fmt.Errorf("reading base image %s: %w", set.Base.Path, err)
 		}
-		if plan, err = onBase(x, plan); err != nil {
+		if plan, err = onBase(x, plan, g.StoreDir()); err != nil {
 			return nil, err
 		}
 		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
@@ -81,7 +109,7 @@ func (p *planner) baseLayers() int {
 }
 
 // reserved counts the layers of the image besides its store-path layers
-// and the customisation layer (which layers.AvailableLayers already keeps):
+// and the customisation layer (which layering.AvailableLayers already keeps):
 // the Nix database above, the base image's and the cached layers below.
 func (p *planner) reserved() int {
 	n := p.baseLayers() + len(p.cached)
@@ -190,11 +218,15 @@ func (p *planner) storeGroups(size func(string) int64) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	strategy, err := layers.Lookup(p.set.Layering)
+	strategy, err := layering.Lookup(p.set.Layering)
 	if err != nil {
 		return nil, err
 	}
-	return strategy(layers.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n})
+	inSet, err := p.layeringSet()
+	if err != nil {
+		return nil, err
+	}
+	return strategy(layering.Input{Graph: p.stores, Roots: inGraph(p.stores, p.set.Contents), Size: size, Budget: n, Set: inSet})
 }
 
 // pathSize returns the size of a store path: its narSize when the graph

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/nixlayer/nixlayer/spec"
 
@@ -53,14 +52,11 @@ func (p *planner) sbomEntries(ctx context.Context) ([]layers.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref := p.set.Ref
+	// No name, tag or created date: the documents sit in a layer, which
+	// must depend on the image's contents only (see sbom.Image).
 	docs, err := sbom.Build(sbom.Input{
 		Graph: g,
-		Image: sbom.Image{
-			Name:    strings.TrimSuffix(ref.String(), ":"+ref.TagStr()),
-			Tag:     ref.TagStr(),
-			Created: p.set.Created,
-		},
+		Image: sbom.Image{Created: p.set.MTime},
 		Roots: append(append([]string(nil), p.set.Contents...), configStorePaths(p.set, g)...),
 		Meta:  p.set.SBOM.Meta,
 		Extra: p.set.SBOM.Extra,

@@ -1,13 +1,15 @@
-// Package layers decides how a closure is split into image layers and writes
-// each layer as a deterministic tar stream: sorted entries, parents first,
-// fixed owners and times, hard links flattened, with the diffID and the
-// compressed digest computed in the same pass as the bytes are written.
+// Package layers writes image layers as deterministic tar streams: entries
+// from the store and the image's contents (sorted, parents first, fixed
+// owners and times, hard links flattened), the writer that computes the
+// diffID and the compressed digest in the same pass as the bytes are
+// written, and the layer descriptors. A store path is named in the image
+// where it is on the build machine, in the closure's store directory
+// (StorePath, StoreDirs): no store directory is assumed.
 //
-// Layering strategies share one seam: a Strategy gets an Input (graph,
-// roots, sizes, layer budget) and registers under a name (Register,
-// Lookup, Names); "none", "popularity", "auto" and "size" are registered so.
 // The write path takes Options (mtime, compression) and a context that stops
-// it between entries and between the chunks of a file.
+// it between entries and between the chunks of a file. Which store paths
+// share a layer is package layering's choice; this package does not read
+// closure graphs.
 //
 // The compressors are package compression's (Compression here is an alias
 // of compression.Compression).

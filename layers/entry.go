@@ -82,14 +82,14 @@ func Less(a, b string) bool {
 	return lessPath(a, b)
 }
 
-// imageStoreParent is the directory above ImageStoreDir ("nix").
-var imageStoreParent = path.Dir(ImageStoreDir)
-
+// rank puts the directories of the default store, nix and nix/store, before
+// every other entry, as nixpkgs' layers have them. Another store directory
+// (see StoreDirs) sorts by name, parents first as every directory does.
 func rank(name string) int {
 	switch name {
-	case imageStoreParent:
+	case "nix":
 		return 0
-	case ImageStoreDir:
+	case "nix/store":
 		return 1
 	}
 	return 2

@@ -7,24 +7,51 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// ImageStoreDir is the store directory inside an image, as an entry name.
-// Store paths land there whatever their directory on the build machine
-// (a test store in a temporary directory, say).
-const ImageStoreDir = "nix/store"
+// StoreDir returns the entries of the store directory dir (absolute, as
+// Nix's store setting: /nix/store by default) and of every directory above
+// it, mode 0755, parents first: "nix" and "nix/store" for /nix/store.
+func StoreDir(dir string) []Entry {
+	var dirs []Entry
+	for d := path.Clean("/" + dir); d != "/"; d = path.Dir(d) {
+		dirs = append(dirs, Dir(d[1:], 0o755))
+	}
+	slices.Reverse(dirs)
+	return dirs
+}
 
-// StoreDirs returns the directory entries a layer with store paths starts
-// with: nix and nix/store, mode 0755.
-func StoreDirs() []Entry {
-	return []Entry{Dir(imageStoreParent, 0o755), Dir(ImageStoreDir, 0o755)}
+// StoreDirs returns the directory entries a layer with the given store
+// paths starts with: StoreDir of each path's directory, once each and
+// sorted. A store path lands in the image where it is on the build machine,
+// so the store directory is the closure's (Nix's store setting), not a
+// constant.
+func StoreDirs(storePaths []string) []Entry {
+	seen := map[string]bool{}
+	var dirs []Entry
+	for _, p := range storePaths {
+		for _, e := range StoreDir(path.Dir(path.Clean("/" + p))) {
+			if !seen[e.Name] {
+				seen[e.Name] = true
+				dirs = append(dirs, e)
+			}
+		}
+	}
+	Sort(dirs)
+	return dirs
 }
 
 // StorePath returns the entries of one store path as they appear in an image:
-// the path itself and everything below it, under ImageStoreDir/<name>.
+// the path itself and everything below it, at the same place in the image
+// as on the build machine (/nix/store/<name> is nix/store/<name>).
 func StorePath(storePath string) ([]Entry, error) {
-	return Tree(storePath, ImageStoreDir+"/"+filepath.Base(storePath))
+	name, err := CleanName(storePath)
+	if err != nil {
+		return nil, fmt.Errorf("store path %q: %w", storePath, err)
+	}
+	return Tree(storePath, name)
 }
 
 // Tree returns the entries for the file tree at dir, named name and below

@@ -177,9 +177,12 @@ func TestTree(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := summarize(t, entries)
+		// A store path lands in the image where it is on this machine:
+		// here in a store directory that is not /nix/store.
+		name := strings.TrimPrefix(p, "/")
 		want := []entrySummary{
-			{Name: "nix/store/0c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x", Type: tar.TypeDir, Mode: 0o555},
-			{Name: "nix/store/0c9hsfcbdnvywwclq1xxd1wbbi6ngvyd-x/f", Type: tar.TypeReg, Mode: 0o444, Size: 1, Data: "f"},
+			{Name: name, Type: tar.TypeDir, Mode: 0o555},
+			{Name: name + "/f", Type: tar.TypeReg, Mode: 0o444, Size: 1, Data: "f"},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("StorePath\n got %+v\nwant %+v", got, want)
@@ -365,5 +368,37 @@ func TestContents(t *testing.T) {
 				t.Errorf("Contents\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStoreDirs: the directory entries above store paths come from the
+// paths' own store directory, once each, parents first; /nix/store gives
+// exactly the nix and nix/store of every layer so far.
+func TestStoreDirs(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"default store", []string{"/nix/store/a-x", "/nix/store/b-y"}, []string{"nix", "nix/store"}},
+		{"other store", []string{"/tmp/x/store/a-x"}, []string{"tmp", "tmp/x", "tmp/x/store"}},
+		{"unclean", []string{"//opt//store/a-x/"}, []string{"opt", "opt/store"}},
+		{"two stores", []string{"/b/store/a-x", "/a/store/a-x"}, []string{"a", "a/store", "b", "b/store"}},
+		{"none", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := StoreDirs(tc.paths)
+			for _, e := range got {
+				if e.Type != tar.TypeDir || e.Mode != 0o755 || e.Uname != "root" {
+					t.Errorf("%s: type %c mode %o owner %s, want a directory 0755 root", e.Name, e.Type, e.Mode, e.Uname)
+				}
+			}
+			if names := entryNames(got); !reflect.DeepEqual(names, tc.want) {
+				t.Errorf("StoreDirs(%q) = %q, want %q", tc.paths, names, tc.want)
+			}
+		})
+	}
+	if got := entryNames(StoreDir("/gnu/store")); !reflect.DeepEqual(got, []string{"gnu", "gnu/store"}) {
+		t.Errorf("StoreDir(/gnu/store) = %q", got)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 )
 
 // Writer writes entries as a deterministic tar stream. It mirrors
@@ -74,9 +76,9 @@ func (w *Writer) WriteEntry(e Entry) error {
 		_, err := w.tw.Write(e.Data)
 		return err
 	}
-	f, err := os.Open(e.Source)
+	f, err := openSource(e)
 	if err != nil {
-		return fmt.Errorf("reading %s for /%s: %w", e.Source, e.Name, err)
+		return err
 	}
 	defer f.Close()
 	if w.buf == nil {
@@ -94,6 +96,26 @@ func (w *Writer) WriteEntry(e Entry) error {
 		return fmt.Errorf("%s changed while the layer was written: %d bytes read, %d expected", e.Source, n, e.Size)
 	}
 	return nil
+}
+
+// openSource opens the file of e's content: a regular file, not through a
+// symlink at Source, whose size is e's. A file that changed since its
+// entry was made (a root script's tree, a store path) is an error rather
+// than a layer whose bytes differ from what was planned.
+func openSource(e Entry) (*os.File, error) {
+	f, err := regularfile.Open(e.Source, true)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s for /%s: %w", e.Source, e.Name, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() != e.Size {
+		err = fmt.Errorf("it is %d bytes, not the %d it had when the layer was planned: it changed", fi.Size(), e.Size)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading %s for /%s: %w", e.Source, e.Name, err)
+	}
+	return f, nil
 }
 
 // err is the context's error, if it is done.

@@ -417,7 +417,16 @@ func TestWriteErrors(t *testing.T) {
 	}
 	badSize := File("etc/motd", 0o644, []byte("abc"))
 	badSize.Size = 5
-	grown := Entry{Name: "bin/x", Type: tar.TypeReg, Mode: 0o555, Size: 10, Source: small, Uname: "root", Gname: "root"}
+	link, fifo := filepath.Join(dir, "link"), filepath.Join(dir, "fifo")
+	if err := os.Symlink(small, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	source := func(p string, size int64) Entry {
+		return Entry{Name: "bin/x", Type: tar.TypeReg, Mode: 0o555, Size: size, Source: p, Uname: "root", Gname: "root"}
+	}
 	missing := Entry{Name: "bin/y", Type: tar.TypeReg, Mode: 0o555, Size: 1, Source: filepath.Join(dir, "missing"), Uname: "root", Gname: "root"}
 	tests := []struct {
 		name  string
@@ -426,7 +435,10 @@ func TestWriteErrors(t *testing.T) {
 		want  []string
 	}{
 		{"data shorter than size", badSize, None, []string{"/etc/motd", "3 bytes of data for a size of 5"}},
-		{"source shorter than size", grown, Gzip, []string{small, "changed while the layer was written", "3 bytes read, 10 expected"}},
+		{"source shorter than size", source(small, 10), Gzip, []string{small, "/bin/x", "it is 3 bytes, not the 10 it had when the layer was planned"}},
+		{"source longer than size", source(small, 2), None, []string{small, "/bin/x", "it is 3 bytes, not the 2 it had when the layer was planned"}},
+		{"source a symlink", source(link, 3), None, []string{link, "/bin/x", "symlink, not a regular file"}},
+		{"source a FIFO", source(fifo, 0), None, []string{fifo, "/bin/x", "FIFO, not a regular file"}},
 		{"missing source", missing, Zstd, []string{filepath.Join(dir, "missing"), "/bin/y"}},
 		{"unknown compression", File("a", 0o644, nil), Compression("lz4"), []string{`unknown compression "lz4"`}},
 	}

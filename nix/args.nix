@@ -10,6 +10,12 @@ let
     concatStringsSep;
 in
 rec {
+  # The attributes of a content-addressed derivation, for the builders'
+  # and buildLayer's `contentAddressed = true` (Nix needs
+  # `experimental-features = ca-derivations`): the output's path is the
+  # hash of its contents, which hold nothing of $out (README, "Guarantees").
+  caAttrs = ca: if ca then { __contentAddressed = true; outputHashMode = "recursive"; outputHashAlgo = "sha256"; } else { };
+
   # dockerTools arguments nixlayer does not take, with what to do instead.
   refused = {
     diskSize = "nixlayer runs no VM: not needed; remove it";

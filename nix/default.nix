@@ -17,7 +17,7 @@ let
   nixlayerBin = "${nixlayerPkg}/bin/nixlayer";
 
   argChecks = import ./args.nix;
-  inherit (argChecks) lower;
+  inherit (argChecks) lower caAttrs;
 
   toList = x: if builtins.isList x then x else if x == null then [ ] else [ x ];
 
@@ -50,8 +50,8 @@ let
   # The derivation every image builder makes: nixlayer reads `nixlayer`
   # (the options) and `closure` (the store paths with their references)
   # from the structured attrs.
-  mkImage = { drvName, command ? "build-image", roots, spec }:
-    derivation {
+  mkImage = { drvName, command ? "build-image", roots, spec, contentAddressed ? false }:
+    derivation (caAttrs contentAddressed // {
       name = drvName;
       inherit system;
       builder = nixlayerBin;
@@ -62,7 +62,7 @@ let
       # Images are large and cheap to rebuild; do not fetch them.
       allowSubstitutes = false;
       preferLocalBuild = true;
-    };
+    });
 
   # The store name of an image: dockerTools' (docker-image-NAME for
   # buildImage, NAME for the layered builders) with the suffix of what the
@@ -95,6 +95,7 @@ let
   special = [
     "name" "contents" "copyToRoot" "fromImage" "files" "shell"
     "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
+    "contentAddressed"
   ];
 
   # The arguments each image builder takes: its pattern's.
@@ -147,7 +148,10 @@ let
   result = fn: args: drv: extra:
     drv // {
       imageName = lower args.name;
-      imageTag = if args.tag or null == null then builtins.substring 0 32 (baseNameOf drv.outPath) else lower args.tag;
+      # A content-addressed output's path is known after its build only.
+      imageTag = if args.tag or null != null then lower args.tag
+        else if args.contentAddressed or false then throw "nixlayer.${fn} ${args.name}: a content-addressed image has no imageTag until it is built (the default tag is its output hash): give `tag`"
+        else builtins.substring 0 32 (baseNameOf drv.outPath);
       conf = args.config or { };
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
@@ -187,7 +191,7 @@ let
     let
       k = kinds.${fn};
       i = image fn args v;
-    in result fn args (mkImage { drvName = k.drvName args; inherit (i) roots; spec = i.spec // k.spec or { }; }) (k.extra or (_: { }) args);
+    in result fn args (mkImage { drvName = k.drvName args; inherit (i) roots; inherit (v) contentAddressed; spec = i.spec // k.spec or { }; }) (k.extra or (_: { }) args);
 
   # The arguments of the image builders are their patterns': what
   # `builtins.functionArgs`, `nix repl` and editors show, and all the check
@@ -219,11 +223,12 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
+    , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , runAsRoot ? null                       # buildImage's own
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
 
   layeredImageBuilder = fn:
     { name                                   # image name, lowercased
@@ -240,12 +245,13 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
+    , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
     , fakeRootCommands ? null, enableFakechroot ? null
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
 
   # The shell of extraCommands and root scripts without `shell`.
   defaultShell = if pkgs != null then pkgs.runtimeShell else null;
@@ -270,6 +276,7 @@ builders // {
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
+  inherit (import ./imageset.nix { inherit nixlayerBin system builders; }) buildImageSet;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
   inherit nixlayerBin;
   buildLayer = import ./layer.nix { inherit nixlayerBin system; };

@@ -27,14 +27,15 @@ let
     , maxLayers ? null, layering ? null
     , perms ? null, uid ? null, gid ? null, mtime ? null
     , compression ? null, architecture ? null
+    , contentAddressed ? false         # a content-addressed derivation (ca-derivations)
     , ...                              # any other: an error (args.nix)
     }@args:
     assert argChecks.check { buildLayer = builtins.functionArgs buildLayer; } "buildLayer" args;
     let
-      rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" ];
+      rest = builtins.removeAttrs args [ "name" "deps" "copyToRoot" "layers" "contentAddressed" ];
       given = builtins.removeAttrs rest (builtins.filter (n: rest.${n} == null) (builtins.attrNames rest));
     in
-    derivation {
+    derivation (argChecks.caAttrs contentAddressed // {
       name = baseNameOf name;
       inherit system;
       builder = nixlayerBin;
@@ -49,6 +50,6 @@ let
         # Inputs of the build: nixlayer reads their layer.json.
         layers = map toString (toList layers);
       };
-    };
+    });
 in
 buildLayer

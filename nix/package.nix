@@ -7,9 +7,13 @@ buildGoModule {
   # does not rebuild the binary.
   src = lib.cleanSourceWith {
     src = ../.;
+    # Directories are kept by their top-level name (nixdb/ and nixattrs/
+    # are Go packages; nix/ is not).
     filter = path: type:
-      let rel = lib.removePrefix (toString ../. + "/") (toString path);
-      in type == "directory" && !(lib.hasPrefix "tests" rel || lib.hasPrefix "examples" rel || lib.hasPrefix "nix" rel || lib.hasPrefix "build" rel)
+      let
+        rel = lib.removePrefix (toString ../. + "/") (toString path);
+        top = builtins.head (lib.splitString "/" rel);
+      in type == "directory" && !(builtins.elem top [ "tests" "examples" "nix" "build" "bench" ])
          || lib.hasSuffix ".go" rel || lib.hasSuffix ".sql" rel
          || rel == "go.mod" || rel == "go.sum";
   };

@@ -21,14 +21,15 @@ in
   # (docker-archive, oci-layout or oci-archive) and caCertFile (a PEM
   # bundle, e.g. "${cacert}/etc/ssl/certs/ca-bundle.crt"; without it, the
   # builder uses $NIX_SSL_CERT_FILE when the daemon passes it), and
-  # connectTimeout / idleTimeout (Go durations, "90s"; README "Limits"). `nixlayer
-  # pin NAME:TAG` prints the arguments to give.
+  # connectTimeout / idleTimeout (Go durations, "90s") and minRate (bytes a
+  # second, an integer; README "Limits"). `nixlayer pin NAME:TAG` prints the
+  # arguments to give.
   pullImage =
     { imageName, imageDigest, sha256 ? null, hash ? null
     , os ? "linux", arch ? null, variant ? null
     , finalImageName ? imageName, finalImageTag ? "latest"
     , tlsVerify ? true, format ? "docker-archive", caCertFile ? null
-    , connectTimeout ? null, idleTimeout ? null
+    , connectTimeout ? null, idleTimeout ? null, minRate ? null
     , name ? fixName "docker-image-${finalImageName}-${finalImageTag}${suffixes.${format} or ""}"
     }:
     assert builtins.isString imageDigest;
@@ -45,6 +46,7 @@ in
         inherit imageName imageDigest os arch variant finalImageName finalImageTag tlsVerify format caCertFile system;
         ${if connectTimeout != null then "connectTimeout" else null} = connectTimeout;
         ${if idleTimeout != null then "idleTimeout" else null} = idleTimeout;
+        ${if minRate != null then "minRate" else null} = minRate;
       };
       outputHashMode = if format == "oci-layout" then "recursive" else "flat";
       outputHashAlgo = "sha256";

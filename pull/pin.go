@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 
@@ -53,7 +52,7 @@ func Pin(ctx context.Context, ref string, format imgformat.Format, opts ...regis
 	if err != nil {
 		return nil, err
 	}
-	top, err := remote.Get(parsed, ropts...)
+	top, err := registry.GetManifest(ctx, parsed, o, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest of %q: %w", ref, err)
 	}

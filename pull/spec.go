@@ -35,6 +35,8 @@ type Spec struct {
 	// network timeouts of DefaultTimeouts.
 	ConnectTimeout string `json:"connectTimeout"`
 	IdleTimeout    string `json:"idleTimeout"`
+	// MinRate (bytes a second) replaces DefaultTimeouts' MinRate.
+	MinRate int64 `json:"minRate"`
 }
 
 // ParseSpec decodes and checks a Spec; file names its origin in errors.
@@ -94,7 +96,15 @@ func (s *Spec) Options() []registry.Option {
 }
 
 func (s *Spec) timeouts() (registry.Timeouts, error) {
-	return registry.ParseTimeouts("connectTimeout", s.ConnectTimeout, "idleTimeout", s.IdleTimeout)
+	t, err := registry.ParseTimeouts("connectTimeout", s.ConnectTimeout, "idleTimeout", s.IdleTimeout)
+	if err != nil {
+		return t, err
+	}
+	if s.MinRate < 0 {
+		return t, fmt.Errorf("minRate = %d is not a positive number of bytes a second (like 1024)", s.MinRate)
+	}
+	t.MinRate = s.MinRate
+	return t, nil
 }
 
 // Platform returns the platform to choose from an index: osName (default

@@ -25,6 +25,9 @@ func TestParseSpec(t *testing.T) {
 		{"bad format", `{"imageName":"a","imageDigest":` + d + `,"format":"zip"}`, v1.Platform{}, false, "reading format in attrs.json"},
 		{"bad arch", `{"imageName":"a","imageDigest":` + d + `,"arch":"z80"}`, v1.Platform{}, false, `unknown architecture "z80"`},
 		{"bad image name", `{"imageName":"Not/A Name","imageDigest":` + d + `}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading image reference "Not/A Name@sha256:`},
+		{"min rate", `{"imageName":"a","imageDigest":` + d + `,"minRate":4096,"system":"x86_64-linux"}`, v1.Platform{OS: "linux", Architecture: "amd64"}, false, ""},
+		{"negative min rate", `{"imageName":"a","imageDigest":` + d + `,"minRate":-1}`, v1.Platform{}, false, `minRate = -1 is not a positive number of bytes a second`},
+		{"min rate as a string", `{"imageName":"a","imageDigest":` + d + `,"minRate":"1KiB"}`, v1.Platform{}, false, `minRate`},
 		{"bad final tag", `{"imageName":"a","imageDigest":` + d + `,"finalImageTag":"no spaces"}`, v1.Platform{}, false, `reading pullImage arguments in attrs.json: reading finalImageName:finalImageTag "a:no spaces"`},
 	}
 	for _, tt := range tests {
@@ -40,6 +43,9 @@ func TestParseSpec(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := registry.NewOptions(s.Options()...)
+			if tt.name == "min rate" && o.Timeouts().MinRate != 4096 {
+				t.Errorf("minRate 4096 gave %d", o.Timeouts().MinRate)
+			}
 			if !o.Platform().Equals(tt.platform) || o.Insecure() != tt.insecure {
 				t.Errorf("platform %+v insecure %v, want %+v %v", o.Platform(), o.Insecure(), tt.platform, tt.insecure)
 			}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
+	nlregistry "github.com/nixlayer/nixlayer/registry"
 )
 
 var testArtifacts = []Artifact{
@@ -171,4 +173,35 @@ func checkReferrers(t *testing.T, repo name.Repository, subject v1.Descriptor, w
 			t.Errorf("document of type %s: %q, %v; want %q", a.ArtifactType, data, err, a.Data)
 		}
 	}
+}
+
+// TestAttachEndlessReferrersIndex: a registry without the referrers API
+// whose referrers tag serves an index that never ends: Attach stops at
+// MaxDocumentBytes with an error saying it was an index, in seconds.
+func TestAttachEndlessReferrersIndex(t *testing.T) {
+	host, p := registrytest.InProcess(t)
+	repo, err := name.NewRepository(host+"/app", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := pushRandom(t, repo)
+	p.Inject(registrytest.Rule{Match: registrytest.ReferrersTagGet, Fault: registrytest.Endless})
+	ropts, err := nlregistry.NewOptions().RemoteOptions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Attach(t.Context(), repo, subject, testArtifacts[:1], ropts...)
+	took := time.Since(start)
+	want := "the index at http://" + host + "/v2/app/manifests/sha256-" + subject.Digest.Hex + " is over 8388608 bytes"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if took > 10*time.Second {
+		t.Errorf("took %v", took)
+	}
+	if n := p.Count("GET", "/manifests/sha256-"); n != 1 {
+		t.Errorf("the endless index was read %d times, want 1 (an oversized document is final)", n)
+	}
+	t.Logf("%v after %v", err, took.Round(time.Millisecond))
 }

@@ -37,7 +37,7 @@ type Layer struct {
 func (l *Layer) Each(emit func(layers.Entry) error) error {
 	var extra []layers.Entry
 	if len(l.StorePaths) > 0 {
-		extra = layers.StoreDirs()
+		extra = layers.StoreDirs(l.StorePaths)
 	}
 	extra = layers.Merge(extra, l.Extra)
 	finish, err := l.Finisher()

@@ -42,6 +42,13 @@ func (o Options) RemoteOptions(ctx context.Context) ([]remote.Option, error) {
 	return o.o.remoteOptions(remote.WithContext(ctx))
 }
 
+// GetManifest fetches the manifest ref names with ropts (o.RemoteOptions),
+// trying again when its body fails transiently (cut, stalled, trickling),
+// as Fetch does: go-containerregistry retries requests, not bodies.
+func GetManifest(ctx context.Context, ref name.Reference, o Options, ropts []remote.Option) (*remote.Descriptor, error) {
+	return getManifest(ctx, ref, o.o, ropts)
+}
+
 // Fetched is an image manifest and its blobs, downloaded by Fetch and
 // verified into a temporary directory that Close removes.
 type Fetched struct{ f *fetched }

@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -46,7 +44,7 @@ func resolve(ctx context.Context, ref name.Reference, o *options) (*remote.Descr
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(ref, ropts...)
+	desc, err := getManifest(ctx, ref, o, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest of %q: %w", ref.String(), err)
 	}
@@ -62,7 +60,7 @@ func resolve(ctx context.Context, ref name.Reference, o *options) (*remote.Descr
 		return nil, fmt.Errorf("choosing the image of index %q: %w", ref.String(), err)
 	}
 	childRef := ref.Context().Digest(child.Digest.String())
-	desc, err = remote.Get(childRef, ropts...)
+	desc, err = getManifest(ctx, childRef, o, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest %q for %s: %w", childRef.String(), platformString(o.platform), err)
 	}
@@ -182,17 +180,26 @@ func (f *fetched) download(ctx context.Context, d v1.Descriptor, o *options) err
 	if d.Digest.Algorithm != "sha256" {
 		return fmt.Errorf("blob %s of %q: only sha256 digests are supported", d.Digest, f.ref.String())
 	}
+	err := tryBody(ctx, o, func() error {
+		if err := f.downloadOnce(ctx, d, o); err != nil {
+			return fmt.Errorf("downloading blob %s of %q: %w", d.Digest, f.ref.String(), err)
+		}
+		return nil
+	})
+	if err == nil && o.progress != nil {
+		fmt.Fprintf(o.progress, "fetched %s (%s)\n", d.Digest, humanSize(d.Size))
+	}
+	return err
+}
+
+// tryBody runs fn until it succeeds, fails for good, or has been tried
+// o.attempts times: a failure reading a body (bodyFailure) is tried again
+// after a pause that doubles each time.
+func tryBody(ctx context.Context, o *options, fn func() error) error {
 	pause := o.backoff
 	for attempt := 1; ; attempt++ {
-		err := f.downloadOnce(ctx, d, o)
-		if err == nil {
-			if o.progress != nil {
-				fmt.Fprintf(o.progress, "fetched %s (%s)\n", d.Digest, humanSize(d.Size))
-			}
-			return nil
-		}
-		err = fmt.Errorf("downloading blob %s of %q: %w", d.Digest, f.ref.String(), err)
-		if !transient(err) || attempt >= o.attempts {
+		err := fn()
+		if err == nil || !bodyFailure(err) || attempt >= o.attempts {
 			return err
 		}
 		if o.progress != nil {
@@ -205,6 +212,17 @@ func (f *fetched) download(ctx context.Context, d v1.Descriptor, o *options) err
 		}
 		pause *= 2
 	}
+}
+
+// getManifest is remote.Get, tried again when the manifest's body fails
+// (see tryBody).
+func getManifest(ctx context.Context, ref name.Reference, o *options, ropts []remote.Option) (*remote.Descriptor, error) {
+	var desc *remote.Descriptor
+	err := tryBody(ctx, o, func() (err error) {
+		desc, err = remote.Get(ref, ropts...)
+		return err
+	})
+	return desc, err
 }
 
 func (f *fetched) downloadOnce(ctx context.Context, d v1.Descriptor, o *options) (err error) {
@@ -256,15 +274,6 @@ func (f *fetched) downloadOnce(ctx context.Context, d v1.Descriptor, o *options)
 
 // errDigest marks a blob whose content differs from its digest.
 var errDigest = errors.New("digest mismatch")
-
-// transient reports whether err is a network failure worth another try:
-// a connection cut or reset mid-body. Error statuses (5xx, 429) are already
-// retried by go-containerregistry's transport.
-func transient(err error) bool {
-	var ne net.Error
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || (errors.As(err, &ne) && ne.Timeout())
-}
 
 // forEach runs fn on every item, at most jobs at once, and returns the
 // first error; the others are cancelled then.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -77,8 +76,9 @@ func WithJobs(n int) Option {
 	}
 }
 
-// WithRetry sets how many times a transient failure (5xx, a connection cut
-// or reset) is tried in all, and the first pause, doubled after each try.
+// WithRetry sets how many times a transient failure (5xx or 429, a
+// connection cut or reset, a timeout, a stalled or trickling transfer; see
+// watchTransport) is tried in all, and the first pause, doubled after each try.
 // The default is 4 tries from 1s.
 func WithRetry(attempts int, backoff time.Duration) Option {
 	return func(o *options) {
@@ -145,7 +145,7 @@ func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
 		}
 		rt = t
 	}
-	rt = idleTransport{rt, to.Idle}
+	rt = newWatchTransport(rt, to)
 	steps := o.attempts
 	return []remote.Option{
 		ctxOpt,
@@ -156,86 +156,4 @@ func (o *options) remoteOptions(ctxOpt remote.Option) ([]remote.Option, error) {
 		remote.WithUserAgent("nixlayer"),
 		remote.WithRetryBackoff(remote.Backoff{Duration: o.backoff, Factor: 2, Steps: steps}),
 	}, nil
-}
-
-// idleTransport fails a response body that sends nothing for idle, by
-// closing it (which ends the blocked read).
-type idleTransport struct {
-	rt   http.RoundTripper
-	idle time.Duration
-}
-
-func (t idleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.rt.RoundTrip(r)
-	if err != nil || resp.Body == nil {
-		return resp, err
-	}
-	b := &idleBody{rc: resp.Body, idle: t.idle, url: r.URL.Redacted()}
-	b.timer = time.AfterFunc(t.idle, b.expire)
-	resp.Body = b
-	return resp, nil
-}
-
-// idleBody is a response body with a progress deadline.
-type idleBody struct {
-	rc    io.ReadCloser
-	idle  time.Duration
-	url   string
-	timer *time.Timer
-	mu    sync.Mutex
-	timed bool
-}
-
-func (b *idleBody) expire() {
-	b.mu.Lock()
-	b.timed = true
-	b.mu.Unlock()
-	b.rc.Close()
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.mu.Lock()
-	timed := b.timed
-	b.mu.Unlock()
-	if timed {
-		return n, &idleError{b.url, b.idle}
-	}
-	if n > 0 {
-		b.timer.Reset(b.idle)
-	}
-	return n, err
-}
-
-func (b *idleBody) Close() error {
-	b.timer.Stop()
-	return b.rc.Close()
-}
-
-// idleError is a body that stalled; a net.Error whose Timeout is true, so
-// that it counts as transient.
-type idleError struct {
-	url  string
-	idle time.Duration
-}
-
-func (e *idleError) Error() string {
-	return fmt.Sprintf("no data from %s for %s (the idle timeout; $%s raises it)", e.url, e.idle, EnvIdleTimeout)
-}
-func (e *idleError) Timeout() bool   { return true }
-func (e *idleError) Temporary() bool { return true }
-
-// writeDeadlineConn fails a write (an upload, a request) that the peer
-// does not take within idle: a registry that stops reading cannot hold a
-// push forever.
-type writeDeadlineConn struct {
-	net.Conn
-	idle time.Duration
-}
-
-func (c writeDeadlineConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(p)
 }

@@ -6,14 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +26,8 @@ type config struct {
 	Binds  []string `json:"binds"`  // store paths bound read-only under Root (Chroot)
 	Store  string   `json:"store"`  // the store directory, bound read-only onto itself first
 	// Proc and Tmp are the mount points under Root Run made or found
-	// (Chroot): /proc of the build, a tmpfs; empty when there is none.
+	// (Chroot): /proc of the script's PID namespace, a tmpfs; empty when
+	// there is none.
 	Proc, Tmp string
 	// Devs are the build's device nodes bound at the same paths under
 	// Root (Chroot): the rest of the image's /dev is its own.
@@ -39,9 +36,11 @@ type config struct {
 	Env    []string `json:"env"`
 	Dir    string   `json:"dir"`    // the script's working directory, as it sees it
 	TmpDir string   `json:"tmpDir"` // a writable directory outside Root (not Chroot)
-	// The script's output goes to descriptor 3 and the result to 4, both
-	// opened by Run: files open for writing in this mount namespace
-	// would keep its mounts from being made read-only.
+	// MaxRecords bounds the files the faked calls change (maxEntries).
+	MaxRecords int `json:"maxRecords"`
+	// The script's output goes to descriptor 3, a pipe Run reads, and the
+	// result to 4, a file: both opened by Run, neither passed on to the
+	// script, which gets its own copy of the pipe only.
 }
 
 const (
@@ -51,7 +50,10 @@ const (
 
 // result is what the child tells Run.
 type result struct {
+	// Records are the owners and devices the faked calls gave, one per
+	// file; Removed the directories removed (image paths).
 	Records []record `json:"records"`
+	Removed []string `json:"removed,omitempty"`
 	// Exit is the script's exit status (-1: killed by a signal, Signal).
 	Exit   int      `json:"exit"`
 	Signal string   `json:"signal,omitempty"`
@@ -68,6 +70,18 @@ func Init() {
 		return
 	}
 	runtime.LockOSThread()
+	// The script shares this process's PID namespace, where this process
+	// is its init: the kernel drops SIGKILL and SIGSTOP the script sends
+	// it, and the others reach a handler that does nothing with them
+	// (not SIG_IGN, which the script would inherit).
+	signal.Notify(make(chan os.Signal, 1), catchable()...)
+	// Nothing of this process (its memory, its descriptors in /proc) is
+	// open to the script, which runs in a user namespace nested in this
+	// one: it lacks the rights over this process that root here has.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	for _, fd := range []int{outputFD, resultFD} {
+		unix.CloseOnExec(fd)
+	}
 	var cfg config
 	data, err := os.ReadFile(cfgPath)
 	if err == nil {
@@ -86,15 +100,29 @@ func Init() {
 	os.Exit(0)
 }
 
+// catchable are the signals a handler can take.
+func catchable() []os.Signal {
+	var sigs []os.Signal
+	for s := syscall.Signal(1); s < 65; s++ {
+		if s != syscall.SIGKILL && s != syscall.SIGSTOP {
+			sigs = append(sigs, s)
+		}
+	}
+	return sigs
+}
+
 // child sets up the script's view, runs it under the supervisor and ends
 // what it left running.
 func child(cfg *config) result {
 	fail := func(err error) result { return result{Error: err.Error()} }
-	// Opened before the root changes: /dev/null for the script's input,
-	// /proc for the supervisor.
+	// Opened before the view changes: /dev/null for the script's input,
+	// /proc (of this PID namespace) for the supervisor.
 	out := os.NewFile(outputFD, "output")
 	null, err := os.Open(os.DevNull)
 	if err != nil {
+		return fail(err)
+	}
+	if err := mountProc(); err != nil {
 		return fail(err)
 	}
 	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -104,43 +132,38 @@ func child(cfg *config) result {
 	if err := mountView(cfg); err != nil {
 		return fail(err)
 	}
-	if cfg.Chroot {
-		if err := unix.Chroot(cfg.Root); err != nil {
-			return fail(fmt.Errorf("changing the root to the image: %w", err))
-		}
-	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return fail(fmt.Errorf("becoming the subreaper of the script: %w", err))
-	}
 	listener, err := installFilter()
 	if err != nil {
 		return fail(err)
 	}
-	sup := &supervisor{listener: listener, proc: proc, root: cfg.Root}
-	if cfg.Chroot {
-		sup.root = "/"
-	}
-	var cmdPid atomicPid
+	sup := newSupervisor(listener, proc, cfg.Root, cfg.MaxRecords)
 	go func() {
 		sup.serve()
-		sup.mu.Lock()
-		failed := sup.err != nil
-		sup.mu.Unlock()
-		if failed {
+		if sup.failed() {
 			// Calls the script makes now would wait for ever: it is
 			// ended, and its error says why.
-			cmdPid.kill()
+			unix.Kill(-1, unix.SIGKILL)
 		}
 	}()
 
 	cmd := exec.Command(cfg.Argv[0], cfg.Argv[1:]...)
 	cmd.Env, cmd.Dir = cfg.Env, cfg.Dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, out, out
-	// Should this process die, so does the script.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	// A user and a mount namespace of its own, nested in this one: the
+	// mounts it gets are locked (the store stays read-only and mounted),
+	// and this process is out of its reach.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if cfg.Chroot {
+		cmd.SysProcAttr.Chroot = cfg.Root
+	}
 	runErr := cmd.Start()
+	out.Close() // the script holds the output pipe now, and only it
 	if runErr == nil {
-		cmdPid.set(cmd.Process.Pid)
 		runErr = cmd.Wait()
 	}
 	r := result{}
@@ -153,105 +176,29 @@ func child(cfg *config) result {
 			r.Signal = ws.Signal().String()
 		}
 	default:
+		endAll()
 		return fail(fmt.Errorf("starting %s: %w", cfg.Argv[0], runErr))
 	}
-	r.Left = endLeftovers(proc)
+	r.Left = leftovers(proc)
+	endAll()
 	// Every process of the script has ended, so no call is waiting; the
 	// supervisor itself ends with this process (the filter is this
 	// thread's too, so its descriptor never reports the end).
-	sup.mu.Lock()
-	defer sup.mu.Unlock()
-	if sup.err != nil {
-		return fail(sup.err)
+	if err := sup.result(&r); err != nil {
+		return fail(err)
 	}
-	r.Records = sup.records
 	return r
 }
 
-// atomicPid is the script's process group, once it started.
-type atomicPid struct {
-	mu  sync.Mutex
-	pid int
-}
-
-func (a *atomicPid) set(pid int) { a.mu.Lock(); a.pid = pid; a.mu.Unlock() }
-
-func (a *atomicPid) kill() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.pid > 0 {
-		unix.Kill(-a.pid, unix.SIGKILL)
+// mountProc mounts a /proc of this PID namespace over the build's, in
+// this mount namespace: the script's process IDs are this namespace's,
+// and the supervisor finds them there.
+func mountProc() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return mountErr("making the mounts private", err)
 	}
-}
-
-// endLeftovers kills what the script left running (its orphans are this
-// process's children, being their subreaper), waits for them, and says
-// what they were.
-func endLeftovers(proc int) []string {
-	var left []string
-	for round := 0; round < 100; round++ {
-		kids := children(proc)
-		if len(kids) == 0 {
-			break
-		}
-		for _, pid := range kids {
-			if round == 0 {
-				left = append(left, fmt.Sprintf("%d (%s)", pid, comm(proc, pid)))
-			}
-			unix.Kill(pid, unix.SIGKILL)
-		}
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, 0, nil)
-			if pid <= 0 || err != nil {
-				break
-			}
-		}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return mountErr("mounting a /proc for the script's PID namespace (the kernel allows it where the build's own /proc is a whole one, as in the Nix sandbox; a container that masks parts of its /proc does not)", err)
 	}
-	sort.Strings(left)
-	return left
-}
-
-// children are the running child processes of this process.
-func children(proc int) []int {
-	var pids []int
-	dir := fmt.Sprintf("%d/task", os.Getpid())
-	fd, err := unix.Openat(proc, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	d := os.NewFile(uintptr(fd), dir)
-	tasks, _ := d.Readdirnames(-1)
-	d.Close()
-	for _, t := range tasks {
-		data, err := readProc(proc, dir+"/"+t+"/children")
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(data)) {
-			if pid, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
-}
-
-func comm(proc, pid int) string {
-	b, err := readProc(proc, fmt.Sprintf("%d/comm", pid))
-	if err != nil {
-		return "?"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// readProc reads a file of /proc (the descriptor proc).
-func readProc(proc int, name string) ([]byte, error) {
-	fd, err := unix.Openat(proc, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	return nil
 }

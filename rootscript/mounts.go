@@ -10,13 +10,13 @@ import (
 )
 
 // mountView makes the script's view of the files, in the child's own
-// mount namespace: everything read-only but the tree (and a TMPDIR); with
-// Chroot, the build's /proc and /dev, a tmpfs at /tmp and the store paths
-// bound inside the tree, the store read-only.
+// mount namespace (made private, with its own /proc, by mountProc):
+// everything read-only but the tree (and a TMPDIR); with Chroot, that
+// /proc, the build's /dev nodes, a tmpfs at /tmp and the store paths
+// bound inside the tree, the store read-only. The script gets a copy of
+// these mounts in a mount namespace of its own user namespace, where the
+// kernel locks them: it cannot unmount them nor make them writable.
 func mountView(cfg *config) error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return mountErr("making the mounts private", err)
-	}
 	bind := func(src, dst string, rec bool) error {
 		flags := uintptr(unix.MS_BIND)
 		if rec {
@@ -27,7 +27,9 @@ func mountView(cfg *config) error {
 		}
 		return nil
 	}
-	writable := []string{cfg.Root}
+	// /proc stays writable for the supervisor, which writes the maps of
+	// the script's user namespace there; the tree's copy is read-only.
+	writable := []string{cfg.Root, "/proc"}
 	if err := bind(cfg.Root, cfg.Root, false); err != nil {
 		return err
 	}

@@ -24,7 +24,8 @@ type Options struct {
 	// Env is added to the script's environment (PATH, HOME, TMPDIR).
 	Env []string
 	// Log receives the script's output when it succeeds (a failure's
-	// error holds it).
+	// error holds its end): its first 16 MiB, then, past that, a line
+	// saying how much was left out and its last 64 KiB.
 	Log io.Writer
 }
 

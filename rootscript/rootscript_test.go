@@ -20,6 +20,8 @@ import (
 
 func TestMain(m *testing.M) {
 	Init()
+	runAttackChild()
+	runMknod()
 	os.Exit(m.Run())
 }
 
@@ -124,8 +126,8 @@ func TestFakeRoot(t *testing.T) {
 		t.Errorf("/dev/sda is %d,%d, want 8,0", e.Devmajor, e.Devminor)
 	}
 	check("run.fifo", tar.TypeFifo, 0o644, 0, 0)
-	if e := check("a", tar.TypeReg, 0o4755, 0, 0); string(e.Data) != "data\n" {
-		t.Errorf("/a holds %q", e.Data)
+	if e := check("a", tar.TypeReg, 0o4755, 0, 0); content(t, e) != "data\n" {
+		t.Errorf("/a holds %q", content(t, e))
 	}
 	if e := check("b", tar.TypeLink, 0o4755, 0, 0); e.Linkname != "a" {
 		t.Errorf("/b links to %q, want a", e.Linkname)
@@ -236,14 +238,14 @@ func TestChrootChanges(t *testing.T) {
 		t.Errorf("changes:\n got %v\nwant %v", g, want)
 	}
 	m := byName(got)
-	if e := m["usr/owned"]; e.Uid != 7 || e.Mode != 0o4755 || string(e.Data) != "more\n" {
-		t.Errorf("/usr/owned: owner %d, mode %o, %q; want the base's owner and mode kept", e.Uid, e.Mode, e.Data)
+	if e := m["usr/owned"]; e.Uid != 7 || e.Mode != 0o4755 || content(t, e) != "more\n" {
+		t.Errorf("/usr/owned: owner %d, mode %o, %q; want the base's owner and mode kept", e.Uid, e.Mode, content(t, e))
 	}
 	if e := m["data"]; e.Uid != 1000 || e.Gid != 1000 {
 		t.Errorf("/data is owned by %d:%d, want 1000:1000", e.Uid, e.Gid)
 	}
-	if e := m["etc/passwd"]; !strings.Contains(string(e.Data), "app:x:1000") {
-		t.Errorf("/etc/passwd holds %q", e.Data)
+	if e := m["etc/passwd"]; !strings.Contains(content(t, e), "app:x:1000") {
+		t.Errorf("/etc/passwd holds %q", content(t, e))
 	}
 	if _, err := os.Stat(tr.Dir() + bin); !os.IsNotExist(err) {
 		t.Errorf("the mount point %s stays in the tree: %v", bin, err)
@@ -372,4 +374,21 @@ func TestGoldenLayer(t *testing.T) {
 	if first != goldenLayer {
 		t.Errorf("layer sha256 %s, want %s", first, goldenLayer)
 	}
+}
+
+// content is what a regular file's entry holds: its Data, or the file at
+// its Source (what the script made, left in the tree).
+func content(t *testing.T, e layers.Entry) string {
+	t.Helper()
+	if e.Source == "" {
+		return string(e.Data)
+	}
+	b, err := os.ReadFile(e.Source)
+	if err != nil {
+		t.Fatalf("reading /%s: %v", e.Name, err)
+	}
+	if int64(len(b)) != e.Size {
+		t.Errorf("/%s: %d bytes at %s, entry size %d", e.Name, len(b), e.Source, e.Size)
+	}
+	return string(b)
 }

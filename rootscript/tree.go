@@ -14,14 +14,22 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nixlayer/nixlayer/layers"
 )
 
 // fileID names a file on disk whatever its names: what owners are
-// recorded by, so that they follow renames and hard links.
-type fileID struct{ Dev, Ino uint64 }
+// recorded by, so that they follow renames and hard links. Btime, the
+// file's birth time (statx), tells a file from one made later under the
+// same inode number, which file systems like ext4 hand out again once a
+// file is deleted: what was recorded of the deleted file is not the new
+// one's (see identify).
+type fileID struct {
+	Dev, Ino uint64
+	Btime    int64
+}
 
 // attr is what the disk of a single-id user namespace cannot hold about a
 // file: its owner, the setuid and setgid bits, and, for an empty file that
@@ -38,6 +46,7 @@ type attr struct {
 // a directory. Inode numbers are not kept: a file system may give a
 // deleted file's number to a new one, and the layer must not depend on it.
 type snap struct {
+	name  string
 	ctime int64
 	dir   bool
 }
@@ -50,7 +59,7 @@ type Tree struct {
 	root   string // the tree itself
 	work   string // the run's own files: script output, results, TMPDIR
 	attrs  map[fileID]attr
-	before map[string]snap // nil until Snapshot: every file is new
+	before []snap // in lessName order; nil until Snapshot: every file is new
 	// made are the directories Run made as mount points (image paths);
 	// Changes leaves them out unless the script put something there.
 	made []string
@@ -66,6 +75,8 @@ type Tree struct {
 	// removed are the directories the script removed (image paths): one
 	// that is there again after it is opaque.
 	removed map[string]bool
+	lim     limits // of the run and the capture
+	store   string // the store directory (an image path), when Run was given one
 }
 
 type dirMode struct {
@@ -189,73 +200,82 @@ func (t *Tree) put(e layers.Entry, content io.Reader) error {
 		return err
 	}
 	p := filepath.Join(t.root, filepath.FromSlash(name))
-	fail := func(err error) error { return fmt.Errorf("putting /%s into the root script's tree: %w", name, err) }
+	if err := t.place(name, p, e.Type == tar.TypeDir); err != nil {
+		return fmt.Errorf("putting /%s into the root script's tree: %w", name, err)
+	}
+	if err := t.make(p, e, content); err != nil {
+		return fmt.Errorf("putting /%s into the root script's tree: %w", name, err)
+	}
+	return nil
+}
+
+// place makes the directories above name and removes what is at p,
+// unless both it and the entry are directories.
+func (t *Tree) place(name, p string, dir bool) error {
 	if _, err := t.mkParents(name); err != nil {
-		return fail(err)
+		return err
 	}
-	if fi, err := os.Lstat(p); err == nil && !(fi.IsDir() && e.Type == tar.TypeDir) {
-		if err := os.RemoveAll(p); err != nil {
-			return fail(err)
-		}
+	if fi, err := os.Lstat(p); err == nil && !(fi.IsDir() && dir) {
+		return os.RemoveAll(p)
 	}
+	return nil
+}
+
+// make makes the entry e at p and records its owner, setuid/setgid bits
+// and device.
+func (t *Tree) make(p string, e layers.Entry, content io.Reader) error {
 	perm := os.FileMode(e.Mode & 0o777)
 	if e.Mode&0o1000 != 0 {
 		perm |= os.ModeSticky
 	}
 	a := attr{Uid: e.Uid, Gid: e.Gid, Special: e.Mode & 0o6000}
+	var err error
 	switch e.Type {
 	case tar.TypeDir:
 		if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fail(err)
-		}
-		if err := os.Chmod(p, 0o700); err != nil {
-			return fail(err)
+			return err
 		}
 		// Its mode once what goes in it is there (a directory of the
 		// store is not writable).
 		t.dirModes = append(t.dirModes, dirMode{p, perm})
-		return t.record(p, a)
+		return t.record(p, a, os.Chmod(p, 0o700))
 	case tar.TypeReg, tar.TypeChar, tar.TypeBlock:
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fail(err)
-		}
-		if content != nil && e.Type == tar.TypeReg {
-			_, err = io.Copy(f, content)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(err)
-		}
 		if e.Type != tar.TypeReg {
 			a.Device, a.Major, a.Minor = e.Type, e.Devmajor, e.Devminor
+			content = nil
 		}
+		err = writeFile(p, content)
 	case tar.TypeSymlink:
-		if err := os.Symlink(e.Linkname, p); err != nil {
-			return fail(err)
-		}
-		return t.record(p, a)
+		return t.record(p, a, os.Symlink(e.Linkname, p))
 	case tar.TypeLink:
 		if _, err := t.mkParents(e.Linkname); err != nil {
-			return fail(err)
+			return err
 		}
-		if err := os.Link(filepath.Join(t.root, filepath.FromSlash(e.Linkname)), p); err != nil {
-			return fail(err)
-		}
-		return nil
+		return os.Link(filepath.Join(t.root, filepath.FromSlash(e.Linkname)), p)
 	case tar.TypeFifo:
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			return fail(err)
-		}
+		err = syscall.Mkfifo(p, 0o600)
 	default:
-		return fail(fmt.Errorf("entry type %q is not a file, directory, symlink, hard link, device or FIFO", e.Type))
+		return fmt.Errorf("entry type %q is not a file, directory, symlink, hard link, device or FIFO", e.Type)
 	}
-	if err := os.Chmod(p, perm); err != nil {
-		return fail(err)
+	if err == nil {
+		err = os.Chmod(p, perm)
 	}
-	return t.record(p, a)
+	return t.record(p, a, err)
+}
+
+// writeFile makes a new file at p holding content (none when nil).
+func writeFile(p string, content io.Reader) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if content != nil {
+		_, err = io.Copy(f, content)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // mkParents makes the directories above name (a clean image path) that
@@ -298,73 +318,32 @@ func (t *Tree) finish() error {
 	return nil
 }
 
-// record keeps a for the file at p.
-func (t *Tree) record(p string, a attr) error {
+// record keeps a for the file at p, once made (err: the making failed).
+func (t *Tree) record(p string, a attr, err error) error {
+	if err != nil {
+		return err
+	}
 	id, _, err := statID(p)
 	if err != nil {
 		return err
 	}
-	t.attrs[id] = a
+	// Root's file with no special bits, the most common, is not kept:
+	// the zero attr is what Changes assumes (and a stale one of an inode
+	// number reused is dropped).
+	if a == (attr{}) {
+		delete(t.attrs, id)
+	} else {
+		t.attrs[id] = a
+	}
 	return nil
 }
 
 // statID is the identity and the change time of the file at p, not
 // following a symlink.
 func statID(p string) (fileID, int64, error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(p, &st); err != nil {
+	id, ctime, err := identify(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
 		return fileID{}, 0, fmt.Errorf("reading %s: %w", p, err)
 	}
-	return fileID{uint64(st.Dev), st.Ino}, st.Ctim.Nano(), nil
-}
-
-// Snapshot remembers what the tree holds now: Changes gives what differs
-// from it. It returns once the clock that stamps change times has moved
-// past every change already made, so that a later change cannot carry the
-// time of an earlier one.
-func (t *Tree) Snapshot() error {
-	t.before = map[string]snap{}
-	latest := t.latest
-	err := filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(t.root, p)
-		_, ctime, err := statID(p)
-		if err != nil {
-			return err
-		}
-		latest = max(latest, ctime)
-		t.before[filepath.ToSlash(rel)] = snap{ctime: ctime, dir: d.IsDir()}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("reading the root script's tree: %w", err)
-	}
-	return t.waitClock(latest)
-}
-
-// waitClock returns once the clock that stamps change times has moved past
-// latest: a change made after it returns cannot carry the change time of
-// one made before (file systems stamp change times with a coarse clock).
-func (t *Tree) waitClock(latest int64) error {
-	probe := filepath.Join(t.work, "clock")
-	if err := os.WriteFile(probe, nil, 0o600); err != nil {
-		return fmt.Errorf("reading the file clock: %w", err)
-	}
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if err := os.Chmod(probe, 0o600); err != nil {
-			return fmt.Errorf("reading the file clock: %w", err)
-		}
-		if _, ctime, err := statID(probe); err != nil || ctime > latest {
-			return err
-		}
-	}
-	return errors.New("reading the file clock: the change time of files did not move in 2 s")
-}
-
-// lessName orders image paths so that a directory comes before what it
-// holds.
-func lessName(a, b string) bool {
-	return strings.ReplaceAll(a, "/", "\x00") < strings.ReplaceAll(b, "/", "\x00")
+	return id, ctime, nil
 }

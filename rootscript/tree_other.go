@@ -39,3 +39,9 @@ func (t *Tree) Run(context.Context, Options) error { return ErrUnsupported }
 
 // Changes fails with ErrUnsupported.
 func (t *Tree) Changes() ([]layers.Entry, error) { return nil, ErrUnsupported }
+
+// ReadFile fails with ErrUnsupported.
+func (t *Tree) ReadFile(string, int64) ([]byte, error) { return nil, ErrUnsupported }
+
+// Embed fails with ErrUnsupported.
+func (t *Tree) Embed([]layers.Entry, int64, string) error { return ErrUnsupported }

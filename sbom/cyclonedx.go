@@ -28,9 +28,10 @@ func CycloneDX(in Input) ([]byte, error) {
 
 func (m *model) cyclonedx() ([]byte, error) {
 	tool := cdx.Component{Type: cdx.ComponentTypeApplication, Name: "nixlayer", Version: m.tool}
+	name, version := m.rootName()
 	image := cdx.Component{
 		BOMRef: cdxImageRef, Type: cdx.ComponentTypeContainer,
-		Name: m.image.Name, Version: m.image.Tag, PackageURL: m.imagePURL(),
+		Name: name, Version: version, PackageURL: m.imagePURL(),
 	}
 	components := make([]cdx.Component, 0, len(m.paths)+len(m.extras))
 	deps := make([]cdx.Dependency, 0, len(m.paths)+1)

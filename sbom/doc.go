@@ -5,9 +5,15 @@
 // # What a document says
 //
 // The image is the root: SPDX "DOCUMENT DESCRIBES Image", the CycloneDX
-// metadata.component (type container), named by the image's name and tag,
-// with a pkg:oci package URL when its manifest digest is known. Each store
-// path is a package:
+// metadata.component (type container). In an image it is named by its
+// contents: "image-contents" at version ContentID, the SHA-256 of the
+// packages the documents list, their metadata and the image's roots; never
+// by the image's name or tag, which would keep two images of the same
+// contents from sharing the layer and would leave the output hash (the
+// default tag) of a `nix-build --check` or a content-addressed build
+// inside it. A document made outside an image may name it (Image.Name,
+// Tag) with a pkg:oci package URL when its manifest digest is known. Each
+// store path is a package:
 //
 //   - name and version split from the store path name as Nix's
 //     builtins.parseDrvName does (ParseDrvName), unless overridden by Meta;
@@ -34,10 +40,12 @@
 //
 // # Reproducibility
 //
-// A document depends on its Input only: its one date is the image's
-// created date, and the SPDX namespace and CycloneDX serial number are
-// name-based (version 5) UUIDs of the SHA-256 of the document rendered with
-// a zero ID. The same closure and image give the same bytes.
+// A document depends on its Input only: its one date is Image.Created
+// (the layers' mtime in an image, not the image's created date), and the
+// SPDX namespace and CycloneDX serial number are name-based (version 5)
+// UUIDs of the SHA-256 of the document rendered with a zero ID. The same
+// closure gives the same bytes, whatever the image's name, tag or output
+// path.
 //
 // # Where the documents are in an image
 //

@@ -40,15 +40,25 @@ type Input struct {
 	ToolVersion string
 }
 
-// Image identifies the image a document describes.
+// Image identifies the image a document describes. The documents written
+// into an image leave Name, Tag and Digest empty: nothing in a layer may
+// depend on the image's name or tag (they would keep two images of the
+// same contents from sharing the layer, and a tag that is Nix's output
+// hash would leave the temporary hash of a `nix-build --check` or a
+// content-addressed build inside a compressed layer). The image is then
+// named by its contents (see ContentID).
 type Image struct {
-	Name string // image name, as in the image's reference ("hello", "registry/app")
+	// Name is the image's name as in its reference ("hello",
+	// "registry/app"), for documents made outside an image; empty names
+	// the image by its contents.
+	Name string
 	Tag  string
-	// Created is the image's creation date, the documents' creation date.
+	// Created is the documents' date: the layers' mtime when they go into
+	// an image (not the image's created date, which no layer holds).
 	Created time.Time
-	// Digest is the image's manifest digest ("sha256:<hex>") when known.
-	// The documents written into an image cannot know it (it depends on
-	// them); a document made after a push can.
+	// Digest is the image's manifest digest ("sha256:<hex>") when known,
+	// with Name. The documents written into an image cannot know it (it
+	// depends on them); a document made after a push can.
 	Digest string
 }
 
@@ -93,7 +103,8 @@ func (p *pkg) ref(i int) string {
 // direct dependencies.
 type model struct {
 	image    Image
-	imageRef string // "name:tag"
+	imageRef string // "name:tag", or the content ID when the image has no name
+	content  string // ContentID of the packages and roots
 	paths    []pkg  // sorted by store path
 	extras   []pkg  // sorted by name, version
 	roots    []string
@@ -101,21 +112,18 @@ type model struct {
 }
 
 func resolve(in Input) (*model, error) {
-	if in.Image.Name == "" {
-		return nil, fmt.Errorf("making the SBOM: the image has no name")
-	}
 	if in.Image.Created.IsZero() {
 		return nil, fmt.Errorf("making the SBOM of %s: the image's created date is not set", in.Image.Name)
 	}
 	if in.Image.Digest != "" {
+		if in.Image.Name == "" {
+			return nil, fmt.Errorf("making the SBOM: image digest %s given without the image's name", in.Image.Digest)
+		}
 		if _, err := v1.NewHash(in.Image.Digest); err != nil {
 			return nil, fmt.Errorf("making the SBOM of %s: image digest %q: %w", in.Image.Name, in.Image.Digest, err)
 		}
 	}
-	m := &model{image: in.Image, imageRef: in.Image.Name, tool: in.ToolVersion}
-	if in.Image.Tag != "" {
-		m.imageRef += ":" + in.Image.Tag
-	}
+	m := &model{image: in.Image, tool: in.ToolVersion}
 	for p := range in.Meta {
 		if _, ok := in.Graph.Lookup(p); !ok {
 			return nil, fmt.Errorf("sbom entry for %s: the store path is not in the image's closure", p)
@@ -135,6 +143,16 @@ func resolve(in Input) (*model, error) {
 	m.extras = extras
 	if m.roots, err = roots(in.Graph, in.Roots); err != nil {
 		return nil, err
+	}
+	if m.content, err = m.contentID(); err != nil {
+		return nil, err
+	}
+	m.imageRef = in.Image.Name
+	switch {
+	case m.imageRef == "":
+		m.imageRef = contentName + "-" + m.content
+	case in.Image.Tag != "":
+		m.imageRef += ":" + in.Image.Tag
 	}
 	return m, nil
 }

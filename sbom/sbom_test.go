@@ -40,11 +40,12 @@ func testGraph(t testing.TB) *registration.Graph {
 	return g
 }
 
-// testInput is the golden files' input: every kind of metadata.
+// testInput is the golden files' input: every kind of metadata, an image
+// named by its contents as in a layer.
 func testInput(t testing.TB) Input {
 	return Input{
 		Graph: testGraph(t),
-		Image: Image{Name: "registry.test/app", Tag: "v1", Created: time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC)},
+		Image: Image{Created: time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC)},
 		Roots: []string{appPath},
 		Meta: map[string]Meta{
 			appPath:   {Description: "the test app", License: "MIT OR Apache-2.0", Homepage: "https://example.test/app?x=1&y=2"},
@@ -94,7 +95,8 @@ func TestReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Image.Tag = "v2"
+	// Named (a document made outside an image): another ID.
+	in.Image.Name, in.Image.Tag = "registry.test/app", "v2"
 	c, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +106,7 @@ func TestReproducible(t *testing.T) {
 			t.Errorf("%s: two builds of the same input differ", f)
 		}
 		if idOf(t, f, a.Get(f)) == idOf(t, f, c.Get(f)) {
-			t.Errorf("%s: images v1 and v2 have the same document ID %s", f, idOf(t, f, a.Get(f)))
+			t.Errorf("%s: the image named by its contents and registry.test/app:v2 have the same document ID %s", f, idOf(t, f, a.Get(f)))
 		}
 	}
 }
@@ -272,7 +274,7 @@ func TestDefaultRoots(t *testing.T) {
 
 func TestPURL(t *testing.T) {
 	in := testInput(t)
-	in.Image.Digest = "sha256:" + strings.Repeat("ab", 32)
+	in.Image = Image{Name: "registry.test/app", Tag: "v1", Created: in.Image.Created, Digest: "sha256:" + strings.Repeat("ab", 32)}
 	m, err := resolve(in)
 	if err != nil {
 		t.Fatal(err)
@@ -307,9 +309,9 @@ func TestInputErrors(t *testing.T) {
 		{"control character", func(in *Input) { in.Meta[appPath] = Meta{Version: "1\n2"} }, "control character"},
 		{"extra without name", func(in *Input) { in.Extra = append(in.Extra, Meta{Version: "1"}) }, "extra entry 2 has no name"},
 		{"extra twice", func(in *Input) { in.Extra = append(in.Extra, in.Extra[0]) }, "given twice"},
-		{"no image name", func(in *Input) { in.Image.Name = "" }, "no name"},
+		{"digest without a name", func(in *Input) { in.Image.Digest = "sha256:" + strings.Repeat("ab", 32) }, "without the image's name"},
 		{"no created", func(in *Input) { in.Image.Created = time.Time{} }, "created date"},
-		{"bad digest", func(in *Input) { in.Image.Digest = "sha256:12" }, "image digest"},
+		{"bad digest", func(in *Input) { in.Image.Name, in.Image.Digest = "app", "sha256:12" }, "image digest"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

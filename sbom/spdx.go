@@ -95,10 +95,11 @@ func (m *model) spdx() ([]byte, error) {
 }
 
 func (m *model) spdxImage() *spdx.Package {
+	name, version := m.rootName()
 	p := &spdx.Package{
-		PackageName:             m.image.Name,
+		PackageName:             name,
 		PackageSPDXIdentifier:   spdxImageID,
-		PackageVersion:          m.image.Tag,
+		PackageVersion:          version,
 		PackageDownloadLocation: noAssertion,
 		PrimaryPackagePurpose:   "CONTAINER",
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/customize"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -27,7 +28,7 @@ type LayerSpec struct {
 	// left out.
 	Layers []string `json:"layers"`
 	// MaxLayers (default 1) is the most layers the output holds; Layering
-	// (default layers.DefaultStrategy) splits the closure into them.
+	// (default layering.DefaultStrategy) splits the closure into them.
 	MaxLayers *int   `json:"maxLayers"`
 	Layering  string `json:"layering"`
 	// Perms, Uid, Gid, MTime and Compression are those of the image
@@ -100,13 +101,13 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	if s.MaxLayers != nil {
 		set.MaxLayers = *s.MaxLayers
 	}
-	if set.MaxLayers < 1 || set.MaxLayers > layers.MaxImageLayers-1 {
-		return nil, fmt.Errorf("maxLayers = %d: a layer derivation holds 1 to %d layers", set.MaxLayers, layers.MaxImageLayers-1)
+	if set.MaxLayers < 1 || set.MaxLayers > layering.MaxImageLayers-1 {
+		return nil, fmt.Errorf("maxLayers = %d: a layer derivation holds 1 to %d layers", set.MaxLayers, layering.MaxImageLayers-1)
 	}
 	if set.Layering = s.Layering; set.Layering == "" {
-		set.Layering = layers.DefaultStrategy
+		set.Layering = layering.DefaultStrategy
 	}
-	if _, err := layers.Lookup(set.Layering); err != nil {
+	if _, err := layering.Lookup(set.Layering); err != nil {
 		return nil, err
 	}
 	if set.Layers, err = resolveLayers(s.Layers); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/nixlayer/nixlayer/compression"
 	"github.com/nixlayer/nixlayer/customize"
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -41,11 +42,14 @@ type Settings struct {
 	// ContentsMode says how they get there: copied into the store layer
 	// (layering "none", buildImage) or linked from a layer of their own.
 	ContentsMode layers.ContentsMode
-	// Layering is a registered layers.Strategy name; MaxLayers (2 to
-	// layers.MaxImageLayers) bounds the image's layers, the base's
+	// Layering is a registered layering.Strategy name; MaxLayers (2 to
+	// layering.MaxImageLayers) bounds the image's layers, the base's
 	// included.
 	Layering  string
 	MaxLayers int
+	// ImageSet, when not nil, is the set the image is a member of
+	// (imageset.go); the closure graph is then the set's union.
+	ImageSet *ImageSet
 	// NixDB, when not nil, adds the Nix database layer.
 	NixDB *NixDB
 	// Base is the base image (fromImage), or nil.
@@ -260,31 +264,34 @@ func DefaultCompression(stream bool) layers.Compression {
 
 // resolveLayering sets the strategy, the layer budget and how the contents
 // reach the root. The layered builders (and a spec that names a strategy)
-// default to layers.DefaultStrategy; buildImage and the command line,
+// default to layering.DefaultStrategy; buildImage and the command line,
 // which builds as buildImage does, to one layer.
 func resolveLayering(s *Spec, set *Settings) error {
 	set.Layering = s.Layering
+	if set.Layering == "" && s.ImageSet != nil {
+		set.Layering = layering.SetStrategy
+	}
 	if set.Layering == "" {
-		set.Layering = layers.NoLayering
+		set.Layering = layering.NoLayering
 		if s.Layered != nil && *s.Layered {
-			set.Layering = layers.DefaultStrategy
+			set.Layering = layering.DefaultStrategy
 		}
 	}
-	if _, err := layers.Lookup(set.Layering); err != nil {
+	if _, err := layering.Lookup(set.Layering); err != nil {
 		return err
 	}
 	set.ContentsMode = layers.Link
-	if set.Layering == layers.NoLayering {
+	if set.Layering == layering.NoLayering {
 		set.ContentsMode = layers.Copy
 	}
-	set.MaxLayers = layers.DefaultMaxLayers
+	set.MaxLayers = layering.DefaultMaxLayers
 	if s.MaxLayers != nil {
 		set.MaxLayers = *s.MaxLayers
 	}
-	if err := layers.CheckMaxLayers(set.MaxLayers); err != nil {
-		return fmt.Errorf("maxLayers = %d: it must be between 2 and %d: %w", set.MaxLayers, layers.MaxImageLayers, err)
+	if err := layering.CheckMaxLayers(set.MaxLayers); err != nil {
+		return fmt.Errorf("maxLayers = %d: it must be between 2 and %d: %w", set.MaxLayers, layering.MaxImageLayers, err)
 	}
-	return nil
+	return resolveImageSet(s, set)
 }
 
 // resolveNixDB returns the Nix database options, or nil without one. The

@@ -10,6 +10,7 @@ import (
 	"github.com/nixlayer/nixlayer/customize"
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/layering"
 	"github.com/nixlayer/nixlayer/layers"
 )
 
@@ -26,8 +27,8 @@ func TestResolveDefaults(t *testing.T) {
 			Format:       imgformat.DockerArchive,
 			Compression:  layers.Gzip,
 			ContentsMode: layers.Copy,
-			Layering:     layers.NoLayering,
-			MaxLayers:    layers.DefaultMaxLayers,
+			Layering:     layering.NoLayering,
+			MaxLayers:    layering.DefaultMaxLayers,
 			TempDir:      "/tmp/x",
 			// includeStorePaths defaults to true
 			IncludeStorePaths: true,
@@ -47,10 +48,10 @@ func TestResolveDefaults(t *testing.T) {
 		{name: "command line", spec: `{"name":"App"}`, want: base(nil)},
 		{name: "buildImage", spec: `{"name":"App","function":"buildImage","layered":false}`, want: base(nil)},
 		{name: "buildLayeredImage", spec: `{"name":"App","function":"buildLayeredImage","layered":true}`, want: base(func(s *Settings) {
-			s.Layering, s.ContentsMode = layers.DefaultStrategy, layers.Link
+			s.Layering, s.ContentsMode = layering.DefaultStrategy, layers.Link
 		})},
 		{name: "streamLayeredImage", spec: `{"name":"App","function":"streamLayeredImage","layered":true,"stream":true}`, want: base(func(s *Settings) {
-			s.Layering, s.ContentsMode, s.Stream, s.Compression = layers.DefaultStrategy, layers.Link, true, layers.None
+			s.Layering, s.ContentsMode, s.Stream, s.Compression = layering.DefaultStrategy, layers.Link, true, layers.None
 		})},
 		{name: "stream compressed", spec: `{"name":"App","stream":true,"compression":"zstd"}`, want: base(func(s *Settings) {
 			s.Stream, s.Compression = true, layers.Zstd
@@ -145,7 +146,7 @@ func TestResolveErrors(t *testing.T) {
 		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
 		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
 		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","layered":true,"maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
-		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, size"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, set, size"}},
 		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
 		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
 		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},
@@ -162,6 +163,11 @@ func TestResolveErrors(t *testing.T) {
 		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
 		{"both root scripts", `{"name":"a","runAsRoot":"true","fakeRootCommands":"true"}`, []string{"runAsRoot and fakeRootCommands are both given"}},
 		{"runAsRoot of a layered image", `{"name":"a","function":"buildLayeredImage","layered":true,"runAsRoot":"true"}`, []string{"nixlayer.buildLayeredImage: runAsRoot is buildImage's; the layered builders take fakeRootCommands"}},
+		{"set layering alone", `{"name":"a","layered":true,"layering":"set"}`, []string{`layering "set" plans the images of a set together: build them with nl.buildImageSet`}},
+		{"set without images", `{"name":"a","layered":true,"imageSet":{"member":"a","members":{}}}`, []string{"imageSet: the set has no image"}},
+		{"set without the member", `{"name":"a","layered":true,"imageSet":{"member":"c","members":{"a":{"roots":[]},"b":{"roots":[]}}}}`, []string{`member "c" is not one of the set's images (a, b)`}},
+		{"set budget", `{"name":"a","layered":true,"maxLayers":3,"imageSet":{"member":"a","members":{"a":{"roots":[]},"b":{"roots":[],"reserved":4}}}}`,
+			[]string{"maxLayers = 3 leaves image b no layer for store paths", "the smallest maxLayers that works for this set is 6"}},
 		{"fakeRootCommands of buildImage", `{"name":"a","function":"buildImage","layered":false,"fakeRootCommands":"true"}`, []string{"nixlayer.buildImage: fakeRootCommands is the layered builders'; buildImage takes runAsRoot"}},
 	}
 	for _, tt := range tests {

@@ -47,7 +47,7 @@ type Spec struct {
 	Format       string     `json:"format"`
 	Compression  string     `json:"compression"`
 	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size" or
-	// another registered layers.Strategy.
+	// another registered layering.Strategy.
 	Layering  string `json:"layering"`
 	MaxLayers *int   `json:"maxLayers"`
 	// IncludeNixDB adds a top layer with the Nix database registering
@@ -104,6 +104,11 @@ type Spec struct {
 	RunAsRoot        string `json:"runAsRoot"`
 	FakeRootCommands string `json:"fakeRootCommands"`
 	EnableFakechroot bool   `json:"enableFakechroot"`
+
+	// ImageSet makes the image a member of a set (nl.buildImageSet): the
+	// closure graph is the union of the set's, and the layers are planned
+	// over it (imageset.go).
+	ImageSet *ImageSet `json:"imageSet"`
 
 	// Users, groups, files, symlinks, permission rules: see package customize.
 	customize.Spec

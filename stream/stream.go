@@ -103,9 +103,19 @@ func WriteScript(out, interpreter string, s *Script) error {
 	if err != nil {
 		return err
 	}
+	head := fmt.Sprintf("#!%s %s\n", interpreter, streamMagic)
+	if n := len(head) + len(body) + 1; n > MaxScriptBytes {
+		return fmt.Errorf("writing stream script %s: it would be %d bytes, more than the %d a stream script may have (it is read whole); put large generated files in a store path", out, n, MaxScriptBytes)
+	}
 	return atomicfile.FileMode(out, 0o555, func(f *os.File) error {
-		_, err := fmt.Fprintf(f, "#!%s %s\n%s\n", interpreter, streamMagic, body)
-		return err
+		// Written as it is: a body of megabytes (a root script's files)
+		// is not copied again.
+		for _, b := range [][]byte{[]byte(head), body, []byte("\n")} {
+			if _, err := f.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -196,3 +196,24 @@ func TestScriptRoundTrip(t *testing.T) {
 		t.Errorf("read back\n%+v\n%+v\nwant\n%+v\n%+v", back.Settings, back.Layers, s.Settings, s.Layers)
 	}
 }
+
+// TestWriteScriptTooLarge: a script ReadScript would refuse (over
+// MaxScriptBytes, here by a file of 50 MiB held in base64) is not
+// written: the error names it and the bound, and nothing is left.
+func TestWriteScriptTooLarge(t *testing.T) {
+	zero, err := v1.NewHash("sha256:" + strings.Repeat("0", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Script{Settings: Settings{Ref: mustTag(t, "app:v1"), Compression: layers.Gzip},
+		Layers: []recipe.Layer{{Extra: []layers.Entry{layers.File("big", 0o644, make([]byte, 50<<20))}}},
+		Blobs:  []layers.Descriptor{{DiffID: zero, Digest: zero, Size: 1}}}
+	out := filepath.Join(t.TempDir(), "script")
+	err = WriteScript(out, "/bin/nixlayer", s)
+	if err == nil || !strings.Contains(err.Error(), out) || !strings.Contains(err.Error(), "more than the 67108864 a stream script may have") {
+		t.Errorf("got %v, want an error naming %s and the bound", err, out)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("%s exists: %v", out, serr)
+	}
+}

@@ -31,6 +31,7 @@ var imageNixOnly = []string{
 	"keepContentsDirlinks", // only false is accepted; nixlayer never sees it
 	"debug",                // accepted, does nothing
 	"passthru",             // attributes of the result
+	"contentAddressed",     // attributes of the derivation (nix/args.nix caAttrs), not of the image
 	"meta",                 // attributes of the result
 }
 
@@ -42,6 +43,7 @@ var imageNixSet = []string{
 	"stream",     // streamLayeredImage
 	"references", // the derivation holding the store paths arguments name
 	"sbomMeta",   // the contents' meta, from nix/sbom.nix
+	"imageSet",   // buildImageSet (nix/imageset.nix): the set's members
 }
 
 // The arguments of the layered builders only, and of buildImage only: each
@@ -70,8 +72,8 @@ func TestNixArgsMatchSpecs(t *testing.T) {
 		{"buildLayeredImage", imageSpec, imageNixOnly, concat(imageNixSet, singleOnly)},
 		{"buildLayeredImageWithNixDb", imageSpec, imageNixOnly, concat(imageNixSet, singleOnly)},
 		{"streamLayeredImage", imageSpec, imageNixOnly, concat(imageNixSet, singleOnly)},
-		// name is the derivation's; function and system are set by layer.nix.
-		{"buildLayer", layerSpec, []string{"name"}, []string{"function", "system"}},
+		// name and contentAddressed are the derivation's; function and system are set by layer.nix.
+		{"buildLayer", layerSpec, []string{"name", "contentAddressed"}, []string{"function", "system"}},
 		// sha256 and hash are the fixed output's hash, name the derivation's;
 		// system is set by pull.nix.
 		{"pullImage", pullSpec, []string{"sha256", "hash", "name"}, []string{"system"}},
@@ -145,7 +147,7 @@ func TestNixFunctionArgs(t *testing.T) {
 var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
 	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
-	"closureInfo", "buildImageIndex", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
+	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
 }
 
 // nixImport is the start of a Nix expression binding nl to nix/default.nix;

@@ -2,15 +2,12 @@ package tests
 
 import (
 	"archive/tar"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
@@ -46,31 +43,9 @@ const fakeRootImage = `nl.buildLayeredImage {
 // topHeaders reads the headers of an image's top layer.
 func topHeaders(t *testing.T, archive string) map[string]*tar.Header {
 	t.Helper()
-	img, err := tarball.ImageFromPath(archive, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := ls[len(ls)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	hs := map[string]*tar.Header{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return hs
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs[strings.TrimSuffix(h.Name, "/")] = h
-	}
+	walkTop(t, archive, func(h *tar.Header, _ io.Reader) { hs[strings.TrimSuffix(h.Name, "/")] = h })
+	return hs
 }
 
 func wantHeader(t *testing.T, hs map[string]*tar.Header, name string, typ byte, mode int64, uid, gid int) *tar.Header {
@@ -226,32 +201,47 @@ func TestRootScriptFailures(t *testing.T) {
 			[]string{`config.User = "app": user "app" is not in the /etc/passwd fakeRootCommands left (its users are root)`}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			expr := `nl.buildLayeredImage { name = "rootscript-bad"; contents = [ testPkgs.bbBin ]; shell = "${testPkgs.bbBin}/bin/sh"; ` + c.args + ` }`
-			out, errOut, err := testutil.NixBuildErr(t, expr)
-			if err == nil {
-				t.Fatalf("the build succeeded (%s)", out)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("the error does not say %q:\n%s", w, lastLines(errOut, 12))
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { scriptFails(t, "buildLayeredImage", c.args, c.want) })
 	}
+}
+
+// scriptFails builds an image with builder and the root-script arguments
+// args over busybox, in the sandbox, wants the build to fail saying every
+// string of want, and returns what Nix printed.
+func scriptFails(t *testing.T, builder, args string, want []string) string {
+	t.Helper()
+	expr := `nl.` + builder + ` { name = "rootscript-bad"; contents = [ testPkgs.bbBin ]; shell = "${testPkgs.bbBin}/bin/sh"; ` + args + ` }`
+	out, errOut, err := testutil.NixBuildErr(t, expr)
+	if err == nil {
+		t.Fatalf("the build succeeded (%s)", out)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("the error does not say %q:\n%s", w, lastLines(errOut, 12))
+		}
+	}
+	return errOut
+}
+
+// busyboxClosure builds busybox and writes its closure's registration,
+// for build-image run from the command line.
+func busyboxClosure(t *testing.T) (bb, reg string) {
+	t.Helper()
+	bb = testutil.NixBuild(t, "testPkgs.bbBin")
+	paths := strings.Fields(testutil.Run(t, "", testutil.NixEnv(), "nix-store", "-qR", bb))
+	reg = filepath.Join(t.TempDir(), "registration")
+	dump := testutil.Run(t, "", testutil.NixEnv(), "nix-store", append([]string{"--dump-db"}, paths...)...)
+	if err := os.WriteFile(reg, []byte(dump), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bb, reg
 }
 
 // TestRootScriptNoUserNamespaces: where the kernel gives the build no user
 // namespace, the error says so and what to do instead.
 func TestRootScriptNoUserNamespaces(t *testing.T) {
 	testutil.RequireTool(t, "unshare")
-	bb := testutil.NixBuild(t, "testPkgs.bbBin")
-	paths := strings.Fields(testutil.Run(t, "", testutil.NixEnv(), "nix-store", "-qR", bb))
-	reg := filepath.Join(t.TempDir(), "registration")
-	dump := testutil.Run(t, "", testutil.NixEnv(), "nix-store", append([]string{"--dump-db"}, paths...)...)
-	if err := os.WriteFile(reg, []byte(dump), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bb, reg := busyboxClosure(t)
 	out := filepath.Join(t.TempDir(), "img.tar")
 	// A user namespace whose own limit of nested ones is 0.
 	script := `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`

@@ -6,7 +6,8 @@
 # reference zstd decoder to check our zstd layers with, and jq to run
 # nixpkgs' closure-info pipeline beside ours; syft, built with Go, to read
 # the SBOM documents back, with --test-tools (make test; not make demo),
-# which also fetches an arm64 busybox and qemu-user-static.
+# which also fetches an arm64 busybox and qemu-user-static and installs
+# reprotest, diffoscope-minimal, disorderfs and faketime.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
@@ -56,6 +57,22 @@ if [ "${1:-}" = --test-tools ]; then
     mkdir -p "$arm64_dir"
     cp "$tmp/x/bin/busybox" "$arm64_dir/busybox"
     rm -rf "$tmp"
+  fi
+  # tests/reprotest_test.go runs Debian's reprotest on the command line,
+  # with diffoscope (the minimal package is enough: it compares tars and
+  # text) to report a difference, disorderfs (FUSE) for the file-ordering
+  # variation and faketime for the time variation.
+  repro=()
+  for pair in reprotest:reprotest diffoscope:diffoscope-minimal disorderfs:disorderfs faketime:faketime; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || repro+=("${pair#*:}")
+  done
+  if [ ${#repro[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "tests/setup.sh: missing packages ${repro[*]}; run as root or install them" >&2
+      exit 1
+    fi
+    echo "tests/setup.sh: installing ${repro[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${repro[@]}" >/dev/null
   fi
   if ! command -v qemu-aarch64-static >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null || true

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Fault is what the proxy does to a request a rule matches.
@@ -29,6 +30,15 @@ const (
 	// Drop reads up to half of the request body (uploads) and closes the
 	// connection without an answer.
 	Drop
+	// Trickle forwards the request, reading its body (an upload) and
+	// sending the response body Rule.Bytes bytes (default 1) every
+	// Rule.Every (default 1s): a slow loris, never idle for long.
+	Trickle
+	// Endless answers 200 with an OCI image index that never ends.
+	Endless
+	// NoHeaders takes the request and never answers, until the client
+	// goes away.
+	NoHeaders
 )
 
 // Match selects the requests a rule applies to.
@@ -55,6 +65,13 @@ func BlobUpload(r *http.Request) bool {
 	return r.Method != http.MethodGet && r.Method != http.MethodHead && strings.Contains(r.URL.Path, "/blobs/uploads/")
 }
 
+// ReferrersTagGet matches downloads of a referrers tag scheme's index
+// (GET /v2/<name>/manifests/sha256-<hex>), which a push without the
+// referrers API reads to add an artifact.
+func ReferrersTagGet(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-")
+}
+
 // Any matches every request.
 func Any(*http.Request) bool { return true }
 
@@ -66,6 +83,9 @@ type Rule struct {
 	Code int
 	// Times is how many matching requests get the fault; 0 means all.
 	Times int
+	// Bytes and Every pace Trickle faults.
+	Bytes int
+	Every time.Duration
 }
 
 // Proxy is a fault-injecting reverse proxy in front of a registry.
@@ -76,6 +96,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	rules  []*rule
 	counts map[string]int
+	done   chan struct{} // closed when the test ends: trickles stop
 }
 
 type rule struct {
@@ -91,7 +112,7 @@ func NewProxy(t testing.TB, upstreamHost string) *Proxy {
 	if err != nil {
 		t.Fatalf("parsing upstream %q: %v", upstreamHost, err)
 	}
-	p := &Proxy{counts: map[string]int{}}
+	p := &Proxy{counts: map[string]int{}, done: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ErrorLog = log.New(io.Discard, "", 0)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -112,8 +133,30 @@ func NewProxy(t testing.TB, upstreamHost string) *Proxy {
 			rp.ServeHTTP(w, r)
 			return
 		}
+		switch r2.Fault {
+		case Endless:
+			serveEndlessIndex(w)
+			return
+		case NoHeaders:
+			select {
+			case <-r.Context().Done():
+			case <-p.done:
+			}
+			return
+		}
 		faulty := *rp
 		faulty.FlushInterval = -1 // the client sees the bytes before a cut
+		if r2.Fault == Trickle {
+			if r.Body != nil {
+				r.Body = &trickleBody{rc: r.Body, rule: r2.Rule, done: p.done}
+			}
+			faulty.ModifyResponse = func(resp *http.Response) error {
+				resp.Body = &trickleBody{rc: resp.Body, rule: r2.Rule, done: p.done}
+				return nil
+			}
+			faulty.ServeHTTP(w, r)
+			return
+		}
 		faulty.ModifyResponse = func(resp *http.Response) error {
 			if resp.StatusCode != http.StatusOK || resp.ContentLength <= 1 {
 				return nil
@@ -129,6 +172,7 @@ func NewProxy(t testing.TB, upstreamHost string) *Proxy {
 		faulty.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(p.done) }) // first: a trickle may hold a handler
 	p.Host = strings.TrimPrefix(srv.URL, "http://")
 	return p
 }
@@ -219,3 +263,45 @@ func (b *corruptBody) Read(p []byte) (int, error) {
 }
 
 func (b *corruptBody) Close() error { return b.c.Close() }
+
+// trickleBody reads rule.Bytes bytes every rule.Every.
+type trickleBody struct {
+	rc   io.ReadCloser
+	rule Rule
+	done chan struct{}
+}
+
+func (b *trickleBody) Read(p []byte) (int, error) {
+	n, every := b.rule.Bytes, b.rule.Every
+	if n <= 0 {
+		n = 1
+	}
+	if every <= 0 {
+		every = time.Second
+	}
+	select {
+	case <-b.done:
+		return 0, errCut
+	case <-time.After(every):
+	}
+	return b.rc.Read(p[:min(n, len(p))])
+}
+
+func (b *trickleBody) Close() error { return b.rc.Close() }
+
+// serveEndlessIndex writes an OCI image index whose list of manifests never
+// ends, until the client goes away.
+func serveEndlessIndex(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.WriteString(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`); err != nil {
+		return
+	}
+	desc := `{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json","digest":"sha256:` + strings.Repeat("ab", 32) + `","size":1234},`
+	chunk := []byte(strings.Repeat(desc, 256))
+	for {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}

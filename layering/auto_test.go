@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"encoding/binary"
@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 )
+
+// nixpkgs' auto-layer.py, buildLayeredImage's default there.
+func init() { Register("auto", Auto) }
 
 // Auto splits a closure into layers as nixpkgs' default layering does
 // (pkgs/build-support/docker/auto-layer.py), giving the same groups for the

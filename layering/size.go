@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -7,6 +7,12 @@ import (
 
 	"github.com/nixlayer/nixlayer/registration"
 )
+
+func init() {
+	Register("size", func(in Input) ([][]string, error) {
+		return SizeAware(in.Graph, in.Budget, in.Size)
+	})
+}
 
 // SizeAware splits the store paths of g into at most storeLayers groups so
 // that a change to one store path re-ships as few bytes as possible:
@@ -44,11 +50,7 @@ func SizeAware(g *registration.Graph, storeLayers int, size func(path string) in
 	if err != nil {
 		return nil, err
 	}
-	if storeLayers < 1 || len(order) <= storeLayers {
-		return SplitOrder(order, storeLayers)
-	}
 	sizes := make([]uint64, len(order))
-	var total uint64
 	for i, p := range order {
 		var s int64
 		if size != nil {
@@ -61,7 +63,20 @@ func SizeAware(g *registration.Graph, storeLayers int, size func(path string) in
 			return nil, fmt.Errorf("choosing size-aware layers: store path %s has negative size %d", p, s)
 		}
 		sizes[i] = uint64(s)
-		total = satAdd(total, sizes[i])
+	}
+	return splitSized(order, sizes, storeLayers)
+}
+
+// splitSized is SizeAware's cut of paths already in popularity order, with
+// their sizes: at most storeLayers groups, big paths alone, the rest in
+// runs of about the average layer size.
+func splitSized(order []string, sizes []uint64, storeLayers int) ([][]string, error) {
+	if storeLayers < 1 || len(order) <= storeLayers {
+		return SplitOrder(order, storeLayers)
+	}
+	var total uint64
+	for _, s := range sizes {
+		total = satAdd(total, s)
 	}
 	if total == 0 {
 		return SplitOrder(order, storeLayers)

@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -36,6 +36,9 @@ type Input struct {
 	// Budget is the number of layers available for store paths (see
 	// AvailableLayers); a strategy returns at most that many groups.
 	Budget int
+	// Set is the image's set (buildImageSet), for the "set" strategy;
+	// nil for an image built alone. Other strategies ignore it.
+	Set *Set
 }
 
 // Strategy splits the store paths of in.Graph into at most in.Budget
@@ -48,23 +51,7 @@ var (
 	strategies = map[string]Strategy{}
 )
 
-func init() {
-	Register(NoLayering, oneLayer)
-	Register("popularity", func(in Input) ([][]string, error) {
-		// As buildLayeredImage: the contents are referenced by the
-		// customisation layer, which is not part of the contest.
-		order, err := PopularityOrder(in.Graph, in.Roots)
-		if err != nil {
-			return nil, err
-		}
-		return SplitOrder(order, in.Budget)
-	})
-	Register("size", func(in Input) ([][]string, error) {
-		return SizeAware(in.Graph, in.Budget, in.Size)
-	})
-	// nixpkgs' auto-layer.py, buildLayeredImage's default there.
-	Register("auto", Auto)
-}
+func init() { Register(NoLayering, oneLayer) }
 
 // Register makes s available under name to Lookup. Strategies register
 // from an init function of their file; a name registered twice, or an
@@ -73,10 +60,10 @@ func Register(name string, s Strategy) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if name == "" || s == nil {
-		panic("layers.Register: a strategy needs a name and a function")
+		panic("layering.Register: a strategy needs a name and a function")
 	}
 	if _, dup := strategies[name]; dup {
-		panic("layers.Register: strategy " + name + " registered twice")
+		panic("layering.Register: strategy " + name + " registered twice")
 	}
 	strategies[name] = s
 }

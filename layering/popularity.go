@@ -1,4 +1,4 @@
-package layers
+package layering
 
 import (
 	"fmt"
@@ -9,6 +9,18 @@ import (
 
 	"github.com/nixlayer/nixlayer/registration"
 )
+
+func init() {
+	Register("popularity", func(in Input) ([][]string, error) {
+		// As buildLayeredImage: the contents are referenced by the
+		// customisation layer, which is not part of the contest.
+		order, err := PopularityOrder(in.Graph, in.Roots)
+		if err != nil {
+			return nil, err
+		}
+		return SplitOrder(order, in.Budget)
+	})
+}
 
 // Popularity splits the store paths of g into at most storeLayers groups
 // with nixpkgs' popularity contest, exactly as dockerTools.buildLayeredImage
