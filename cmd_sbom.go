@@ -26,12 +26,7 @@ nixlayer stream script and prints the document nixlayer put in it at
 			if err != nil {
 				return err
 			}
-			doc, err := embedded.Read(c.Args().First(), f)
-			if err != nil {
-				return err
-			}
-			_, err = c.App.Writer.Write(doc)
-			return err
+			return embedded.Copy(c.Args().First(), f, c.App.Writer)
 		},
 	}
 }

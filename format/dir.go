@@ -25,7 +25,7 @@ func (s *dirBlobs) put(b Blob) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if b.Path != "" && os.Link(b.Path, dst) == nil {
+	if b.Path != "" && isRegular(b.Path) && os.Link(b.Path, dst) == nil {
 		return nil // a linked file keeps its mode: a store file stays read-only
 	}
 	rc, err := b.open()
@@ -48,6 +48,13 @@ func (s *dirBlobs) put(b Blob) error {
 		return fmt.Errorf("writing blob %s: %w", b.Desc.Digest, err)
 	}
 	return nil
+}
+
+// isRegular reports whether p is a regular file itself, not a symlink:
+// link(2) would link a symlink, and a layout never holds one.
+func isRegular(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 func (s *dirBlobs) produce(write func(io.Writer) (layers.Descriptor, error), name func(layers.Descriptor) string) (layers.Descriptor, error) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/spec"
 	"github.com/nixlayer/nixlayer/stream"
 
@@ -203,28 +204,7 @@ func checkLinked(t *testing.T, cached, inLayout string) {
 // fakeLayer writes a layer output of n one-byte layers holding no store
 // path, for platform arch.
 func fakeLayer(t *testing.T, arch string, n int) string {
-	t.Helper()
-	out := t.TempDir()
-	f := &wire.LayerFile{Platform: wire.Platform{Architecture: arch, OS: "linux"}}
-	for i := range n {
-		d := fmt.Sprintf("sha256:%064x", i+1)
-		f.Layers = append(f.Layers, wire.Descriptor{Digest: d, DiffID: d, Size: 1, UncompressedSize: 1, Compression: "none", MediaType: string(layers.None.MediaType(true))})
-		p := filepath.Join(out, wire.BlobPath(d))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte{0}, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	doc, err := wire.EncodeLayerFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, wire.LayerFileName), doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testutil.FakeLayerOutput(t, arch, n)
 }
 
 // TestCachedLayerErrors: what is not a buildLayer output, a layer of
@@ -357,5 +337,33 @@ func TestStreamCachedLayerGone(t *testing.T) {
 	err := stream.StreamScript(context.Background(), script, "", "", &buf)
 	if err == nil || !strings.Contains(err.Error(), "store path "+blob+", which the image needs, is gone") || buf.Len() > 0 {
 		t.Errorf("got %v and %d bytes, want an error naming %s and nothing written", err, buf.Len(), blob)
+	}
+}
+
+// TestCachedLayerSymlinkBlob: a buildLayer output whose blob is a symlink
+// (size set to match) is refused for every output format, naming the
+// blob, and nothing is written: no archive copies it, no OCI layout links
+// to it.
+func TestCachedLayerSymlinkBlob(t *testing.T) {
+	s := newTestStore(t)
+	out := fakeLayer(t, "amd64", 1)
+	blob := filepath.Join(out, wire.BlobPath(fmt.Sprintf("sha256:%064x", 1)))
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte{7}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, blob); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []format.Format{format.DockerArchive, format.OCIArchive, format.OCILayout} {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			sp.Function, sp.Layered, sp.Layers = "buildLayeredImage", ptr(true), []string{out}
+			req := &image.Request{Spec: sp, Graph: s.graph, Out: filepath.Join(t.TempDir(), "image"), Env: spec.Env{DefaultTag: "latest", TempDir: t.TempDir()}}
+			checkErr(t, image.Build(context.Background(), req), "layers[0] = "+out+" is damaged: opening "+blob+": a symlink, not a regular file", req.Out)
+		})
 	}
 }

@@ -88,7 +88,7 @@ func Inspect(path string, opts ...base.Option) (*Report, error) {
 		r.Index = im.Manifests
 	}
 	if img.Count() > 1 {
-		if r.Images, err = summaries(path, img.Count(), opts); err != nil {
+		if r.Images, err = summaries(path, img); err != nil {
 			return nil, err
 		}
 	}
@@ -143,17 +143,16 @@ func report(src string, v v1.Image, walk *base.Image, n int) (*Report, error) {
 	return r, nil
 }
 
-// summaries describes in brief each of the count images of the archive at
-// path.
-func summaries(path string, count int, opts []base.Option) ([]Summary, error) {
+// summaries describes in brief each image of the archive img was opened
+// from, selected from the open archive (not opened again for each).
+func summaries(path string, img *base.Image) ([]Summary, error) {
 	var out []Summary
-	for i := 0; i < count; i++ {
-		img, err := base.Open(path, append(opts, base.WithPosition(i))...)
+	for i := 0; i < img.Count(); i++ {
+		sel, err := img.Select(i)
 		if err != nil {
 			return nil, err
 		}
-		s, err := summary(img)
-		img.Close()
+		s, err := summary(sel)
 		if err != nil {
 			return nil, fmt.Errorf("inspecting image %d of %q: %w", i+1, path, err)
 		}

@@ -143,22 +143,24 @@ func (m *merger) add(in Input) error {
 		}
 		return s.Write(m.ctx, m.w)
 	}
-	opts := []base.Option{base.WithContext(m.ctx), base.WithTempDir(m.tempDir)}
-	for i := 0; ; i++ {
-		img, err := base.Open(in.Path, append(opts, base.WithPosition(i))...)
-		if err != nil {
-			return err
+	// The archive is opened (and decompressed, and indexed) once; each of
+	// its images is selected from it.
+	archive, err := base.Open(in.Path, base.WithContext(m.ctx), base.WithTempDir(m.tempDir))
+	if err != nil {
+		return err
+	}
+	defer archive.Close()
+	n := archive.Count()
+	for i := 0; i < n; i++ {
+		img, err := archive.Select(i)
+		if err == nil {
+			err = m.addArchived(img, in)
 		}
-		err = m.addArchived(img, in)
-		n := img.Count()
-		img.Close()
 		if err != nil {
 			return fmt.Errorf("image %d of %d: %w", i+1, n, err)
 		}
-		if i+1 >= n {
-			return nil
-		}
 	}
+	return nil
 }
 
 // addArchived copies the blobs of an image read by image/base and adds it

@@ -6,5 +6,7 @@
 // v1.Layer); and the image those blobs make over a base (Assemble,
 // AddImage, WriteBase, OpenBase). Package image plans layers and package
 // stream replays them; both write through here, so a built image and a
-// streamed one are made by the same code.
+// streamed one are made by the same code. A cached layer's files are read
+// only as regular files inside its buildLayer output, never through a
+// symlink, and its blob is checked against its digest as it is read.
 package recipe

@@ -171,7 +171,7 @@ func Assemble(blobs []*Blob, plan []Layer, set ImageConfig, from *base.Image) (v
 	if err != nil {
 		return nil, fmt.Errorf("setting image config: %w", err)
 	}
-	return img, nil
+	return freeze(img, adds)
 }
 
 // OpenBase opens the base image b with its safety limits; the reading of the

@@ -127,7 +127,8 @@ func FromWire(wl wire.Layer, c layers.Compression, what string, i int) (Layer, l
 		return Layer{}, d, err
 	}
 	if wl.File != "" {
-		return cachedFromWire(wl, d, lc), d, nil
+		l, err := cachedFromWire(wl, d, lc, what, i)
+		return l, d, err
 	}
 	if lc != c {
 		return Layer{}, d, fmt.Errorf("%s is damaged: layer %d is %s, the image %s", what, i+1, lc, c)

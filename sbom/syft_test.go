@@ -3,6 +3,7 @@ package sbom
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,11 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/package-url/packageurl-go"
 
@@ -143,18 +139,7 @@ func TestSyftFindsInImage(t *testing.T) {
 	if _, err := layers.WriteFunc(context.Background(), &layer, layers.Entries(Entries(docs)), layers.Options{MTime: time.Unix(1, 0), Compression: layers.None}); err != nil {
 		t.Fatal(err)
 	}
-	l, err := tarball.LayerFromReader(bytes.NewReader(layer.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive := filepath.Join(t.TempDir(), "image.tar")
-	if err := tarball.WriteToFile(archive, name.MustParseReference("app:v1"), img); err != nil {
-		t.Fatal(err)
-	}
+	archive := testutil.OneLayerArchive(t, "app:v1", func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
 	out := testutil.Run(t, "", []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}, bin, "scan", "docker-archive:"+archive,
 		"-q", "--select-catalogers", "+sbom-cataloger", "-o", "cyclonedx-json")
 	purls := convertedPURLs(t, CycloneDXJSON, []byte(out))

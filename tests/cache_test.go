@@ -165,6 +165,13 @@ func TestCachedLayerBadInput(t *testing.T) {
 			"maxLayers = 2 leaves no layer for the image's own store paths: 1 layers come from `layers`"},
 		{"unknown argument", `nl.buildLayer { deps = [ testPkgs.bbBin ]; maxLayer = 2; }`,
 			"nixlayer.buildLayer: unknown argument maxLayer; did you mean maxLayers?"},
+		// A layer output whose blob is a symlink out (a file of the
+		// closure here), for each format: refused, never copied or linked.
+		{"symlinked blob", fakeLayer(`ln -s ${testPkgs.hello}/bin/hello $out/blobs/sha256/$hex`, "docker-archive"), "-fake-layer/blobs/sha256/"},
+		{"symlinked blob, oci-archive", fakeLayer(`ln -s ${testPkgs.hello}/bin/hello $out/blobs/sha256/$hex`, "oci-archive"), ": a symlink, not a regular file"},
+		{"symlinked blob, oci-layout", fakeLayer(`ln -s ${testPkgs.hello}/bin/hello $out/blobs/sha256/$hex`, "oci-layout"), ": a symlink, not a regular file"},
+		{"layer.json a link to /dev/zero", fakeLayer(`cp $real/blobs/sha256/$hex $out/blobs/sha256/; rm $out/layer.json; ln -s /dev/zero $out/layer.json`, "docker-archive"),
+			"/layer.json: a symlink, not a regular file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, stderr, err := testutil.NixBuildErr(t, c.expr)
@@ -176,6 +183,19 @@ func TestCachedLayerBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeLayer is an image of format over a copy of a buildLayer output
+// whose blob (blobs/sha256/$hex) the shell commands make.
+func fakeLayer(make, format string) string {
+	return `nl.buildLayeredImage { name = "x"; format = "` + format + `"; contents = [ testPkgs.hello ]; layers = [
+	  (testPkgs.runCommand "fake-layer" { real = ` + busyboxLayer + `; } ''
+	    mkdir -p $out/blobs/sha256
+	    cp $real/layer.json $out/
+	    hex=$(basename $real/blobs/sha256/*)
+	    ` + make + `
+	  '')
+	]; }`
 }
 
 // TestCachedLayerBinaryCache copies a cached layer (with its closure) to a

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 )
 
 // Version is the wire version this nixlayer writes and reads. It changes
@@ -178,11 +179,12 @@ func DecodeScript(data []byte, what string) (*Script, error) {
 }
 
 // ReadLayerFile reads the LayerFile of the cached layer derivation output
-// out; an error reading the file wraps the os error (fs.ErrNotExist for an
-// output that is not one).
+// out, a regular file (never a symlink) of at most MaxLayerFileBytes; an
+// error reading the file wraps the os error (fs.ErrNotExist for an output
+// that is not one).
 func ReadLayerFile(out string) (*LayerFile, error) {
 	doc := filepath.Join(out, LayerFileName)
-	data, err := os.ReadFile(doc)
+	data, err := regularfile.ReadAllInside(out, LayerFileName, MaxLayerFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading layer descriptor: %w", err)
 	}

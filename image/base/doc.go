@@ -13,7 +13,10 @@
 // another of its images by manifest digest. An archive that lists several
 // images (mergeImages' docker-archives, an OCI layout with several
 // index.json entries) is read by name and tag (WithName, WithTag), or by
-// position with WithPosition; Count says how many it lists.
+// position with WithPosition; Count says how many it lists, and Select
+// picks each in turn from the archive already open (not opened,
+// decompressed or indexed again, its list parsed once), so reading all n
+// images takes time linear in n.
 //
 // # Safety policy
 //

@@ -20,19 +20,9 @@ type dockerManifest []struct {
 
 // openDocker reads a docker-archive in the registry format.
 func (img *Image) openDocker() error {
-	b, err := img.readAll("manifest.json")
+	m, refs, err := img.dockerList()
 	if err != nil {
 		return err
-	}
-	var m dockerManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("decoding manifest.json of image %q: %w", img.src, err)
-	}
-	refs := make([][]imageRef, len(m))
-	for i, e := range m {
-		for _, t := range e.RepoTags {
-			refs[i] = append(refs[i], parseRef(t))
-		}
 	}
 	i, err := img.pick(refs)
 	if err != nil {

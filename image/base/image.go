@@ -57,6 +57,9 @@ type Image struct {
 	layers      []*layer
 	v1img       v1.Image
 
+	docs     *archiveDocs // the archive's list of images, once parsed
+	borrowed bool         // the store and file are another Image's (Select)
+
 	indexOnce sync.Once
 	index     *Index
 	indexErr  error
@@ -113,6 +116,9 @@ func (img *Image) DiffIDs() ([]v1.Hash, error) {
 
 // Close removes the image's temporary files.
 func (img *Image) Close() error {
+	if img.borrowed {
+		return nil
+	}
 	var err error
 	if img.store != nil {
 		err = img.store.close()
@@ -233,6 +239,10 @@ func (l *layer) Digest() (v1.Hash, error) {
 	if l.digestKnown {
 		return l.digest, nil
 	}
+	if h, ok := l.img.docs.knownDigest(l.blob); ok {
+		l.digest, l.digestKnown = h, true
+		return h, nil
+	}
 	rc, _, err := l.img.store.open(l.blob)
 	if err != nil {
 		return v1.Hash{}, err
@@ -242,6 +252,7 @@ func (l *layer) Digest() (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	l.digest, l.digestKnown = h, true
+	l.img.docs.setDigest(l.blob, h)
 	return h, nil
 }
 
@@ -262,6 +273,7 @@ func (l *layer) setDigest(h v1.Hash) {
 	defer l.mu.Unlock()
 	if !l.digestKnown {
 		l.digest, l.digestKnown = h, true
+		l.img.docs.setDigest(l.blob, h)
 	}
 }
 

@@ -43,17 +43,9 @@ func descRefs(d v1.Descriptor) []imageRef {
 
 // openOCI reads an OCI layout, from a directory or a tar.
 func (img *Image) openOCI() error {
-	b, err := img.readAll("index.json")
+	idx, refs, err := img.indexList()
 	if err != nil {
 		return err
-	}
-	var idx v1.IndexManifest
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return fmt.Errorf("decoding index.json of image %q: %w", img.src, err)
-	}
-	refs := make([][]imageRef, len(idx.Manifests))
-	for i, d := range idx.Manifests {
-		refs[i] = descRefs(d)
 	}
 	i, err := img.pick(refs)
 	if err != nil {

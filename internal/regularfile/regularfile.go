@@ -62,6 +62,15 @@ func ReadAll(p string, max int64, noFollow bool) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readBounded(f, p, max)
+}
+
+// readBounded reads f, named p in errors, failing after max bytes. A
+// file whose size says it is too long fails before it is read.
+func readBounded(f *os.File, p string, max int64) ([]byte, error) {
+	if fi, err := f.Stat(); err == nil && fi.Size() > max {
+		return nil, fmt.Errorf("%s is over the %d byte limit (%d bytes)", p, max, fi.Size())
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err

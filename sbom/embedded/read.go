@@ -4,9 +4,12 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
-	"os"
+	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/internal/regularfile"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/sbom"
@@ -67,38 +70,72 @@ func ReadAll(path string, opts ...base.Option) (*sbom.Documents, error) {
 }
 
 // MaxDocumentSize bounds an SBOM read out of an image into memory: a
-// document lists each store path in about 1 KiB, so this allows closures
-// far larger than any real one.
-const MaxDocumentSize = 256 << 20
+// document lists each store path in about 1 KiB (the largest CycloneDX
+// document of the examples, 1.6 KiB a path), so this allows closures of
+// some 40,000 store paths, far larger than any real one.
+const MaxDocumentSize = 64 << 20
 
 // fromImageAll reads the documents in formats fs from the image's layers,
 // in one pass.
 func fromImageAll(path string, fs []sbom.Format, opts ...base.Option) (map[sbom.Format][]byte, error) {
+	out := map[sbom.Format][]byte{}
+	err := eachDocument(path, fs, opts, func(f sbom.Format, x *base.Index) (bool, error) {
+		data, ok, err := x.Content(f.Path(), MaxDocumentSize)
+		out[f] = data
+		return ok, err
+	})
+	return out, err
+}
+
+// eachDocument opens the image at path, keeping the files of the
+// documents in formats fs, and calls read for each format with the
+// image's index; read says whether the image has the document.
+func eachDocument(path string, fs []sbom.Format, opts []base.Option, read func(sbom.Format, *base.Index) (bool, error)) error {
 	var keep []string
 	for _, f := range fs {
 		keep = append(keep, f.Path())
 	}
 	img, err := base.Open(path, append(opts, base.WithKeep(keep...))...)
 	if err != nil {
-		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
+		return fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
 	defer img.Close()
 	x, err := img.Index()
 	if err != nil {
-		return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
+		return fmt.Errorf("reading the SBOM of %s: %w", path, err)
 	}
-	out := map[sbom.Format][]byte{}
 	for _, f := range fs {
-		data, ok, err := x.Content(f.Path(), MaxDocumentSize)
+		ok, err := read(f, x)
 		if err != nil {
-			return nil, fmt.Errorf("reading the SBOM of %s: %w", path, err)
+			return fmt.Errorf("reading the SBOM of %s: %w", path, err)
 		}
 		if !ok {
-			return nil, fmt.Errorf("image %s has no file /%s: %w (built with sbom = false, or not by nixlayer?)", path, f.Path(), ErrNoSBOM)
+			return fmt.Errorf("image %s has no file /%s: %w (built with sbom = false, or not by nixlayer?)", path, f.Path(), ErrNoSBOM)
 		}
-		out[f] = data
 	}
-	return out, nil
+	return nil
+}
+
+// Copy writes the document in format f of the image at path (see Read)
+// to w. An image's document is streamed from its layer, not held in
+// memory; its size is checked against MaxDocumentSize before a byte is
+// written.
+func Copy(path string, f sbom.Format, w io.Writer) error {
+	script, err := isScript(path)
+	if err != nil {
+		return err
+	}
+	if script {
+		docs, err := fromScript(path, []sbom.Format{f})
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(docs[f])
+		return err
+	}
+	return eachDocument(path, []sbom.Format{f}, nil, func(f sbom.Format, x *base.Index) (bool, error) {
+		return x.CopyContent(f.Path(), w, MaxDocumentSize)
+	})
 }
 
 // fromScript finds the documents in formats fs in the recipe of a stream
@@ -121,7 +158,7 @@ func fromScript(path string, fs []sbom.Format) (map[sbom.Format][]byte, error) {
 			fromBase = append(fromBase, f)
 			continue
 		}
-		if out[f], err = entryData(path, f, found); err != nil {
+		if out[f], err = entryData(path, s, f, found); err != nil {
 			return nil, err
 		}
 	}
@@ -153,17 +190,52 @@ func lastEntry(ls []recipe.Layer, name string) *layers.Entry {
 }
 
 // entryData returns the bytes of the document in format f that entry e of
-// the stream script at path writes.
-func entryData(path string, f sbom.Format, e *layers.Entry) ([]byte, error) {
+// the stream script s at path writes: its data, or its source file, which
+// must be a regular file inside a store path (or a cached layer's output)
+// that the script's layers hold, reached without following a symlink, of
+// at most MaxDocumentSize bytes.
+func entryData(path string, s *stream.Script, f sbom.Format, e *layers.Entry) ([]byte, error) {
 	if e.Type != tar.TypeReg {
 		return nil, fmt.Errorf("stream script %s: /%s is not a regular file: %w", path, f.Path(), ErrNoSBOM)
 	}
 	if e.Source == "" {
 		return e.Data, nil
 	}
-	data, err := os.ReadFile(e.Source)
+	root, rel, ok := scriptRoot(s.Layers, e.Source)
+	if !ok {
+		return nil, fmt.Errorf("reading the SBOM of stream script %s: /%s comes from %s, which is in no store path of the script's layers: the script is damaged", path, f.Path(), e.Source)
+	}
+	var data []byte
+	var err error
+	if rel == "" {
+		data, err = regularfile.ReadAll(root, MaxDocumentSize, true)
+	} else {
+		data, err = regularfile.ReadAllInside(root, rel, MaxDocumentSize)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the SBOM of stream script %s: %w", path, err)
+		return nil, fmt.Errorf("reading the SBOM of stream script %s: /%s from %s: %w", path, f.Path(), e.Source, err)
 	}
 	return data, nil
+}
+
+// scriptRoot finds the store path (or cached layer output) of layers ls
+// that holds file p: that root, and p relative to it ("" for the root
+// itself).
+func scriptRoot(ls []recipe.Layer, p string) (root, rel string, ok bool) {
+	p = filepath.Clean(p)
+	for i := range ls {
+		roots := ls[i].StorePaths
+		if c := ls[i].Cached; c != nil {
+			roots = append(roots[:len(roots):len(roots)], c.Output)
+		}
+		for _, r := range roots {
+			if p == r {
+				return r, "", true
+			}
+			if rest, found := strings.CutPrefix(p, r+"/"); found {
+				return r, rest, true
+			}
+		}
+	}
+	return "", "", false
 }

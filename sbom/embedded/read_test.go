@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nixlayer/nixlayer/internal/testutil"
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/stream"
 
@@ -132,27 +135,115 @@ func TestReadNone(t *testing.T) {
 }
 
 // TestReadScriptSource reads a document that a stream script's recipe
-// names by its file on disk (Entry.Source) rather than holding it.
+// names by its file on disk (Entry.Source) rather than holding it: only a
+// regular file inside a store path of the script's layers, reached
+// without a symlink, bounded. A source elsewhere, /dev/zero, a FIFO, a
+// symlink out or a 1 GiB sparse file is an error naming it, with no hang
+// and no memory growth.
 func TestReadScriptSource(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "doc.json")
-	if err := os.WriteFile(src, testDocs.SPDX, 0o644); err != nil {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	for _, tt := range []struct {
+		name string
+		// attack changes the source file src (in store path sp) or names
+		// another one; want is the error, "" for none.
+		attack func(t *testing.T, sp, src string) (source, want string)
+	}{
+		{"in a store path", func(t *testing.T, sp, src string) (string, string) { return src, "" }},
+		{"outside", func(t *testing.T, sp, src string) (string, string) {
+			return secret, "comes from " + secret + ", which is in no store path of the script's layers"
+		}},
+		{"/dev/zero", func(t *testing.T, sp, src string) (string, string) {
+			return "/dev/zero", "comes from /dev/zero, which is in no store path"
+		}},
+		{"climbing out", func(t *testing.T, sp, src string) (string, string) {
+			return sp + "/../" + filepath.Base(secret), "which is in no store path"
+		}},
+		{"a FIFO", func(t *testing.T, sp, src string) (string, string) {
+			os.Remove(src)
+			if err := syscall.Mkfifo(src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return src, src + ": a FIFO, not a regular file"
+		}},
+		{"a symlink out", func(t *testing.T, sp, src string) (string, string) {
+			os.Remove(src)
+			if err := os.Symlink(secret, src); err != nil {
+				t.Fatal(err)
+			}
+			return src, src + ": a symlink, not a regular file"
+		}},
+		{"a symlinked directory", func(t *testing.T, sp, src string) (string, string) {
+			if err := os.Symlink(filepath.Dir(secret), filepath.Join(sp, "share")); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(sp, "share", filepath.Base(secret)), filepath.Join(sp, "share") + ": a symlink, not a directory"
+		}},
+		{"a sparse 1 GiB file", func(t *testing.T, sp, src string) (string, string) {
+			if err := os.Truncate(src, 1<<30); err != nil {
+				t.Fatal(err)
+			}
+			return src, "is over the 67108864 byte limit"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := filepath.Join(t.TempDir(), "00000000000000000000000000000000-sbom")
+			src := filepath.Join(sp, "doc.json")
+			if err := os.MkdirAll(sp, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(src, testDocs.SPDX, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := sourceScript(t, sp, src)
+			source, want := tt.attack(t, sp, src)
+			if source != src {
+				p = sourceScript(t, sp, src, func(e *layers.Entry) { e.Source = source })
+			}
+			before := testutil.PeakRSS(t)
+			got, err := Read(p, sbom.SPDXJSON)
+			if grew := testutil.PeakRSS(t) - before; grew > 32<<20 {
+				t.Errorf("peak RSS grew by %d MiB", grew>>20)
+			}
+			if want == "" {
+				if err != nil || !bytes.Equal(got, testDocs.SPDX) {
+					t.Errorf("got %q, %v; want %q", got, err, testDocs.SPDX)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
+				t.Errorf("got %q, %v; want an error naming %s saying %q", got, err, p, want)
+			}
+		})
+	}
+}
+
+// sourceScript writes a stream script of two layers: store path sp, and
+// the SBOM document read from src; edit changes the document's entry
+// after the layers' digests are computed.
+func sourceScript(t *testing.T, sp, src string, edit ...func(*layers.Entry)) string {
+	t.Helper()
 	e := layers.File(sbom.SPDXJSON.Path(), 0o644, nil)
 	e.Source, e.Size = src, int64(len(testDocs.SPDX))
-	plan := []recipe.Layer{{Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
+	plan := []recipe.Layer{{StorePaths: []string{sp}, Comment: "store path"}, {Extra: layers.Merge([]layers.Entry{e}), Comment: "customisation"}}
 	set := stream.Settings{Ref: name.MustParseReference("app:v1").(name.Tag), MTime: time.Unix(1, 0), Compression: layers.None}
 	descs, err := stream.Describe(t.Context(), plan, layers.Options{MTime: set.MTime, Compression: set.Compression})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range edit {
+		for i := range plan[1].Extra {
+			if plan[1].Extra[i].Name == e.Name {
+				f(&plan[1].Extra[i])
+			}
+		}
 	}
 	p := filepath.Join(t.TempDir(), "stream")
 	s := &stream.Script{Settings: set, Layers: plan, Blobs: descs}
 	if err := stream.WriteScript(p, "/nonexistent/nixlayer", s); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Read(p, sbom.SPDXJSON)
-	if err != nil || !bytes.Equal(got, testDocs.SPDX) {
-		t.Errorf("got %q, %v; want %q", got, err, testDocs.SPDX)
-	}
+	return p
 }
