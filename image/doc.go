@@ -8,6 +8,6 @@
 // layer is written straight after its tar header, one layer after another
 // (each compresses on every core); for an OCI layout the layers are
 // written to files several at once and hard-linked into the layout.
-// Merge (mergeImages) writes the images of several archives, layouts and
-// stream scripts into one docker-archive.
+// A set of images (buildImageSet) plans its members' layers over the union
+// of their closures (imageset.go, layering's "set" strategy).
 package image
