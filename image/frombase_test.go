@@ -9,11 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/internal/testutil"
@@ -44,19 +39,7 @@ func craftedBase(t *testing.T, entries ...baseEntry) string {
 	}
 	tw.Close()
 	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "base.tar")
-	if err := tarball.WriteToFile(p, name.MustParseReference("base:v1"), img); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testutil.OneLayerArchive(t, "base:v1", func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
 }
 
 // TestHostileBase: a base whose /nix is a symlink is refused, naming the

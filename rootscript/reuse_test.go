@@ -4,7 +4,6 @@ package rootscript
 
 import (
 	"archive/tar"
-	"context"
 	"strings"
 	"testing"
 
@@ -30,13 +29,7 @@ func TestInodeReuse(t *testing.T) {
 		"rm -r put old* dev*",
 		"i=0; while [ $i -lt 200 ]; do echo new > new$i; i=$((i+1)); done",
 	}, "\n")
-	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: script, Shell: bb}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := tr.Changes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := runChanges(t, tr, script, bb)
 	m := byName(got)
 	freed := map[string]bool{}
 	for _, n := range strings.Fields(content(t, m["freed"])) {

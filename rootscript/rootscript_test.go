@@ -97,13 +97,7 @@ func TestFakeRoot(t *testing.T) {
 		"chmod 1777 home && chmod 4755 a",
 		"chown 5 etc/motd",
 	}, "\n")
-	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: script, Shell: bb}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := tr.Changes()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := runChanges(t, tr, script, bb)
 	m := byName(got)
 	check := func(name string, typ byte, mode int64, uid, gid int) layers.Entry {
 		t.Helper()
@@ -391,4 +385,18 @@ func content(t *testing.T, e layers.Entry) string {
 		t.Errorf("/%s: %d bytes at %s, entry size %d", e.Name, len(b), e.Source, e.Size)
 	}
 	return string(b)
+}
+
+// runChanges runs script as fakeRootCommands (with the shell bb) over tr
+// and returns what it changed.
+func runChanges(t *testing.T, tr *Tree, script, bb string) []layers.Entry {
+	t.Helper()
+	if err := tr.Run(context.Background(), Options{Name: "fakeRootCommands", Script: script, Shell: bb}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tr.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -5,14 +5,8 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
@@ -35,18 +29,7 @@ func TestBaseNixSymlinkRefused(t *testing.T) {
 		}
 	}
 	tw.Close()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := filepath.Join(t.TempDir(), "nix-symlink-base.tar")
-	if err := tarball.WriteToFile(base, name.MustParseReference("linked/base:v1"), img); err != nil {
-		t.Fatal(err)
-	}
+	base := testutil.OneLayerArchive(t, "linked/base:v1", func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
 	for _, fn := range []string{"buildImage", "buildLayeredImage"} {
 		t.Run(fn, func(t *testing.T) {
 			out, errOut, err := testutil.NixBuildErr(t, `nl.`+fn+` { name = "on-linked-nix"; tag = "v1"; fromImage = `+base+`; contents = [ testPkgs.hello ]; }`)
