@@ -178,10 +178,27 @@ func (p *pipelineParser) step(v any, loc string, depth int) (*step, error) {
 	}
 	if kind.parse != nil {
 		if err := kind.parse(p, s, args, depth); err != nil {
+			var in nestedError
+			if errors.As(err, &in) {
+				return nil, in.err // it names its own place
+			}
 			return nil, fmt.Errorf("%s: %w (usage: %s)", loc, err, kind.usage)
 		}
 	}
 	return s, nil
+}
+
+// nestedError is the error of a step nested in another (over, map,
+// pipe), which already names its place.
+type nestedError struct{ err error }
+
+func (e nestedError) Error() string { return e.err.Error() }
+
+func nested(err error) error {
+	if err == nil {
+		return nil
+	}
+	return nestedError{err}
 }
 
 func parseCount(_ *pipelineParser, s *step, args []any, _ int) error {
@@ -274,19 +291,19 @@ func parseOver(p *pipelineParser, s *step, args []any, depth int) error {
 	s.key = key
 	sub, err := p.step(args[1], s.loc+" > step", depth+1)
 	s.sub = sub
-	return err
+	return nested(err)
 }
 
 func parseMap(p *pipelineParser, s *step, args []any, depth int) error {
 	sub, err := p.step(args[0], s.loc+" > step", depth+1)
 	s.sub = sub
-	return err
+	return nested(err)
 }
 
 func parsePipe(p *pipelineParser, s *step, args []any, depth int) error {
 	steps, err := p.list(args[0], s.loc+" > ", depth+1)
 	s.steps = steps
-	return err
+	return nested(err)
 }
 
 // describe names the JSON type of v for errors.
