@@ -28,7 +28,7 @@ type pipelineFixture struct {
 	cases []pipelineCase
 }
 
-func loadPipelineFixtures(t *testing.T) []pipelineFixture {
+func loadPipelineFixtures(t testing.TB) []pipelineFixture {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "pipeline", "*.graph.json"))
 	if err != nil || len(files) == 0 {
@@ -261,4 +261,38 @@ func TestPipelineLargeClosure(t *testing.T) {
 	if alloc > 2<<30 {
 		t.Errorf("the pipeline allocated %d MiB", alloc>>20)
 	}
+}
+
+// FuzzPipeline: no pipeline makes ParsePipeline or Run panic; a pipeline
+// that parses and runs gives every path of the graph at most once.
+func FuzzPipeline(f *testing.F) {
+	for _, fx := range loadPipelineFixtures(f) {
+		if fx.name != "nixpkgs-pipe-test" {
+			continue
+		}
+		for _, c := range fx.cases {
+			f.Add([]byte(c.Pipeline))
+		}
+	}
+	f.Add([]byte(`[["split_paths", [{"children_of": []}]], ["over", "rest", ["map", ["flatten"]]]]`))
+	g := layerTestGraph(f, pythonApp, pythonSizes)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePipeline(data)
+		if err != nil {
+			return
+		}
+		groups, err := p.Run(Input{Graph: g, Budget: MaxImageLayers})
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, grp := range groups {
+			for _, path := range grp {
+				if seen[path] {
+					t.Fatalf("%s: %s in two layers", data, path)
+				}
+				seen[path] = true
+			}
+		}
+	})
 }
