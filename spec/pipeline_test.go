@@ -67,3 +67,14 @@ func TestResolvePipeline(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveLayerNoPipeline: buildLayer has no layeringPipeline, so
+// layering "pipeline" is an error there.
+func TestResolveLayerNoPipeline(t *testing.T) {
+	s, err := ParseLayerSpec([]byte(`{"layering":"pipeline"}`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ResolveLayer(s, "")
+	testutil.WantErr(t, err, `layering = "pipeline": buildLayer takes no layeringPipeline`)
+}
