@@ -250,6 +250,7 @@ let
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
+    , layeringPipeline ? null                # nixpkgs' steps over the closure graph (README, "Layering strategies")
     , fakeRootCommands ? null, enableFakechroot ? null
     , ...                                    # any other: an error (args.nix)
     }@args:

@@ -49,7 +49,7 @@ var imageNixSet = []string{
 // The arguments of the layered builders only, and of buildImage only: each
 // a Spec field the other builders do not take.
 var (
-	layeredOnly = []string{"maxLayers", "layering", "fakeRootCommands", "enableFakechroot"}
+	layeredOnly = []string{"maxLayers", "layering", "layeringPipeline", "fakeRootCommands", "enableFakechroot"}
 	singleOnly  = []string{"runAsRoot"}
 )
 
