@@ -21,6 +21,10 @@ let
   # working directory of a build, writable by the build user.
   buildDir = "/build";
 
+  # bash -c script: bash --rcfile RC ("$1") on a terminal, else bash RC.
+  interactiveIfTerminal = ''
+    if [ -t 0 ] && [ -t 2 ]; then exec "$0" --rcfile "$1"; else exec "$0" "$1"; fi'';
+
   # A shell word that stands for s ('…', with ' written as '\'').
   quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
@@ -40,7 +44,7 @@ let
       in "an attribute set without drvAttrs (attributes: ${if names == [ ] then "none" else shown}${if builtins.length names > 8 then ", …" else ""})"
     else if isPath v then "the path ${toString v}"
     else if isString v then "the string \"${builtins.substring 0 80 v}\""
-    else "a ${typeOf v}";
+    else "a value of type ${typeOf v}";
 
   # A value in an error message.
   show = v: if isInt v || isString v then builtins.toJSON v else "a ${typeOf v}";
@@ -154,8 +158,11 @@ let
       symlinks = { "/bin/sh" = sh; } // (if env' != null then { "/usr/bin/env" = "${env'}/bin/env"; } else { });
       config = {
         User = "${toString uid}:${toString gid}";
-        # nix-shell --command runs bash --rcfile (interactive), --run bash rcfile.
-        Cmd = if run == null then [ sh "--rcfile" rcfile ] else [ sh rcfile ];
+        # As nix-shell: bash --rcfile (interactive) when standard input and
+        # error are terminals (docker run -it) and `run` is not given, else
+        # bash running the rc file as a script; nix-shell tells at its start,
+        # so the image tells at the container's.
+        Cmd = if run == null then [ sh "-c" interactiveIfTerminal sh rcfile ] else [ sh rcfile ];
         WorkingDir = buildDir;
         Env = map (n: "${n}=${env.${n}}") (attrNames env);
       };
