@@ -110,6 +110,11 @@ var nixShellCases = []exampleCase{
 		if !strings.HasSuffix(im.out, "-hello-2.12-env.tar.gz") {
 			im.c.Errorf("buildNixShellImage's output %s, want …-hello-2.12-env.tar.gz (dockerTools' name)", im.out)
 		}
+		// skopeo reads no gzipped docker-archive; docker load does.
+		im.archive = filepath.Join(im.c.t.TempDir(), "image.tar")
+		if _, errOut, err := testutil.RunErr("", nil, "sh", "-c", `gzip -dc "$0" > "$1"`, im.out, im.archive); err != nil {
+			im.c.Fatalf("gunzip %s: %v\n%s", im.out, err, errOut)
+		}
 		checkBuilds(im)
 	}},
 }
