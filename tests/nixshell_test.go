@@ -46,8 +46,8 @@ func checkBuildUser(home string) func(im *exImage) {
 // derivation (genericBuild: unpack, build, install) as the build user into
 // the store, and its hello runs.
 func checkBuilds(im *exImage) {
+	checkBuildUser("/build")(im) // first: by chroot the build writes into the unpacked image
 	im.mustRunIn(0, tty, "Hello, world!")
-	checkBuildUser("/build")(im)
 }
 
 // nixShellCases are nixpkgs' nix-shell examples
@@ -55,10 +55,13 @@ func checkBuilds(im *exImage) {
 // nixos/tests/docker-tools-nix-shell.nix, and more.
 var nixShellCases = []exampleCase{
 	{name: "nix-shell-basic", kind: kindStream, check: func(im *exImage) {
-		im.mustRun("Hello, world!", "bash", "-c", "buildDerivation && $out/bin/hello")
 		checkBuildUser("/build")(im)
+		// The NixOS test runs `bash`, found on the image's PATH; a chroot
+		// finds no program by the config's PATH, so the shell is named.
+		bash := im.cfg().Config.Cmd[0]
+		im.mustRun("Hello, world!", bash, "-c", "buildDerivation && $out/bin/hello")
 		// Running as the build user, whose uid /etc/passwd names.
-		im.mustRun("1000 nixbld", "bash", "-c", `source "$stdenv/setup"; echo "$(id -u) $(whoami)"`)
+		im.mustRun("1000 nixbld", bash, "-c", `source "$stdenv/setup"; echo "$(id -u) $(whoami)"`)
 	}},
 	{name: "nix-shell-hook", kind: kindStream, check: func(im *exImage) {
 		im.mustRunIn(0, tty, "This is the shell hook!")
