@@ -3,6 +3,7 @@ package tests
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,54 +153,35 @@ func requireBashStatic(t *testing.T) {
 // same bytes built again without the sandbox.
 func TestNixShellImageWithPkgs(t *testing.T) {
 	requireBashStatic(t)
-	expr := `let
-	  ns = testPkgs.nixShell;
-	  pkgs = { bashInteractive = ns.bash; inherit (testPkgs) coreutils cacert; };
-	  nlp = import ` + filepath.Join(testutil.RepoRoot(t), "nix") + ` { nixlayer = nl.nixlayer; inherit pkgs; };
-	in nlp.buildNixShellImage {
-	  drv = ns.mkShell { packages = [ ns.hello ]; };
-	  uid = 0; gid = 0; homeDirectory = "/root";
-	  compressor = "none";
-	  run = ''echo "uid=$(id -u) home=$HOME ~root=$(eval echo ~root)"; cat "$SSL_CERT_FILE"; /usr/bin/env hello; echo "sh=$(readlink /bin/sh)"'';
-	}`
-	file := testutil.NixExprFile(t, expr)
-	out := testutil.NixBuild(t, expr)
-	c := &exCheck{t: t}
-	im := &exImage{c: c, out: out, archive: out}
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(exStop); !ok {
-					panic(r)
-				}
-			}
-			im.cleanup()
-		}()
+	var out string
+	for _, m := range runExample(t, exampleCase{name: "nix-shell-with-pkgs", check: func(im *exImage) {
+		out = im.out
 		if !strings.HasSuffix(out, "-nix-shell-env.tar") {
-			c.Errorf("output %s, want …-nix-shell-env.tar (compressor none)", out)
+			im.c.Errorf("output %s, want …-nix-shell-env.tar (compressor none)", out)
 		}
-		im.readArchive()
 		bash := testutil.NixBuild(t, "testPkgs.nixShell.bash")
 		cacert := testutil.NixBuild(t, "testPkgs.cacert")
 		cfg := im.cfg().Config
 		if len(cfg.Cmd) == 0 || cfg.Cmd[0] != bash+"/bin/bash" {
-			c.Errorf("Cmd %q, want pkgs.bashInteractive's bash %s/bin/bash", cfg.Cmd, bash)
+			im.c.Errorf("Cmd %q, want pkgs.bashInteractive's bash %s/bin/bash", cfg.Cmd, bash)
+		}
+		if !slices.Contains(cfg.Env, "SSL_CERT_FILE="+cacert+"/etc/ssl/certs/ca-bundle.crt") {
+			im.c.Errorf("config Env lacks SSL_CERT_FILE of pkgs.cacert: %q", cfg.Env)
 		}
 		got, err := im.run()
 		for _, want := range []string{"uid=0 home=/root ~root=/root", "stand-in", "Hello, world!", "sh=" + bash + "/bin/bash"} {
 			if err != nil || !strings.Contains(got, want) {
-				c.Errorf("running the image: %v; output %q lacks %q", err, got, want)
+				im.c.Errorf("running the image: %v; output %q lacks %q", err, got, want)
 			}
 		}
-		if !strings.Contains(strings.Join(cfg.Env, "\n"), "SSL_CERT_FILE="+cacert+"/etc/ssl/certs/ca-bundle.crt") {
-			c.Errorf("config Env lacks SSL_CERT_FILE of pkgs.cacert: %q", cfg.Env)
-		}
-	}()
-	for _, m := range c.errs {
+	}}) {
 		t.Error(m)
 	}
+	if out == "" {
+		return
+	}
 	requireSandboxOff(t)
-	nixCheck(t, file, []string{out}, noSandboxConfig)
+	nixCheck(t, testutil.NixExprFile(t, exNix(t, "nix-shell-with-pkgs")), []string{out}, noSandboxConfig)
 }
 
 // TestNixShellImageBadInput: what is no derivation, contradictory or

@@ -127,6 +127,30 @@ in
     inherit shell;
   };
 
+  # Not in nixpkgs' examples: nixlayer imported with `pkgs`, whose
+  # bashInteractive, coreutils and cacert are the defaults; uid 0 runs as
+  # root, with homeDirectory as root's home.
+  nix-shell-with-pkgs =
+    let
+      nlWithPkgs = import ../../nix {
+        nixlayer = nl.nixlayer;
+        pkgs = { bashInteractive = pkgs.bash; inherit (testPkgs) coreutils cacert; };
+      };
+    in
+    nlWithPkgs.buildNixShellImage {
+      drv = pkgs.mkShell { packages = [ pkgs.hello ]; };
+      uid = 0;
+      gid = 0;
+      homeDirectory = "/root";
+      compressor = "none";
+      run = ''
+        echo "uid=$(id -u) home=$HOME ~root=$(eval echo ~root)"
+        cat "$SSL_CERT_FILE"
+        /usr/bin/env hello
+        echo "sh=$(readlink /bin/sh)"
+      '';
+    };
+
   # Not in nixpkgs' examples: buildNixShellImage, the stream's archive as
   # hello-2.12-env.tar.gz.
   nix-shell-build-image = buildNixShellImage {
