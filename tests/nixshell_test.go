@@ -214,3 +214,22 @@ func TestNixShellImageBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestNixShellImagePassthru: the results carry dockerTools' imageName and
+// imageTag, buildArgs as given, and .override, which calls the nix-shell
+// function again (not streamLayeredImage) with the changed arguments.
+func TestNixShellImagePassthru(t *testing.T) {
+	file := testutil.NixExprFile(t, `let
+	  ns = testPkgs.nixShell;
+	  args = { drv = ns.hello; shell = "${ns.bash}/bin/bash"; tag = "V1"; };
+	  s = nl.streamNixShellImage args;
+	  b = nl.buildNixShellImage (args // { compressor = "zstd"; });
+	  s2 = s.override { tag = "v2"; run = "true"; };
+	in [ s.imageName s.imageTag s.isExe (builtins.attrNames s.buildArgs) s2.imageTag s2.buildArgs.run
+	     b.imageName b.imageTag b.name b.stream.imageTag (b.override { compressor = "none"; }).name ]`)
+	out := testutil.Run(t, "", testutil.NixEnv(), "nix-instantiate", "--eval", "--strict", "--json", file)
+	want := `["hello-2.12-env","v1",true,["drv","shell","tag"],"v2","true","hello-2.12-env","v1","hello-2.12-env.tar.zst","v1","hello-2.12-env.tar"]`
+	if strings.TrimSpace(out) != want {
+		t.Errorf("passthrus %s, want %s", out, want)
+	}
+}
