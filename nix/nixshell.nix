@@ -148,7 +148,11 @@ let
       # uid 0 (root) and 65534 (nobody), with homeDirectory as its home,
       # which the image holds only when it is the build directory.
       account = { "0" = "root"; "65534" = "nobody"; }.${toString uid} or "nixbld";
+      # Linux refuses a variable of more than 128 KiB ("NAME=value" and its
+      # NUL) to a program it starts: the container would not start.
+      tooLong = filter (n: builtins.stringLength n + builtins.stringLength env.${n} + 2 > 131072) (attrNames env);
     in
+    assert tooLong == [ ] || throw "nixlayer.${fn}: attribute ${builtins.head tooLong} of drv ${drv.name} is ${toString (builtins.stringLength env.${builtins.head tooLong})} bytes, more than Linux passes in one environment variable (128 KiB with its name): give it as a file, passAsFile = [ \"${builtins.head tooLong}\" ]";
     streamLayeredImage {
       name = if name != null then name else "${drv.name}-env";
       inherit tag;

@@ -200,6 +200,8 @@ func TestNixShellImageBadInput(t *testing.T) {
 		{"misspelt", `drv = ns.hello; comand = "x";`, "unknown argument comand; did you mean command?"},
 		{"compressor of a stream", `drv = ns.hello; compressor = "gz";`, "compressor is an argument of buildNixShellImage, not of streamNixShellImage"},
 		{"no shell", `drv = ns.hello; shell = null;`, "give `shell` (a bash"},
+		{"variable over 128 KiB", `drv = ns.mkShell { big = builtins.concatStringsSep "" (builtins.genList (_: "0123456789abcdef") 8192); };`,
+			`attribute big of drv nix-shell is 131072 bytes, more than Linux passes in one environment variable (128 KiB with its name): give it as a file, passAsFile = [ "big" ]`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			shell := `shell = "${ns.bash}/bin/bash"; `
