@@ -13,7 +13,7 @@
 # default.nix.
 { pkgs, writeFiles, writeImageStream, streamLayeredImage, argChecks }:
 let
-  inherit (builtins) attrNames concatStringsSep elem filter isAttrs isFunction isInt isList
+  inherit (builtins) attrNames concatStringsSep filter isAttrs isFunction isInt isList
     isPath isString listToAttrs mapAttrs removeAttrs typeOf;
 
   storeDir = builtins.storeDir;
