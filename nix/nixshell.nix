@@ -29,12 +29,17 @@ let
   quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
   # An attribute's value as Nix's `derivation` puts it in the builder's
-  # environment: a path copied into the store, a list's elements joined by
-  # spaces, true "1", false and null "", a derivation its output path. A set
-  # without outPath is an error, as in `derivation`.
+  # environment: a path copied into the store, a list's elements each
+  # followed by a space but the last and empty lists, true "1", false and
+  # null "", a derivation its output path. A set without outPath is an
+  # error, as in `derivation`.
   envString = v:
     if isPath v then "${v}"
-    else if isList v then toString (map envString v)
+    else if isList v then
+      let n = builtins.length v; in
+      concatStringsSep "" (builtins.genList (i:
+        let e = builtins.elemAt v i;
+        in envString e + (if i == n - 1 || (isList e && e == [ ]) then "" else " ")) n)
     else toString v;
 
   # What drv is, for the error when it is no derivation.

@@ -110,6 +110,20 @@ var nixShellCases = []exampleCase{
 		}
 	}},
 	{name: "nix-shell-build-derivation", kind: kindStream, check: checkBuilds},
+	{name: "nix-shell-plain-derivation", kind: kindStream, check: func(im *exImage) {
+		// What the builder got from Nix (the derivation built by Nix) is
+		// what it gets in the container.
+		drv := testutil.NixBuild(im.c.t, exNix(im.c.t, "nix-shell-plain-derivation")+".buildArgs.drv")
+		want, err := os.ReadFile(filepath.Join(drv, "env"))
+		if err != nil {
+			im.c.Fatalf("the derivation built by Nix: %v", err)
+		}
+		if !strings.Contains(string(want), "flag=[1] off=[] none=[] n=[42] nums=[1 2 3]") {
+			im.c.Errorf("Nix gave the builder %q", want)
+		}
+		checkBuildUser("/build")(im)
+		im.mustRun(string(want))
+	}},
 	{name: "nix-shell-build-image", check: func(im *exImage) {
 		if !strings.HasSuffix(im.out, "-hello-2.12-env.tar.gz") {
 			im.c.Errorf("buildNixShellImage's output %s, want …-hello-2.12-env.tar.gz (dockerTools' name)", im.out)

@@ -151,6 +151,35 @@ in
       '';
     };
 
+  # Not in nixpkgs' examples: a derivation of `derivation` itself (no
+  # stdenv), with two outputs and attributes of every kind, whose builder
+  # writes what it got into $out/env; built in the container by
+  # buildDerivation, it must write what it writes when Nix builds it.
+  nix-shell-plain-derivation = streamNixShellImage {
+    drv = testPkgs.run "plain" ''
+      mkdir -p $out $doc
+      printf '%s\n' "flag=[$flag] off=[$off] none=[$none] n=[$n] nums=[$nums] mixed=[$mixed]" \
+        "outputs=[$outputs] doc=[$doc] file=[$file] dep=[$dep] name=[$name]" > $out/env
+    '' {
+      outputs = [ "out" "doc" ];
+      flag = true;
+      off = false;
+      none = null;
+      n = 42;
+      nums = [ 1 2 [ 3 ] ];
+      mixed = [ null "a" true [ ] "b" ];
+      file = ./stdenv.nix;
+      dep = testPkgs.hello;
+    };
+    name = "nix-shell-plain-derivation";
+    tag = "latest";
+    run = ''
+      # No stdenv: PATH has bash and buildDerivation only.
+      buildDerivation && printf '%s\n' "$(< "$out/env")"
+    '';
+    inherit shell;
+  };
+
   # Not in nixpkgs' examples: buildNixShellImage, the stream's archive as
   # hello-2.12-env.tar.gz.
   nix-shell-build-image = buildNixShellImage {
