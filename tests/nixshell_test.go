@@ -194,8 +194,11 @@ func TestNixShellImageWithPkgs(t *testing.T) {
 	if out == "" {
 		return
 	}
+	// The image and the stream script it is written from.
+	expr := "let img = " + exNix(t, "nix-shell-with-pkgs") + "; in [ img img.stream ]"
+	outs := strings.Fields(testutil.NixBuild(t, expr))
 	requireSandboxOff(t)
-	nixCheck(t, testutil.NixExprFile(t, exNix(t, "nix-shell-with-pkgs")), []string{out}, noSandboxConfig)
+	nixCheck(t, testutil.NixExprFile(t, expr), outs, noSandboxConfig)
 }
 
 // TestNixShellImageBadInput: what is no derivation, contradictory or
