@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -250,5 +251,38 @@ func TestNixShellImagePassthru(t *testing.T) {
 	want := `["hello-2.12-env","v1",true,["drv","shell","tag"],"v2","true","hello-2.12-env","v1","hello-2.12-env.tar.zst","v1","hello-2.12-env.tar"]`
 	if strings.TrimSpace(out) != want {
 		t.Errorf("passthrus %s, want %s", out, want)
+	}
+}
+
+// TestNixShellImageEnv: the variables of the image's config are those Nix
+// gives the builder: no args, no __ignoreNulls, and with it no null.
+func TestNixShellImageEnv(t *testing.T) {
+	for _, c := range []struct {
+		name, attrs string
+		has, lacks []string
+	}{
+		{"ignoreNulls", `__ignoreNulls = true; gone = null; kept = false;`, []string{"kept=", "name=plain-env"}, []string{"gone=", "__ignoreNulls=", "args="}},
+		{"nulls kept", `gone = null;`, []string{"gone="}, []string{"args="}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := testutil.NixExprFile(t, `let ns = testPkgs.nixShell; in (nl.streamNixShellImage {
+			  drv = derivation { name = "plain-env"; system = builtins.currentSystem; builder = "${ns.bash}/bin/bash"; args = [ "-c" "true" ]; `+c.attrs+` };
+			  shell = "${ns.bash}/bin/bash"; }).conf.Env`)
+			out := testutil.Run(t, "", testutil.NixEnv(), "nix-instantiate", "--eval", "--strict", "--json", file)
+			var env []string
+			if err := json.Unmarshal([]byte(out), &env); err != nil {
+				t.Fatalf("reading the config's Env %q: %v", out, err)
+			}
+			for _, h := range c.has {
+				if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, h) }) {
+					t.Errorf("Env %q lacks %s…", env, h)
+				}
+			}
+			for _, l := range c.lacks {
+				if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, l) }) {
+					t.Errorf("Env %q has %s…", env, l)
+				}
+			}
+		})
 	}
 }
