@@ -259,7 +259,7 @@ func TestNixShellImagePassthru(t *testing.T) {
 func TestNixShellImageEnv(t *testing.T) {
 	for _, c := range []struct {
 		name, attrs string
-		has, lacks []string
+		has, lacks  []string
 	}{
 		{"ignoreNulls", `__ignoreNulls = true; gone = null; kept = false;`, []string{"kept=", "name=plain-env"}, []string{"gone=", "__ignoreNulls=", "args="}},
 		{"nulls kept", `gone = null;`, []string{"gone="}, []string{"args="}},
