@@ -298,6 +298,8 @@ builders // {
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
   inherit (import ./imageset.nix { inherit nixlayerBin system builders; }) buildImageSet;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
+  inherit (import ./nixshell.nix { inherit pkgs writeFiles writeImageStream argChecks; inherit (builders) streamLayeredImage; })
+    streamNixShellImage buildNixShellImage;
   inherit nixlayerBin;
   buildLayer = import ./layer.nix { inherit nixlayerBin system; };
   nixlayer = nixlayerPkg;

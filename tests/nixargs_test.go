@@ -148,6 +148,7 @@ var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
 	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
 	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
+	"streamNixShellImage", "buildNixShellImage",
 }
 
 // nixImport is the start of a Nix expression binding nl to nix/default.nix;
