@@ -63,7 +63,7 @@ carries are attached to an image pushed to a registry as OCI referrers
 func writeAppCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "write-app",
-		Usage:  "write $out/bin/NAME holding TEXT (the builder of copyToRegistry and copyToDockerDaemon)",
+		Usage:  "write $out/bin/NAME holding TEXT (the builder of the copyTo apps)",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
 			attrs, err := nixattrs.Load()
