@@ -290,7 +290,7 @@ let
 in
 builders // {
   inherit closureInfo writeImageStream;
-  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
+  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage pullImageFromLock;
   inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon copyToPodman copyTo;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;

@@ -109,6 +109,11 @@ func MakeLock(ctx context.Context, ref string, opts ...registry.Option) (*Lock, 
 	if l.Platform, err = platformOf(ctx, parsed, m.Config, o); err != nil {
 		return nil, err
 	}
+	if l.Platform.OS == "" || l.Platform.Architecture == "" {
+		// A config that does not say: the platform asked for.
+		p := o.Platform()
+		l.Platform = LockPlatform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+	}
 	for _, d := range m.Layers {
 		l.Layers = append(l.Layers, lockBlob(d))
 	}
