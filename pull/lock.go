@@ -155,7 +155,7 @@ func (l *Lock) Marshal() ([]byte, error) {
 func ReadLock(p string) (*Lock, error) {
 	data, err := regularfile.ReadAll(p, MaxLockBytes, false)
 	if err != nil {
-		return nil, fmt.Errorf("reading lock file: %w", err)
+		return nil, fmt.Errorf("reading lock file %s: %w", p, err)
 	}
 	return ParseLock(data, p)
 }
