@@ -117,7 +117,9 @@ func TestParseLockErrors(t *testing.T) {
 		{"version 2", lock(func(m map[string]any) { m["version"] = 2 }), "version is 2"},
 		{"no imageName", lock(func(m map[string]any) { delete(m, "imageName") }), "imageName is missing"},
 		{"no platform", lock(func(m map[string]any) { delete(m, "platform") }), "platform.os is missing"},
-		{"sha512", lock(func(m map[string]any) { m["config"] = json.RawMessage(blob("sha512:"+strings.Repeat("ab", 64), 1, "x")) }), `config.digest "sha512:`},
+		{"sha512", lock(func(m map[string]any) {
+			m["config"] = json.RawMessage(blob("sha512:"+strings.Repeat("ab", 64), 1, "x"))
+		}), `config.digest "sha512:`},
 		{"upper-case hex", lock(func(m map[string]any) {
 			m["layers"] = []json.RawMessage{json.RawMessage(blob(strings.ToUpper(d), 1, "x"))}
 		}), "layers[0].digest"},

@@ -3,14 +3,9 @@ package push
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/nixlayer/nixlayer/format"
 )
@@ -48,6 +43,10 @@ type daemon struct {
 	inspectID []string
 	// check, when set, checks the place before anything is run.
 	check func() error
+	// ctr, when set, is the containerd the image goes to: the loader
+	// reads an OCI archive that leaves out the layers it has, and an
+	// image record a failed import created is removed.
+	ctr *ctrClient
 }
 
 // daemonFor describes the loader of d (not a registry).
@@ -62,14 +61,14 @@ func daemonFor(d Destination) daemon {
 			inspectID: []string{"podman", "image", "inspect", "--format", "{{.Id}}"},
 		}
 	case Containerd:
-		addr, ns := d.containerd()
-		ctr := []string{"ctr", "--address", addr, "--namespace", ns}
+		c := newCtrClient(d)
 		return daemon{
-			what:   fmt.Sprintf("containerd at %s (namespace %s)", addr, ns),
+			what:   fmt.Sprintf("containerd at %s (namespace %s)", c.addr, c.ns),
 			format: format.OCIArchive,
-			probe:  append(ctr[:len(ctr):len(ctr)], "version"),
-			load:   append(ctr[:len(ctr):len(ctr)], "images", "import", "-"),
-			check:  func() error { return checkContainerd(addr, ns) },
+			probe:  c.argv("version"),
+			load:   c.argv("images", "import", "-"),
+			check:  c.check,
+			ctr:    c,
 		}
 	}
 	return daemon{
@@ -79,50 +78,6 @@ func daemonFor(d Destination) daemon {
 		load:      []string{"docker", "load"},
 		inspectID: []string{"docker", "image", "inspect", "--format", "{{.Id}}"},
 	}
-}
-
-// containerd returns the socket and namespace of a containerd:
-// destination: the fields, else ctr's environment variables, else ctr's
-// defaults.
-func (d Destination) containerd() (addr, ns string) {
-	addr, ns = d.ContainerdAddress, d.ContainerdNamespace
-	if addr == "" {
-		addr = os.Getenv(EnvContainerdAddress)
-	}
-	if addr == "" {
-		addr = DefaultContainerdAddress
-	}
-	if ns == "" {
-		ns = os.Getenv(EnvContainerdNamespace)
-	}
-	if ns == "" {
-		ns = DefaultContainerdNamespace
-	}
-	return strings.TrimPrefix(addr, "unix://"), ns
-}
-
-// namespaceRE is containerd's rule for a namespace (identifiers.Validate).
-var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
-
-// checkContainerd fails at once, with the reason, when ns is not a name
-// containerd takes or nothing listens at the socket addr (ctr would wait
-// ten seconds to say so).
-func checkContainerd(addr, ns string) error {
-	if len(ns) > 76 || !namespaceRE.MatchString(ns) {
-		return fmt.Errorf("namespace %q is not valid: letters and digits, separated by single '.', '_' or '-', at most 76 characters", ns)
-	}
-	fi, err := os.Stat(addr)
-	if err != nil {
-		return fmt.Errorf("no socket at %s (is containerd running? set --containerd-address or $%s): %w", addr, EnvContainerdAddress, err)
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("%s is not a socket (set --containerd-address or $%s)", addr, EnvContainerdAddress)
-	}
-	c, err := net.DialTimeout("unix", addr, 5*time.Second)
-	if err != nil {
-		return fmt.Errorf("nothing answers at %s (is containerd running?): %w", addr, err)
-	}
-	return c.Close()
 }
 
 // reachable fails, naming dm and the reason, when dm's program is missing
@@ -143,19 +98,4 @@ func (dm daemon) reachable(ctx context.Context) error {
 		return fmt.Errorf("%s is not reachable: %s: %w\n%s", dm.what, strings.Join(dm.probe, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-// containerdName is the name containerd gives an image tagged ref: the
-// full reference, docker.io/library/NAME:TAG for a short name, as ctr and
-// nerdctl write it.
-func containerdName(ref string) (string, error) {
-	t, err := name.NewTag(ref, name.WeakValidation)
-	if err != nil {
-		return "", err
-	}
-	reg := t.RegistryStr()
-	if reg == name.DefaultRegistry {
-		reg = "docker.io"
-	}
-	return reg + "/" + t.RepositoryStr() + ":" + t.TagStr(), nil
 }

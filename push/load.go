@@ -2,6 +2,7 @@ package push
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	"github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image/base"
@@ -29,8 +29,9 @@ const maxLoaderOutput = 64 << 10
 // load streams the image at src into the program that loads it into d's
 // daemon or store, once that place answers. When writing the archive
 // fails, the program is killed before it reads the end of the archive,
-// so it creates no image and no tag.
-func load(ctx context.Context, src string, d Destination, o registry.Options) (*Pushed, error) {
+// so it creates no image and no tag; an image record a failed containerd
+// import created is removed.
+func load(ctx context.Context, src string, d Destination, o registry.Options) (_ *Pushed, err error) {
 	kind, err := source.Detect(src)
 	if err != nil {
 		return nil, err
@@ -41,6 +42,21 @@ func load(ctx context.Context, src string, d Destination, o registry.Options) (*
 	}
 	if err := dm.reachable(ctx); err != nil {
 		return nil, fmt.Errorf("loading %q into %s: %w", src, d, err)
+	}
+	a, err := prepare(ctx, src, kind, d.Ref, dm, o)
+	if err != nil {
+		return nil, fmt.Errorf("loading %q into %s (nothing was loaded): %w", src, d, err)
+	}
+	defer a.close()
+	if a.present > 0 && o.Progress() != nil {
+		fmt.Fprintf(o.Progress(), "%s has %d of the %d layers of %s: they are not sent\n", dm.what, a.present, a.layers, a.name)
+	}
+	if dm.ctr != nil && !dm.ctr.exists(ctx, a.name) {
+		defer func() {
+			if err != nil {
+				dm.ctr.remove(a.name)
+			}
+		}()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -54,7 +70,7 @@ func load(ctx context.Context, src string, d Destination, o registry.Options) (*
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("loading %q into %s: running %s: %w", src, dm.what, dm.load[0], err)
 	}
-	w, werr := writeArchive(ctx, src, kind, d.Ref, dm.format, stdin, o)
+	werr := a.write(ctx, stdin)
 	if werr != nil {
 		cancel()
 	}
@@ -66,7 +82,7 @@ func load(ctx context.Context, src string, d Destination, o registry.Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("loading %q into %s: %s: %w\n%s", src, d, strings.Join(dm.load, " "), err, out.String())
 	}
-	return dm.loaded(ctx, out.String(), w, o)
+	return dm.loaded(ctx, out.String(), a, o)
 }
 
 // newCommand is a command that runs in its own process group, all of which
@@ -79,61 +95,115 @@ func newCommand(ctx context.Context, argv []string) *exec.Cmd {
 	return cmd
 }
 
-// written is what writeArchive wrote: the image's name and manifest when
-// it wrote an OCI archive (empty when it passed a stream on).
-type written struct {
+// archive is an image ready to be written for a loader.
+type archive struct {
+	// write writes the archive.
+	write func(ctx context.Context, w io.Writer) error
+	// name and manifest are the image's name and manifest in an OCI
+	// archive (containerd); empty when the loader reports them.
 	name     string
 	manifest v1.Descriptor
+	// layers is the number of layers; present, of those the place has
+	// and that are left out.
+	layers, present int
+	close           func()
 }
 
-// writeArchive writes src to w as archive f (a docker-archive or an
-// oci-archive) naming the image tag: a stream as it is when no tag is
-// asked for and f is a docker-archive, else the image read by image/base
-// (or the stream script) written by package format with the tag, or the
-// tag the source gives it; from an index, the image of this machine's
-// platform.
-func writeArchive(ctx context.Context, src string, kind base.Format, tag string, f format.Format, w io.Writer, o registry.Options) (written, error) {
-	if tag == "" && kind == base.Executable && f == format.DockerArchive {
-		return written{}, source.Run(ctx, src, w)
+// prepare opens src for dm's loader (archive format dm.format) naming the
+// image tag: a stream is passed on as it is when no tag is asked for and
+// the loader reads a docker-archive; else the image is read by image/base
+// (or the stream script) and written by package format with the tag, or
+// the tag the source gives it; from an index, the image of this machine's
+// platform. Into containerd, the layers its content store has are left
+// out.
+func prepare(ctx context.Context, src string, kind base.Format, tag string, dm daemon, o registry.Options) (*archive, error) {
+	if tag == "" && kind == base.Executable && dm.format == format.DockerArchive {
+		return &archive{write: func(ctx context.Context, w io.Writer) error { return source.Run(ctx, src, w) }, close: func() {}}, nil
 	}
 	s, err := openSource(ctx, src, o)
 	if err != nil {
-		return written{}, err
+		return nil, err
 	}
-	defer s.Close()
+	a := &archive{close: func() { s.Close() }}
+	if err := a.fill(ctx, s, src, tag, dm); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// fill sets a to write the image of s tagged tag for dm.
+func (a *archive) fill(ctx context.Context, s *source.Source, src, tag string, dm daemon) error {
 	if tag == "" {
 		tag = s.Ref
 	}
 	if tag == "" {
-		return written{}, fmt.Errorf("%s %q names no image: name the image to load, DEST:NAME:TAG", s.Format, src)
+		return fmt.Errorf("%s %q names no image: name the image to load, DEST:NAME:TAG", s.Format, src)
 	}
 	img, err := imageFor(s, hostPlatform())
 	if err != nil {
-		return written{}, fmt.Errorf("reading %s %q: %w", s.Format, src, err)
+		return fmt.Errorf("reading %s %q: %w", s.Format, src, err)
 	}
-	if f == format.DockerArchive {
-		return written{}, writeV1(w, img, tag)
+	if dm.format == format.DockerArchive {
+		a.write = func(_ context.Context, w io.Writer) error { return writeImage(w, format.DockerArchive, img, tag, nil) }
+		return nil
 	}
-	full, err := containerdName(tag)
-	if err != nil {
-		return written{}, fmt.Errorf("reading tag %q: %w", tag, err)
+	if a.name, err = containerdName(tag); err != nil {
+		return fmt.Errorf("reading tag %q: %w", tag, err)
 	}
-	desc, err := partial.Descriptor(img)
-	if err != nil {
-		return written{}, fmt.Errorf("reading %s %q: %w", s.Format, src, err)
+	if a.manifest, err = ociManifestDescriptor(img); err != nil {
+		return fmt.Errorf("reading %s %q: %w", s.Format, src, err)
 	}
-	return written{name: full, manifest: *desc}, writeImage(w, f, img, full)
+	var elsewhere map[v1.Hash]bool
+	if dm.ctr != nil {
+		ds, err := layerDigests(img)
+		if err != nil {
+			return fmt.Errorf("reading %s %q: %w", s.Format, src, err)
+		}
+		elsewhere = dm.ctr.has(ctx, ds)
+		a.layers, a.present = len(ds), len(elsewhere)
+	}
+	a.write = func(_ context.Context, w io.Writer) error { return writeImage(w, dm.format, img, a.name, elsewhere) }
+	return nil
 }
 
-// writeV1 writes img as a docker-archive tagged ref ("name:tag") to w.
-func writeV1(w io.Writer, img v1.Image, ref string) error {
-	return writeImage(w, format.DockerArchive, img, ref)
+// ociManifestDescriptor is the descriptor of img's manifest as an OCI
+// archive holds it (a Docker manifest rewritten with OCI media types).
+func ociManifestDescriptor(img v1.Image) (v1.Descriptor, error) {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	oraw, mt, err := format.ManifestFor(format.OCIArchive, raw, m)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	h, n, err := v1.SHA256(bytes.NewReader(oraw))
+	return v1.Descriptor{MediaType: mt, Digest: h, Size: n}, err
+}
+
+// layerDigests lists the digests of img's layers.
+func layerDigests(img v1.Image) ([]v1.Hash, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	var ds []v1.Hash
+	for _, l := range m.Layers {
+		ds = append(ds, l.Digest)
+	}
+	return ds, nil
 }
 
 // writeImage writes img as archive f to w: a docker-archive tagged ref
 // (RepoTags), or an oci-archive whose index names it ref
-// (io.containerd.image.name) with its tag as ref.name.
-func writeImage(w io.Writer, f format.Format, img v1.Image, ref string) error {
+// (io.containerd.image.name) with its tag as ref.name, leaving out the
+// layers in elsewhere.
+func writeImage(w io.Writer, f format.Format, img v1.Image, ref string, elsewhere map[v1.Hash]bool) error {
 	cfg, err := img.RawConfigFile()
 	if err != nil {
 		return err
@@ -149,13 +219,16 @@ func writeImage(w io.Writer, f format.Format, img v1.Image, ref string) error {
 	repo, tag := registry.SplitReference(ref)
 	fi := format.Image{Config: cfg, Manifest: man, Name: repo, Tag: tag}
 	if f.OCI() {
-		fi.IndexName = ref
+		fi.IndexName, fi.Elsewhere = ref, elsewhere
 	}
 	return format.Stream(w, f, archiveTime, func(fw format.Writer) error {
 		for i, l := range ls {
 			d, err := partialDescriptor(l)
 			if err != nil {
 				return fmt.Errorf("layer %d: %w", i+1, err)
+			}
+			if fi.Elsewhere[d.Digest] {
+				continue
 			}
 			if err := fw.Blob(format.Blob{Desc: d, Open: l.Compressed}); err != nil {
 				return fmt.Errorf("layer %d: %w", i+1, err)
@@ -180,13 +253,13 @@ func partialDescriptor(l v1.Layer) (v1.Descriptor, error) {
 }
 
 // loaded reads what the loader reported: the image it loaded and its ID.
-// An OCI archive's name and manifest are known (w) and taken as they are.
-func (dm daemon) loaded(ctx context.Context, out string, w written, o registry.Options) (*Pushed, error) {
+// An OCI archive's name and manifest are known (a) and taken as they are.
+func (dm daemon) loaded(ctx context.Context, out string, a *archive, o registry.Options) (*Pushed, error) {
 	if o.Progress() != nil {
 		fmt.Fprint(o.Progress(), out)
 	}
-	if w.name != "" {
-		return &Pushed{Reference: w.name, Digest: w.manifest.Digest, Manifest: w.manifest}, nil
+	if a.name != "" {
+		return &Pushed{Reference: a.name + "@" + a.manifest.Digest.String(), Digest: a.manifest.Digest, Manifest: a.manifest}, nil
 	}
 	p := &Pushed{}
 	sc := bufio.NewScanner(strings.NewReader(out))

@@ -20,7 +20,7 @@ import (
 type Pushed struct {
 	// Reference is the pushed image by digest (NAME@sha256:…), the
 	// image `docker load` or `podman load` reports it loaded, or the name
-	// containerd has it under.
+	// containerd has it under with its manifest digest (NAME:TAG@sha256:…).
 	Reference string
 	// Digest is the manifest digest of a pushed image (a registry,
 	// containerd), or the image ID (config digest) of one loaded into

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -201,9 +202,6 @@ func TestCopyToContainerd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", c.app, err, errOut)
 			}
-			if got := strings.TrimSpace(out); got != c.ref {
-				t.Errorf("%s printed %q, want %q", c.app, got, c.ref)
-			}
 			ls := ctr("images", "ls")
 			var digest string
 			for _, line := range strings.Split(ls, "\n") {
@@ -213,6 +211,9 @@ func TestCopyToContainerd(t *testing.T) {
 			}
 			if digest == "" {
 				t.Fatalf("containerd lists no %s:\n%s", c.ref, ls)
+			}
+			if got := strings.TrimSpace(out); got != c.ref+"@"+digest {
+				t.Errorf("%s printed %q, want %s@%s", c.app, got, c.ref, digest)
 			}
 			var m struct{ Config struct{ Digest string } }
 			if err := json.Unmarshal([]byte(ctr("content", "get", digest)), &m); err != nil || m.Config.Digest != c.config {
@@ -226,6 +227,19 @@ func TestCopyToContainerd(t *testing.T) {
 			}
 		})
 	}
+	t.Run("again: only the blobs containerd lacks", func(t *testing.T) {
+		_, errOut, err := runMarked(t, env, b.copyTo, "containerd:again/img:v1")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", b.copyTo, err, errOut)
+		}
+		m, _ := testutil.DockerArchive(t, b.img)
+		if want := fmt.Sprintf("has %d of the %d layers of docker.io/again/img:v1: they are not sent", len(m[0].Layers), len(m[0].Layers)); !strings.Contains(errOut, want) {
+			t.Errorf("copy-to said:\n%s\nwant %q", errOut, want)
+		}
+		if got := ctr("run", "--rm", "--snapshotter", "native", "docker.io/again/img:v1", "copyto-again"); got != "Hello from nixlayer\n" {
+			t.Errorf("ctr run printed %q", got)
+		}
+	})
 	refused := []struct {
 		name string
 		env  []string
@@ -238,6 +252,8 @@ func TestCopyToContainerd(t *testing.T) {
 			[]string{"is not reachable: nothing answers"}},
 		{"bad namespace", nil, []string{"--containerd-namespace", "bad ns!", b.img, "containerd:absent/c:v1"},
 			[]string{`namespace "bad ns!" is not valid`}},
+		{"a snapshotter containerd lacks", []string{"CONTAINERD_SNAPSHOTTER=nonexistent"}, []string{b.stream, "containerd:absent/e:v1"},
+			[]string{"into containerd:absent/e:v1", "ctr --address"}},
 		{"a stream that breaks", nil, []string{truncatingStream(t, b.img), "containerd:absent/d:v1"},
 			[]string{"into containerd:absent/d:v1 (nothing was loaded)"}},
 	}
