@@ -148,7 +148,7 @@ func TestNixFunctionArgs(t *testing.T) {
 // (the helpers apart).
 var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
-	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
+	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "pullImageFromLock", "exportImage",
 	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon", "copyToPodman", "copyTo",
 }
 
