@@ -62,9 +62,16 @@ func TestPullImageFromLock(t *testing.T) {
 			}
 			byDigest := testutil.NixBuild(t, pullNix(t, fmt.Sprintf(`rp.pullImage { imageName = %q; imageDigest = %q; sha256 = %q; finalImageName = %q; finalImageTag = %q; format = %q; tlsVerify = false; }`,
 				p.ImageName, p.ImageDigest, p.Sha256, p.FinalImageName, p.FinalImageTag, format)))
-			out, errOut, err := testutil.NixBuildErr(t, pullNix(t, fmt.Sprintf(`rp.pullImageFromLock { lockFile = %s; format = %q; tlsVerify = false; }`, lock, format)))
+			expr := pullNix(t, fmt.Sprintf(`rp.pullImageFromLock { lockFile = %s; format = %q; tlsVerify = false; }`, lock, format))
+			out, errOut, err := testutil.NixBuildErr(t, expr)
 			if err != nil {
 				t.Fatalf("pullImageFromLock: %v\n%s", err, errOut)
+			}
+			// The assembly again without the sandbox, at a temporary
+			// path: the same bytes.
+			file := testutil.NixExprFile(t, expr)
+			if _, errOut, err := testutil.RunErr(filepath.Dir(file), []string{"NIX_CONFIG=" + testutil.NixConfig, "NIX_CONFIG=" + noSandboxConfig}, "nix-build", file, "--no-out-link", "--check"); err != nil {
+				t.Errorf("nix-build --check without the sandbox: %v\n%s", err, errOut)
 			}
 			a, _ := os.ReadFile(byDigest)
 			b, _ := os.ReadFile(out)
