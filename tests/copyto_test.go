@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
 
@@ -291,4 +293,25 @@ func deadSocket(t *testing.T) string {
 	l.SetUnlinkOnClose(false)
 	l.Close()
 	return p
+}
+
+// TestCopyToRegistry puts an image built with Nix into the real
+// docker-registry with copyTo docker://…, and checks that the digest it
+// prints is the manifest the registry serves.
+func TestCopyToRegistry(t *testing.T) {
+	b := buildCopyTo(t)
+	reg := registrytest.Start(t)
+	ref := reg.Host + "/copyto/app:v1"
+	out, errOut, err := runMarked(t, nil, b.copyTo, "docker://"+ref, "--insecure", "--quiet")
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", b.copyTo, err, errOut)
+	}
+	raw := testutil.Run(t, "", nil, "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref)
+	sum := sha256.Sum256([]byte(raw))
+	if want := reg.Host + "/copyto/app@sha256:" + hex.EncodeToString(sum[:]); strings.TrimSpace(out) != want {
+		t.Errorf("copy-to printed %q, the registry serves %s", out, want)
+	}
+	if !strings.Contains(raw, configDigest(t, b.img)) {
+		t.Errorf("the pushed manifest does not name config %s:\n%s", configDigest(t, b.img), raw)
+	}
 }
