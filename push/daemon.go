@@ -93,9 +93,11 @@ func (dm daemon) reachable(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	out, err := newCommand(ctx, dm.probe).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s is not reachable: %s: %w\n%s", dm.what, strings.Join(dm.probe, " "), err, strings.TrimSpace(string(out)))
+	cmd := newCommand(ctx, dm.probe)
+	out := &boundedBuffer{max: maxLoaderOutput}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s is not reachable: %s: %w\n%s", dm.what, strings.Join(dm.probe, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }

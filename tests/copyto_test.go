@@ -172,6 +172,21 @@ func TestCopyToPodman(t *testing.T) {
 			t.Errorf("podman lists after the failed loads:\n%s", images)
 		}
 	})
+	t.Run("a store podman cannot open", func(t *testing.T) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "file")
+		conf := filepath.Join(dir, "storage.conf")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(conf, []byte("[storage]\ndriver = \"vfs\"\ngraphroot = \""+file+"/root\"\nrunroot = \""+file+"/run\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err := runMarked(t, []string{"CONTAINERS_STORAGE_CONF=" + conf}, testutil.Exe(t), "push", "--quiet", b.img, "containers-storage:x:v1")
+		if err == nil || !strings.Contains(errOut, `into podman:x:v1: podman is not reachable: podman info`) {
+			t.Errorf("push into a broken podman store: %v\n%s", err, errOut)
+		}
+	})
 	t.Run("podman missing", func(t *testing.T) {
 		_, errOut, err := runMarked(t, []string{"PATH=/nonexistent"}, testutil.Exe(t), "push", "--quiet", b.img, "containers-storage:x:v1")
 		if err == nil || !strings.Contains(errOut, "podman is not reachable: podman is not installed") {
