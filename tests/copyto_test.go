@@ -330,3 +330,39 @@ func TestCopyToRegistry(t *testing.T) {
 		t.Errorf("the pushed manifest does not name config %s:\n%s", configDigest(t, b.img), raw)
 	}
 }
+
+// TestCopyToDocker loads the stream script built with Nix into the Docker
+// engine with copyTo docker-daemon:NAME:TAG, and runs it there; a Docker
+// that does not answer is named, and nothing is loaded.
+func TestCopyToDocker(t *testing.T) {
+	testutil.RequireTool(t, "docker")
+	t.Run("no engine", func(t *testing.T) {
+		img := buildCopyTo(t).img
+		env := []string{"DOCKER_HOST=unix://" + filepath.Join(t.TempDir(), "none.sock")}
+		_, errOut, err := runMarked(t, env, testutil.Exe(t), "push", "--quiet", img, "docker-daemon:absent/x:v1")
+		if err == nil || !strings.Contains(errOut, "into docker-daemon:absent/x:v1: Docker is not reachable: docker version") {
+			t.Errorf("push to a Docker that is not there: %v\n%s", err, errOut)
+		}
+	})
+	if !testutil.DockerAvailable() {
+		t.Skip("SKIP: no Docker engine answers `docker info`")
+	}
+	b := buildCopyTo(t)
+	streamed := filepath.Join(t.TempDir(), "stream.tar")
+	testutil.Run(t, "", nil, b.stream, "-o", streamed)
+	ref := "nixlayer-test/copyto-docker:v1"
+	t.Cleanup(func() { testutil.RunErr("", nil, "docker", "rmi", "-f", ref) })
+	out, errOut, err := runMarked(t, nil, b.copyStream, "docker-daemon:"+ref, "--quiet")
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", b.copyStream, err, errOut)
+	}
+	if !strings.Contains(out, ref) {
+		t.Errorf("copy-stream printed %q, want %s", out, ref)
+	}
+	if id := strings.TrimSpace(testutil.Run(t, "", nil, "docker", "image", "inspect", "--format", "{{.Id}}", ref)); id != configDigest(t, streamed) {
+		t.Errorf("Docker has %s as %s, want %s", ref, id, configDigest(t, streamed))
+	}
+	if got := testutil.Run(t, "", nil, "docker", "run", "--rm", ref); got != "Hello from nixlayer\n" {
+		t.Errorf("docker run %s printed %q", ref, got)
+	}
+}
