@@ -291,8 +291,8 @@ let
 in
 builders // {
   inherit closureInfo writeImageStream;
-  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
-  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon;
+  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage pullImageFromLock;
+  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon copyToPodman copyTo;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
