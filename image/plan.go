@@ -33,13 +33,18 @@ type planner struct {
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
 	stores *registration.Graph
+	// scriptOnly are the store paths only the scripts name (see
+	// references.go), left out of graph and stores once the scripts have
+	// run unless what they left refers to them.
+	scriptOnly []string
 	// tree is the root script's tree, which the customisation layer's
 	// entries read from (nil without a root script, or for a stream).
 	tree *rootscript.Tree
 }
 
 // Plan decides the layers of the image set describes, from the closure g
-// and the opened base image from (nil without one): the store-path layers
+// (holding the references derivations of set, see references.go) and the
+// opened base image from (nil without one): the store-path layers
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
@@ -49,7 +54,14 @@ type planner struct {
 // root script made stays in its tree, not in memory): done removes them,
 // once the layers are written. On error there is nothing to remove.
 func Plan(ctx context.Context, set *spec.Settings, g, union *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
-	p := &planner{set: set, graph: g, base: from, union: union}
+	only, err := scriptOnly(g, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g, err = withoutReferences(g, set.References, set.ScriptReferences); err != nil {
+		return nil, nil, err
+	}
+	p := &planner{set: set, graph: g, base: from, union: union, scriptOnly: only}
 	done = func() {
 		if p.tree != nil {
 			p.tree.Close()
@@ -160,11 +172,6 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := pathSize(p.graph)
-	groups, err := p.storeGroups(size)
-	if err != nil {
-		return nil, err
-	}
 	var root []layers.Entry
 	if set.ContentsMode == layers.Copy {
 		root, err = layers.Contents(set.Contents, layers.Copy)
@@ -174,18 +181,30 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, err := p.sbomEntries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Later entries win (Layer.Each merges): the contents' and the user's
-	// files over the SBOM's directories.
-	root = append(append(docs, root...), custom...)
+	// Later entries win (Layer.Each merges): the user's files over the
+	// contents'.
+	root = append(root, custom...)
 	if set.Script != nil {
 		if root, err = p.runScript(ctx, layers.Merge(root)); err != nil {
 			return nil, err
 		}
 	}
+	// What the image holds of the scripts' store paths is known now; the
+	// store-path layers and the SBOM follow from it.
+	if err := p.keepReferenced(root); err != nil {
+		return nil, err
+	}
+	size := pathSize(p.graph)
+	groups, err := p.storeGroups(size)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := p.sbomEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The contents' and the user's files over the SBOM's directories.
+	root = append(docs, root...)
 	plan := make([]recipe.Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64

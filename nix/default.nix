@@ -41,11 +41,14 @@ let
   # them as JSON, whose references Nix finds by scanning it (as dockerTools
   # does with the config's JSON). Its closure goes into the closure graph;
   # nixlayer leaves the file itself out of the image. null when they name
-  # no store path.
-  refArgs = [ "config" "symlinks" "files" "directories" "perms" "users" "extraCommands" "runAsRoot" "fakeRootCommands" ];
-  references = args:
-    let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) refArgs)) args);
-    in if builtins.hasContext text then writeFiles "nixlayer-references" { files.references = text; } else null;
+  # no store path. The scripts' store paths have a file of their own: they
+  # are the scripts' inputs, and in the image only when what the scripts
+  # leave refers to them (nixlayer scans it, as Nix scans an output).
+  namedArgs = [ "config" "symlinks" "files" "directories" "perms" "users" ];
+  scriptArgs = [ "extraCommands" "runAsRoot" "fakeRootCommands" ];
+  references = name: names: args:
+    let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args);
+    in if builtins.hasContext text then writeFiles name { files.references = text; } else null;
 
   # The derivation every image builder makes: nixlayer reads `nixlayer`
   # (the options) and `closure` (the store paths with their references)
@@ -119,10 +122,12 @@ let
       # A root script's store paths (its shell, its tools) are in the
       # closure the script sees, even when the image leaves them out.
       script = args.runAsRoot or null != null || args.fakeRootCommands or null != null;
-      refs = if includeStorePaths || script then references args else null;
+      refs = if includeStorePaths || script then references "nixlayer-references" namedArgs args else null;
+      scriptRefs = if includeStorePaths || script then references "nixlayer-script-references" scriptArgs args else null;
+      nonNull = builtins.filter (x: x != null);
       passed = builtins.filter (n: !(builtins.elem n special)) (builtins.attrNames takes.${fn});
     in {
-      roots = roots ++ (if refs != null then [ refs ] else [ ]);
+      roots = roots ++ nonNull [ refs scriptRefs ];
       spec = given passed args // {
         function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
         # The builder's kind: Go chooses the default layering and the root
@@ -135,6 +140,7 @@ let
         ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
         ${if (extraCommands != null || script) && shell != null then "shell" else null} = "${shell}";
         ${if refs != null then "references" else null} = "${refs}";
+        ${if scriptRefs != null then "scriptReferences" else null} = "${scriptRefs}";
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).

@@ -37,13 +37,14 @@ var imageNixOnly = []string{
 
 // Spec fields default.nix sets itself: no builder takes them as arguments.
 var imageNixSet = []string{
-	"function",   // the builder's name, for errors
-	"layered",    // the builder's kind: the default layering, the root script it takes
-	"system",     // the import's system
-	"stream",     // streamLayeredImage
-	"references", // the derivation holding the store paths arguments name
-	"sbomMeta",   // the contents' meta, from nix/sbom.nix
-	"imageSet",   // buildImageSet (nix/imageset.nix): the set's members
+	"function",         // the builder's name, for errors
+	"layered",          // the builder's kind: the default layering, the root script it takes
+	"system",           // the import's system
+	"stream",           // streamLayeredImage
+	"references",       // the derivation holding the store paths arguments name
+	"scriptReferences", // the same for the scripts' store paths
+	"sbomMeta",         // the contents' meta, from nix/sbom.nix
+	"imageSet",         // buildImageSet (nix/imageset.nix): the set's members
 }
 
 // The arguments of the layered builders only, and of buildImage only: each
