@@ -374,7 +374,7 @@ func TestClosureOfArguments(t *testing.T) {
 				b.has(t, want)
 			}
 			for sp := range b.storePaths() {
-				if strings.HasSuffix(sp, "-nixlayer-references") {
+				if strings.HasSuffix(sp, "-nixlayer-references") || strings.HasSuffix(sp, "-nixlayer-script-references") {
 					t.Errorf("the image holds the references helper %s", sp)
 				}
 			}
