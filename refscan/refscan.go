@@ -26,14 +26,14 @@ var isNix32, nix32Val = func() (is [256]bool, val [256]byte) {
 // two writes is found. Next starts a new stream (a new file), so that the
 // end of one and the start of another never make a match.
 type Scanner struct {
-	want  map[[HashLen]byte]string // hash part → store path, not found yet
+	want map[[HashLen]byte]string // hash part → store path, not found yet
 	// filter has a bit set for the first four characters of each
 	// candidate's hash part (prefixKey), so that most windows need no
 	// lookup.
 	filter *[1 << 20 / 64]uint64
-	found []string
-	tail  []byte // the last bytes of the stream, at most HashLen-1
-	joint []byte // tail plus the head of the next write
+	found  []string
+	tail   []byte // the last bytes of the stream, at most HashLen-1
+	joint  []byte // tail plus the head of the next write
 }
 
 // New returns a Scanner for the store paths candidates
@@ -100,15 +100,26 @@ func (s *Scanner) Next() { s.tail = s.tail[:0] }
 func (s *Scanner) Done() bool { return len(s.want) == 0 }
 
 // search looks for hash parts in b that start before limit, in one pass
-// that counts the run of alphabet bytes (Nix's scanner checks each window
-// from its end instead, which skips faster over binary data but checks a
-// long run of alphabet bytes HashLen times). A window of HashLen alphabet
-// bytes goes through a filter on its first four characters before the
-// lookup.
+// that counts the run of alphabet bytes, skipping HashLen bytes at a time
+// where a run cannot start (Nix's scanner checks each window from its
+// end, which skips as fast over binary data but checks a long run of
+// alphabet bytes HashLen times). A window of HashLen alphabet bytes goes
+// through a filter on its first four characters before the lookup.
 func (s *Scanner) search(b []byte, limit int) {
 	end := min(len(b), limit+HashLen-1)
 	run := 0
 	for k := 0; k < end; k++ {
+		if run == 0 {
+			// No window starting at k to k+HashLen-1 can hold a byte
+			// outside the alphabet at k+HashLen-1: skip them all, as
+			// Nix's scanner does (most bytes of binary data).
+			for k+HashLen-1 < len(b) && !isNix32[b[k+HashLen-1]] {
+				k += HashLen
+			}
+			if k >= end {
+				break
+			}
+		}
 		if !isNix32[b[k]] {
 			run = 0
 			continue

@@ -3,6 +3,7 @@ package refscan
 import (
 	"bytes"
 	"io"
+	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func TestScanner(t *testing.T) {
 		{"a char outside the alphabet", []string{hh[:10] + "e" + hh[11:]}, nil},
 		{"prefix of a longer run", []string{"0" + hh}, []string{hello}},
 		{"too short", []string{hh[:31]}, nil},
+		{"after binary bytes", []string{strings.Repeat("\x00\xff", 1000) + "a" + hh + "\x00"}, []string{hello}},
 		{"at the end of a long buffer", []string{strings.Repeat("z", 100000) + hh}, []string{hello}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +57,53 @@ func TestNewRejects(t *testing.T) {
 	for _, p := range []string{"/nix/store/short-x", "/nix/store/" + strings.Repeat("e", 32) + "-x", "/nix/store/" + strings.Repeat("a", 33)} {
 		if _, err := New([]string{p}); err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("New(%q) = %v, want an error naming it", p, err)
+		}
+	}
+}
+
+// TestAgainstNaive compares the Scanner, fed in random pieces, with a
+// plain search of every window, over random bytes drawn mostly from the
+// alphabet with hash parts planted.
+func TestAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	var cands []string
+	for i := 0; i < 50; i++ {
+		h := make([]byte, HashLen)
+		for j := range h {
+			h[j] = nix32[r.Intn(32)]
+		}
+		cands = append(cands, "/nix/store/"+string(h)+"-p")
+	}
+	for round := 0; round < 300; round++ {
+		var buf []byte
+		for len(buf) < 2000 {
+			switch r.Intn(4) {
+			case 0:
+				buf = append(buf, cands[r.Intn(len(cands))][11:11+HashLen-r.Intn(2)]...)
+			case 1:
+				buf = append(buf, byte(r.Intn(256)))
+			default:
+				buf = append(buf, nix32[r.Intn(32)])
+			}
+		}
+		want := map[string]bool{}
+		for _, c := range cands {
+			if bytes.Contains(buf, []byte(c[11:11+HashLen])) {
+				want[c] = true
+			}
+		}
+		s, _ := New(cands)
+		for rest := buf; len(rest) > 0; {
+			n := min(len(rest), 1+r.Intn(100))
+			s.Write(rest[:n])
+			rest = rest[n:]
+		}
+		got := map[string]bool{}
+		for _, p := range s.Found() {
+			got[p] = true
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: found %d paths, a plain search %d", round, len(got), len(want))
 		}
 	}
 }
