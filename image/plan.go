@@ -93,7 +93,7 @@ func (p *planner) plan(ctx context.Context) ([]recipe.Layer, error) {
 		if plan, err = onBase(x, plan, g.StoreDir()); err != nil {
 			return nil, err
 		}
-		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
+		if len(plan) == 0 && set.ContentsMode.Copies() && set.NixDB == nil {
 			// dockerTools' buildImage always adds its one layer, even when
 			// it brings nothing the base lacks: an empty tar.
 			plan = append(plan, recipe.Layer{Comment: "nothing new over the base image"})
@@ -173,8 +173,8 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 		return nil, err
 	}
 	var root []layers.Entry
-	if set.ContentsMode == layers.Copy {
-		root, err = layers.Contents(set.Contents, layers.Copy)
+	if set.ContentsMode.Copies() {
+		root, err = layers.Contents(set.Contents, set.ContentsMode)
 	} else {
 		root, err = linked()
 	}
@@ -214,10 +214,10 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 		plan = append(plan, recipe.Layer{StorePaths: g, Uid: set.Uid, Gid: set.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
 	switch {
-	case set.ContentsMode == layers.Copy && len(plan) > 0:
+	case set.ContentsMode.Copies() && len(plan) > 0:
 		top := &plan[len(plan)-1]
 		top.Extra, top.Comment, top.Size = root, comment(top.StorePaths, len(root) > 0), 0
-	case set.ContentsMode == layers.Copy || len(root) > 0:
+	case set.ContentsMode.Copies() || len(root) > 0:
 		plan = append(plan, recipe.Layer{Extra: root, Uid: set.Uid, Gid: set.Gid, Comment: comment(nil, len(root) > 0), Rules: rules})
 	}
 	return plan, nil

@@ -97,7 +97,7 @@ let
   # every other argument of a builder's pattern, as the user wrote it.
   special = [
     "name" "contents" "copyToRoot" "fromImage" "files" "shell"
-    "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
+    "debug" "passthru" "meta" "layers"
     "contentAddressed"
   ];
 
@@ -109,10 +109,8 @@ let
   # fn's pattern but the special ones goes to nixlayer as given there. v
   # holds the special ones with the pattern's defaults.
   image = fn: args: v:
-    let inherit (v) name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; in
+    let inherit (v) name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers; in
     assert argChecks.check takes fn args;
-    assert !keepContentsDirlinks
-      || throw "nixlayer.${fn}: keepContentsDirlinks = true is not supported: nixlayer merges contents as symlinkJoin does (the first content wins; a directory in one and a symlink in another is an error naming both); shape the root with `symlinks` and `directories` instead";
     assert extraCommands == null || shell != null
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
     assert builtins.all (a: args.${a} or null == null || builtins.substring 0 2 args.${a} == "#!" || shell != null) [ "runAsRoot" "fakeRootCommands" ]
@@ -232,11 +230,11 @@ let
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
-    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
-    , runAsRoot ? null                       # buildImage's own
+    , debug ? false, passthru ? { }, meta ? { }
+    , runAsRoot ? null, keepContentsDirlinks ? null # buildImage's own
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers contentAddressed; };
 
   layeredImageBuilder = fn:
     { name                                   # image name, lowercased
@@ -254,12 +252,12 @@ let
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
-    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
+    , debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
     , fakeRootCommands ? null, enableFakechroot ? null
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers contentAddressed; };
 
   # The shell of extraCommands and root scripts without `shell`.
   defaultShell = if pkgs != null then pkgs.runtimeShell else null;

@@ -285,8 +285,13 @@ func resolveLayering(s *Spec, set *Settings) error {
 		return err
 	}
 	set.ContentsMode = layers.Link
-	if set.Layering == layering.NoLayering {
-		set.ContentsMode = layers.Copy
+	switch {
+	case set.Layering == layering.NoLayering && s.KeepContentsDirlinks:
+		set.ContentsMode = layers.CopyKeepDirlinks
+	case set.Layering == layering.NoLayering:
+		set.ContentsMode = layers.CopyFollowDirlinks
+	case s.KeepContentsDirlinks:
+		return fmt.Errorf("keepContentsDirlinks = true: the contents are linked, not copied, with layering = %q (it applies to buildImage, or layering = \"none\")", set.Layering)
 	}
 	set.MaxLayers = layering.DefaultMaxLayers
 	if s.MaxLayers != nil {

@@ -87,6 +87,12 @@ type Spec struct {
 	// scripts leave refers to them (by hash part, as Nix scans outputs),
 	// with their closures, as dockerTools has them.
 	ScriptReferences string `json:"scriptReferences"`
+	// KeepContentsDirlinks, for contents that are copied (buildImage),
+	// keeps a content's symlink to a directory and puts what later
+	// contents have under that name into the directory (rsync -K); without
+	// it such a symlink is copied as the directory (rsync -k), as
+	// dockerTools does.
+	KeepContentsDirlinks bool `json:"keepContentsDirlinks"`
 	// Layers are nl.buildLayer outputs, bottom first: layers built
 	// earlier that the image takes as they are (see cached.go).
 	Layers []string `json:"layers"`

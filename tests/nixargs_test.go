@@ -27,12 +27,11 @@ var (
 // Arguments the image builders' patterns list that are no field of the image
 // spec: default.nix reads them and passes something else, or nothing.
 var imageNixOnly = []string{
-	"copyToRoot",           // its store paths go into contents, with those of contents
-	"keepContentsDirlinks", // only false is accepted; nixlayer never sees it
-	"debug",                // accepted, does nothing
-	"passthru",             // attributes of the result
-	"contentAddressed",     // attributes of the derivation (nix/args.nix caAttrs), not of the image
-	"meta",                 // attributes of the result
+	"copyToRoot",       // its store paths go into contents, with those of contents
+	"debug",            // accepted, does nothing
+	"passthru",         // attributes of the result
+	"contentAddressed", // attributes of the derivation (nix/args.nix caAttrs), not of the image
+	"meta",             // attributes of the result
 }
 
 // Spec fields default.nix sets itself: no builder takes them as arguments.
@@ -51,7 +50,7 @@ var imageNixSet = []string{
 // a Spec field the other builders do not take.
 var (
 	layeredOnly = []string{"maxLayers", "layering", "fakeRootCommands", "enableFakechroot"}
-	singleOnly  = []string{"runAsRoot"}
+	singleOnly  = []string{"runAsRoot", "keepContentsDirlinks"}
 )
 
 // TestNixArgsMatchSpecs: the names each Nix function's pattern lists
