@@ -162,20 +162,41 @@ let
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
 
+  # A derivation whose $out is one layer of the image img, uncompressed
+  # (n: 1 the bottom one, -1 the top one), written by `nixlayer export
+  # --layer`: buildImage's `layer` passthru.
+  layerOf = n: name: img: derivation {
+    name = "docker-layer-${baseNameOf name}.tar";
+    inherit system;
+    builder = nixlayerBin;
+    args = [ "export" "--layer" (toString n) "--out" (builtins.placeholder "out") "${img}" ];
+    allowSubstitutes = false;
+    preferLocalBuild = true;
+  };
+
   # What each builder adds to image: its derivation's name, spec fields
-  # of its own, and attributes of its result.
+  # of its own, and attributes of its result (extra: a function of the
+  # arguments and the derivation).
   kinds = {
     # One layer: the closure under /nix/store and the contents copied to
-    # the root.
-    buildImage = { drvName = args: outputName "docker-image-" args.name (args.format or null); };
-    # buildImage with the Nix database of the image's store paths inside.
-    buildImageWithNixDb = kinds.buildImage // { spec.includeNixDB = true; };
+    # the root. `layer` is that layer as a tar (dockerTools' passthru: its
+    # layer derivation).
+    buildImage = {
+      drvName = args: outputName "docker-image-" args.name (args.format or null);
+      extra = args: drv: { layer = layerOf (-1) args.name drv; };
+    };
+    # buildImage with the Nix database of the image's store paths inside
+    # (a layer of its own, on top: `layer` is the one below it).
+    buildImageWithNixDb = kinds.buildImage // {
+      spec.includeNixDB = true;
+      extra = args: drv: { layer = layerOf (-2) args.name drv; };
+    };
     # Like buildImage, but each popular store path gets its own layer
     # (nixpkgs' popularity contest, or layering = "size"), shared between
     # images. `stream` is the same image as a streamLayeredImage.
     buildLayeredImage = {
       drvName = args: outputName "" args.name (args.format or null);
-      extra = args: { stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]); };
+      extra = args: _: { stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]); };
     };
     # Like buildLayeredImage with includeNixDB; the database has its own top
     # layer, so the store-path layers stay shareable.
@@ -184,10 +205,25 @@ let
     #   $(nix-build -A image) | docker load
     # Layers are uncompressed unless compression says otherwise (nixlayer's
     # default for a stream).
+    # `conf` is a derivation, as dockerTools': a JSON file describing the
+    # image (its config, layers, digests and store paths: `nixlayer
+    # inspect --json` of the script); `streamScript` is the script itself
+    # (dockerTools': a generic script run with conf).
     streamLayeredImage = {
       drvName = args: "stream-${baseNameOf args.name}";
       spec.stream = true;
-      extra = _: { isExe = true; };
+      extra = args: drv: {
+        isExe = true;
+        streamScript = drv;
+        conf = derivation {
+          name = "${baseNameOf args.name}-conf.json";
+          inherit system;
+          builder = nixlayerBin;
+          args = [ "inspect" "--json" "--out" (builtins.placeholder "out") "${drv}" ];
+          allowSubstitutes = false;
+          preferLocalBuild = true;
+        };
+      };
     };
   };
 
@@ -197,7 +233,8 @@ let
     let
       k = kinds.${fn};
       i = image fn args v;
-    in result fn args (mkImage { drvName = k.drvName args; inherit (i) roots; inherit (v) contentAddressed; spec = i.spec // k.spec or { }; }) (k.extra or (_: { }) args);
+      drv = mkImage { drvName = k.drvName args; inherit (i) roots; inherit (v) contentAddressed; spec = i.spec // k.spec or { }; };
+    in result fn args drv (k.extra or (_: _: { }) args drv);
 
   # The arguments of the image builders are their patterns': what
   # `builtins.functionArgs`, `nix repl` and editors show, and all the check
@@ -286,7 +323,9 @@ let
       args = [ "stream" "--compressor" compressor "-o" (builtins.placeholder "out") "${stream}" ];
       allowSubstitutes = false;
       preferLocalBuild = true;
-    } // { inherit meta; };
+    } // { inherit meta; }
+      # The reference the archive loads as, when the stream has it.
+      // builtins.intersectAttrs { imageName = null; imageTag = null; } (if builtins.isAttrs stream then stream else { });
 
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };
