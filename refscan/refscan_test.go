@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -141,4 +142,28 @@ func BenchmarkScan(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzScanner checks the Scanner, fed data in two writes split at any
+// point, against a plain search of every window.
+func FuzzScanner(f *testing.F) {
+	cands := []string{hello, glibc}
+	f.Add([]byte("x"+hello+"y"), uint16(5))
+	f.Add([]byte(glibc[11:43]+"\x00"+hello[11:40]), uint16(40))
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		s, _ := New(cands)
+		cut := int(split) % (len(data) + 1)
+		s.Write(data[:cut])
+		s.Write(data[cut:])
+		var want []string
+		for _, c := range cands {
+			if bytes.Contains(data, []byte(c[11:11+HashLen])) {
+				want = append(want, c)
+			}
+		}
+		sort.Strings(want)
+		if got := s.Found(); !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
+			t.Fatalf("found %q, a plain search %q", got, want)
+		}
+	})
 }
