@@ -16,20 +16,31 @@ const maxDirlinks = 40
 
 // walkContents calls visit for every file below the contents directory
 // root, parents first and in name order, with its entry named relative to
-// root, and its path on disk. With follow, a symlink to a directory is walked as that
-// directory, as rsync -k copies it (dockerTools' buildImage without
+// root, and its path on disk. With follow, a symlink to a directory in
+// the store (the directory holding root) is walked as that directory, as
+// rsync -k copies it (dockerTools' buildImage without
 // keepContentsDirlinks): a directory entry with the directory's mode, then
-// its files, whose Source is their resolved path. A loop of such links,
-// or more than maxDirlinks of them on one path, is an error naming it.
+// its files, whose Source is their resolved path. A symlink to anything
+// outside the store stays a symlink: what it points to is the build
+// machine's, not the closure's. A loop of such links, or more than
+// maxDirlinks of them on one path, is an error naming it.
 func walkContents(root string, follow bool, visit func(p string, e Entry) error) error {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("reading contents %s: %w", root, err)
 	}
-	return walkDir(root, "", follow, []os.FileInfo{fi}, visit)
+	store := ""
+	if follow {
+		if store, err = filepath.EvalSymlinks(filepath.Dir(root)); err != nil {
+			return fmt.Errorf("reading contents %s: %w", root, err)
+		}
+	}
+	return walkDir(root, "", store, []os.FileInfo{fi}, visit)
 }
 
-func walkDir(dir, rel string, follow bool, above []os.FileInfo, visit func(p string, e Entry) error) error {
+// walkDir walks dir (named rel in the image) for walkContents; store, when
+// not empty, is the directory whose symlinks to directories are followed.
+func walkDir(dir, rel, store string, above []os.FileInfo, visit func(p string, e Entry) error) error {
 	children, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("reading contents %s: %w", dir, err)
@@ -40,19 +51,16 @@ func walkDir(dir, rel string, follow bool, above []os.FileInfo, visit func(p str
 		if err != nil {
 			return err
 		}
-		if e.Type == tar.TypeSymlink && follow {
-			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		if e.Type == tar.TypeSymlink && store != "" {
+			real, fi, ok := dirInStore(p, store)
+			if ok {
 				if err := dirlinkOK(p, fi, above); err != nil {
 					return err
-				}
-				real, err := filepath.EvalSymlinks(p)
-				if err != nil {
-					return fmt.Errorf("reading contents %s: %w", p, err)
 				}
 				if err := visit(p, Dir(name, int64(fi.Mode().Perm()))); err != nil {
 					return err
 				}
-				if err := walkDir(real, name, follow, append(above, fi), visit); err != nil {
+				if err := walkDir(real, name, store, append(above, fi), visit); err != nil {
 					return err
 				}
 				continue
@@ -66,12 +74,26 @@ func walkDir(dir, rel string, follow bool, above []os.FileInfo, visit func(p str
 			if err != nil {
 				return fmt.Errorf("reading contents %s: %w", p, err)
 			}
-			if err := walkDir(p, name, follow, append(above, fi), visit); err != nil {
+			if err := walkDir(p, name, store, append(above, fi), visit); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// dirInStore resolves the symlink p: its target's real path and status,
+// when it is a directory inside store.
+func dirInStore(p, store string) (string, os.FileInfo, bool) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil || !strings.HasPrefix(real, store+"/") {
+		return "", nil, false
+	}
+	fi, err := os.Stat(real)
+	if err != nil || !fi.IsDir() {
+		return "", nil, false
+	}
+	return real, fi, true
 }
 
 // dirlinkOK refuses to follow the symlink p to the directory fi when that

@@ -28,6 +28,7 @@ func TestContentsDirlinks(t *testing.T) {
 	mk("real/lib/libb.so", "b")
 	mk("loop/a/up", "->..")
 	mk("dangling/lib", "->nowhere")
+	mk("outside/etc", "->/etc")
 	linked, real := filepath.Join(dir, "linked"), filepath.Join(dir, "real")
 	kinds := func(es []Entry) map[string]byte {
 		m := map[string]byte{}
@@ -50,6 +51,7 @@ func TestContentsDirlinks(t *testing.T) {
 			map[string]byte{"lib": tar.TypeSymlink, "usr/lib/liba.so": tar.TypeReg, "usr/lib/libb.so": tar.TypeReg}, []string{"lib/libb.so", "lib/liba.so"}, ""},
 		{"copy: a clash is an error", []string{linked, real}, Copy, nil, nil, "once as a directory and once not"},
 		{"follow: a loop is an error", []string{filepath.Join(dir, "loop")}, CopyFollowDirlinks, nil, nil, "a loop"},
+		{"follow: a link out of the store stays a link", []string{filepath.Join(dir, "outside")}, CopyFollowDirlinks, map[string]byte{"etc": tar.TypeSymlink}, []string{"etc/passwd"}, ""},
 		{"follow: a dangling link stays a link", []string{filepath.Join(dir, "dangling")}, CopyFollowDirlinks, map[string]byte{"lib": tar.TypeSymlink}, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
