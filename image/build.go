@@ -48,11 +48,7 @@ func Build(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	graph, err := withoutReferences(own, set.References)
-	if err != nil {
-		return err
-	}
-	plan, done, err := Plan(ctx, set, graph, union, from)
+	plan, done, err := Plan(ctx, set, own, union, from)
 	if err != nil {
 		return err
 	}

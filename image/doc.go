@@ -1,7 +1,9 @@
 // Package image builds container images from a Nix closure: Build takes a
 // spec.Spec, resolves it (spec.Resolve), plans the layers (Plan: cached
 // layers, the base image, the layering strategy, the Nix database, the
-// SBOM documents, the customisation and root scripts) and writes them
+// SBOM documents, the customisation and root scripts, of whose store
+// paths the image keeps those that what the scripts leave refers to:
+// references.go) and writes them
 // through package recipe into package format's docker-archive, OCI layout
 // or oci-archive, or records them as a stream script (package stream).
 // BuildLayer makes nl.buildLayer's cached layers. Into an archive each

@@ -33,13 +33,18 @@ type planner struct {
 	// store paths, what the image's own layering splits (withCached).
 	cached []recipe.Layer
 	stores *registration.Graph
+	// scriptOnly are the store paths only the scripts name (see
+	// references.go), left out of graph and stores once the scripts have
+	// run unless what they left refers to them.
+	scriptOnly []string
 	// tree is the root script's tree, which the customisation layer's
 	// entries read from (nil without a root script, or for a stream).
 	tree *rootscript.Tree
 }
 
 // Plan decides the layers of the image set describes, from the closure g
-// and the opened base image from (nil without one): the store-path layers
+// (holding the references derivations of set, see references.go) and the
+// opened base image from (nil without one): the store-path layers
 // the strategy set.Layering gives, the customisation layer (or, for
 // ContentsMode Copy, the contents in the top store layer), and the Nix
 // database layer. Cached layers (set.Layers) go first, above the base's,
@@ -49,7 +54,14 @@ type planner struct {
 // root script made stays in its tree, not in memory): done removes them,
 // once the layers are written. On error there is nothing to remove.
 func Plan(ctx context.Context, set *spec.Settings, g, union *registration.Graph, from *base.Image) (plan []recipe.Layer, done func(), err error) {
-	p := &planner{set: set, graph: g, base: from, union: union}
+	only, err := scriptOnly(g, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g, err = withoutReferences(g, set.References, set.ScriptReferences); err != nil {
+		return nil, nil, err
+	}
+	p := &planner{set: set, graph: g, base: from, union: union, scriptOnly: only}
 	done = func() {
 		if p.tree != nil {
 			p.tree.Close()
@@ -81,7 +93,7 @@ func (p *planner) plan(ctx context.Context) ([]recipe.Layer, error) {
 		if plan, err = onBase(x, plan, g.StoreDir()); err != nil {
 			return nil, err
 		}
-		if len(plan) == 0 && set.ContentsMode == layers.Copy && set.NixDB == nil {
+		if len(plan) == 0 && set.ContentsMode.Copies() && set.NixDB == nil {
 			// dockerTools' buildImage always adds its one layer, even when
 			// it brings nothing the base lacks: an empty tar.
 			plan = append(plan, recipe.Layer{Comment: "nothing new over the base image"})
@@ -160,17 +172,30 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := pathSize(p.graph)
-	groups, err := p.storeGroups(size)
-	if err != nil {
-		return nil, err
-	}
 	var root []layers.Entry
-	if set.ContentsMode == layers.Copy {
-		root, err = layers.Contents(set.Contents, layers.Copy)
+	if set.ContentsMode.Copies() {
+		root, err = layers.Contents(set.Contents, set.ContentsMode)
 	} else {
 		root, err = linked()
 	}
+	if err != nil {
+		return nil, err
+	}
+	// Later entries win (Layer.Each merges): the user's files over the
+	// contents'.
+	root = append(root, custom...)
+	if set.Script != nil {
+		if root, err = p.runScript(ctx, layers.Merge(root)); err != nil {
+			return nil, err
+		}
+	}
+	// What the image holds of the scripts' store paths is known now; the
+	// store-path layers and the SBOM follow from it.
+	if err := p.keepReferenced(root); err != nil {
+		return nil, err
+	}
+	size := pathSize(p.graph)
+	groups, err := p.storeGroups(size)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +203,8 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Later entries win (Layer.Each merges): the contents' and the user's
-	// files over the SBOM's directories.
-	root = append(append(docs, root...), custom...)
-	if set.Script != nil {
-		if root, err = p.runScript(ctx, layers.Merge(root)); err != nil {
-			return nil, err
-		}
-	}
+	// The contents' and the user's files over the SBOM's directories.
+	root = append(docs, root...)
 	plan := make([]recipe.Layer, 0, len(groups)+1)
 	for _, g := range groups {
 		var n int64
@@ -195,10 +214,10 @@ func (p *planner) own(ctx context.Context) ([]recipe.Layer, error) {
 		plan = append(plan, recipe.Layer{StorePaths: g, Uid: set.Uid, Gid: set.Gid, Comment: comment(g, false), Rules: rules, Size: n})
 	}
 	switch {
-	case set.ContentsMode == layers.Copy && len(plan) > 0:
+	case set.ContentsMode.Copies() && len(plan) > 0:
 		top := &plan[len(plan)-1]
 		top.Extra, top.Comment, top.Size = root, comment(top.StorePaths, len(root) > 0), 0
-	case set.ContentsMode == layers.Copy || len(root) > 0:
+	case set.ContentsMode.Copies() || len(root) > 0:
 		plan = append(plan, recipe.Layer{Extra: root, Uid: set.Uid, Gid: set.Gid, Comment: comment(nil, len(root) > 0), Rules: rules})
 	}
 	return plan, nil

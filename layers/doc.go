@@ -4,7 +4,9 @@
 // diffID and the compressed digest in the same pass as the bytes are
 // written, and the layer descriptors. A store path is named in the image
 // where it is on the build machine, in the closure's store directory
-// (StorePath, StoreDirs): no store directory is assumed.
+// (StorePath, StoreDirs): no store directory is assumed. Contents reach
+// the root linked (symlinkJoin's way) or copied (dockerTools' buildImage's
+// rsync, symlinks to directories followed or kept: ContentsMode).
 //
 // The write path takes Options (mtime, compression) and a context that stops
 // it between entries and between the chunks of a file. Which store paths

@@ -126,19 +126,32 @@ const (
 	// Link makes directories at the root and symlinks every other file to
 	// its store path, as buildLayeredImage's symlinkJoin of contents does.
 	Link
+	// CopyFollowDirlinks copies as Copy, except that a symlink to a
+	// directory is copied as that directory (dockerTools' buildImage,
+	// rsync -ak).
+	CopyFollowDirlinks
+	// CopyKeepDirlinks copies as Copy, and a content's directory whose
+	// name is an earlier content's symlink to a directory goes into that
+	// directory, the symlink kept (buildImage's keepContentsDirlinks =
+	// true, rsync -aK).
+	CopyKeepDirlinks
 )
+
+// Copies reports whether the mode copies the files (any but Link).
+func (m ContentsMode) Copies() bool { return m != Link }
 
 // Contents returns the root entries for the given contents store paths: the
 // children of each path, merged, under the image root. When two contents
 // provide the same file, the first one in the list wins, as in symlinkJoin.
-// A directory in one and a non-directory in another is an error naming both.
+// A directory in one and a non-directory in another is an error naming both
+// (see CopyFollowDirlinks and CopyKeepDirlinks for symlinks to directories).
 // A contents path that is a file (not a directory) adds nothing to the root.
 func Contents(paths []string, mode ContentsMode) ([]Entry, error) {
 	byName := map[string]int{}
 	origin := map[string]string{}
 	var entries []Entry
 	for _, root := range paths {
-		root = filepath.Clean(root) // WalkDir cleans the paths below it
+		root = filepath.Clean(root)
 		fi, err := os.Stat(root)
 		if err != nil {
 			return nil, fmt.Errorf("reading contents %s: %w", root, err)
@@ -146,20 +159,17 @@ func Contents(paths []string, mode ContentsMode) ([]Entry, error) {
 		if !fi.IsDir() {
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("reading contents %s: %w", root, err)
-			}
-			if p == root {
-				return nil
-			}
-			rel := filepath.ToSlash(strings.TrimPrefix(p, root+"/"))
-			e, err := fromDisk(p, rel)
-			if err != nil {
-				return err
-			}
+		err = walkContents(root, mode == CopyFollowDirlinks, func(p string, e Entry) error {
+			rel := e.Name
 			if mode == Link && e.Type != tar.TypeDir {
 				e = Symlink(rel, p)
+			}
+			if mode == CopyKeepDirlinks {
+				var self bool
+				if rel, self = throughDirlinks(rel, entries, byName); self && e.Type == tar.TypeDir {
+					return nil // the earlier symlink stays; what is below goes through it
+				}
+				e.Name = rel
 			}
 			if i, seen := byName[rel]; seen {
 				prev := entries[i]

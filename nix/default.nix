@@ -41,11 +41,14 @@ let
   # them as JSON, whose references Nix finds by scanning it (as dockerTools
   # does with the config's JSON). Its closure goes into the closure graph;
   # nixlayer leaves the file itself out of the image. null when they name
-  # no store path.
-  refArgs = [ "config" "symlinks" "files" "directories" "perms" "users" "extraCommands" "runAsRoot" "fakeRootCommands" ];
-  references = args:
-    let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) refArgs)) args);
-    in if builtins.hasContext text then writeFiles "nixlayer-references" { files.references = text; } else null;
+  # no store path. The scripts' store paths have a file of their own: they
+  # are the scripts' inputs, and in the image only when what the scripts
+  # leave refers to them (nixlayer scans it, as Nix scans an output).
+  namedArgs = [ "config" "symlinks" "files" "directories" "perms" "users" ];
+  scriptArgs = [ "extraCommands" "runAsRoot" "fakeRootCommands" ];
+  references = name: names: args:
+    let text = builtins.toJSON (builtins.intersectAttrs (builtins.listToAttrs (map (n: { name = n; value = null; }) names)) args);
+    in if builtins.hasContext text then writeFiles name { files.references = text; } else null;
 
   # The derivation every image builder makes: nixlayer reads `nixlayer`
   # (the options) and `closure` (the store paths with their references)
@@ -94,7 +97,7 @@ let
   # every other argument of a builder's pattern, as the user wrote it.
   special = [
     "name" "contents" "copyToRoot" "fromImage" "files" "shell"
-    "keepContentsDirlinks" "debug" "passthru" "meta" "layers"
+    "debug" "passthru" "meta" "layers"
     "contentAddressed"
   ];
 
@@ -106,10 +109,8 @@ let
   # fn's pattern but the special ones goes to nixlayer as given there. v
   # holds the special ones with the pattern's defaults.
   image = fn: args: v:
-    let inherit (v) name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers; in
+    let inherit (v) name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers; in
     assert argChecks.check takes fn args;
-    assert !keepContentsDirlinks
-      || throw "nixlayer.${fn}: keepContentsDirlinks = true is not supported: nixlayer merges contents as symlinkJoin does (the first content wins; a directory in one and a symlink in another is an error naming both); shape the root with `symlinks` and `directories` instead";
     assert extraCommands == null || shell != null
       || throw "nixlayer: extraCommands needs a shell to run it: give `shell` (e.g. \"\${bash}/bin/bash\"), or `pkgs` to the nixlayer import (its runtimeShell is the default)";
     assert builtins.all (a: args.${a} or null == null || builtins.substring 0 2 args.${a} == "#!" || shell != null) [ "runAsRoot" "fakeRootCommands" ]
@@ -119,10 +120,12 @@ let
       # A root script's store paths (its shell, its tools) are in the
       # closure the script sees, even when the image leaves them out.
       script = args.runAsRoot or null != null || args.fakeRootCommands or null != null;
-      refs = if includeStorePaths || script then references args else null;
+      refs = if includeStorePaths || script then references "nixlayer-references" namedArgs args else null;
+      scriptRefs = if includeStorePaths || script then references "nixlayer-script-references" scriptArgs args else null;
+      nonNull = builtins.filter (x: x != null);
       passed = builtins.filter (n: !(builtins.elem n special)) (builtins.attrNames takes.${fn});
     in {
-      roots = roots ++ (if refs != null then [ refs ] else [ ]);
+      roots = roots ++ nonNull [ refs scriptRefs ];
       spec = given passed args // {
         function = if fn == "buildImageWithNixDb" then "buildImage" else if fn == "buildLayeredImageWithNixDb" then "buildLayeredImage" else fn;
         # The builder's kind: Go chooses the default layering and the root
@@ -135,6 +138,7 @@ let
         ${if files != { } then "files" else null} = builtins.mapAttrs (_: fileSpec) files;
         ${if (extraCommands != null || script) && shell != null then "shell" else null} = "${shell}";
         ${if refs != null then "references" else null} = "${refs}";
+        ${if scriptRefs != null then "scriptReferences" else null} = "${scriptRefs}";
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
@@ -158,20 +162,41 @@ let
       override = new: builders.${fn} (args // (if builtins.isFunction new then new args else new));
     } // extra // (args.passthru or { }) // (if args ? meta then { inherit (args) meta; } else { });
 
+  # A derivation whose $out is one layer of the image img, uncompressed
+  # (n: 1 the bottom one, -1 the top one), written by `nixlayer export
+  # --layer`: buildImage's `layer` passthru.
+  layerOf = n: name: img: derivation {
+    name = "docker-layer-${baseNameOf name}.tar";
+    inherit system;
+    builder = nixlayerBin;
+    args = [ "export" "--layer" (toString n) "--out" (builtins.placeholder "out") "${img}" ];
+    allowSubstitutes = false;
+    preferLocalBuild = true;
+  };
+
   # What each builder adds to image: its derivation's name, spec fields
-  # of its own, and attributes of its result.
+  # of its own, and attributes of its result (extra: a function of the
+  # arguments and the derivation).
   kinds = {
     # One layer: the closure under /nix/store and the contents copied to
-    # the root.
-    buildImage = { drvName = args: outputName "docker-image-" args.name (args.format or null); };
-    # buildImage with the Nix database of the image's store paths inside.
-    buildImageWithNixDb = kinds.buildImage // { spec.includeNixDB = true; };
+    # the root. `layer` is that layer as a tar (dockerTools' passthru: its
+    # layer derivation).
+    buildImage = {
+      drvName = args: outputName "docker-image-" args.name (args.format or null);
+      extra = args: drv: { layer = layerOf (-1) args.name drv; };
+    };
+    # buildImage with the Nix database of the image's store paths inside
+    # (a layer of its own, on top: `layer` is the one below it).
+    buildImageWithNixDb = kinds.buildImage // {
+      spec.includeNixDB = true;
+      extra = args: drv: { layer = layerOf (-2) args.name drv; };
+    };
     # Like buildImage, but each popular store path gets its own layer
     # (nixpkgs' popularity contest, or layering = "size"), shared between
     # images. `stream` is the same image as a streamLayeredImage.
     buildLayeredImage = {
       drvName = args: outputName "" args.name (args.format or null);
-      extra = args: { stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]); };
+      extra = args: _: { stream = builders.streamLayeredImage (builtins.removeAttrs args [ "format" ]); };
     };
     # Like buildLayeredImage with includeNixDB; the database has its own top
     # layer, so the store-path layers stay shareable.
@@ -180,10 +205,25 @@ let
     #   $(nix-build -A image) | docker load
     # Layers are uncompressed unless compression says otherwise (nixlayer's
     # default for a stream).
+    # `conf` is a derivation, as dockerTools': a JSON file describing the
+    # image (its config, layers, digests and store paths: `nixlayer
+    # inspect --json` of the script); `streamScript` is the script itself
+    # (dockerTools': a generic script run with conf).
     streamLayeredImage = {
       drvName = args: "stream-${baseNameOf args.name}";
       spec.stream = true;
-      extra = _: { isExe = true; };
+      extra = args: drv: {
+        isExe = true;
+        streamScript = drv;
+        conf = derivation {
+          name = "${baseNameOf args.name}-conf.json";
+          inherit system;
+          builder = nixlayerBin;
+          args = [ "inspect" "--json" "--out" (builtins.placeholder "out") "${drv}" ];
+          allowSubstitutes = false;
+          preferLocalBuild = true;
+        };
+      };
     };
   };
 
@@ -193,7 +233,8 @@ let
     let
       k = kinds.${fn};
       i = image fn args v;
-    in result fn args (mkImage { drvName = k.drvName args; inherit (i) roots; inherit (v) contentAddressed; spec = i.spec // k.spec or { }; }) (k.extra or (_: { }) args);
+      drv = mkImage { drvName = k.drvName args; inherit (i) roots; inherit (v) contentAddressed; spec = i.spec // k.spec or { }; };
+    in result fn args drv (k.extra or (_: _: { }) args drv);
 
   # The arguments of the image builders are their patterns': what
   # `builtins.functionArgs`, `nix repl` and editors show, and all the check
@@ -226,11 +267,11 @@ let
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
-    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
-    , runAsRoot ? null                       # buildImage's own
+    , debug ? false, passthru ? { }, meta ? { }
+    , runAsRoot ? null, keepContentsDirlinks ? null # buildImage's own
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers contentAddressed; };
 
   layeredImageBuilder = fn:
     { name                                   # image name, lowercased
@@ -248,13 +289,13 @@ let
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
-    , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
+    , debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
     , layeringPipeline ? null                # nixpkgs' steps over the closure graph (README, "Layering strategies")
     , fakeRootCommands ? null, enableFakechroot ? null
     , ...                                    # any other: an error (args.nix)
     }@args:
-    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths keepContentsDirlinks layers contentAddressed; };
+    build fn args { inherit name contents copyToRoot fromImage files extraCommands shell includeStorePaths layers contentAddressed; };
 
   # The shell of extraCommands and root scripts without `shell`.
   defaultShell = if pkgs != null then pkgs.runtimeShell else null;
@@ -283,7 +324,9 @@ let
       args = [ "stream" "--compressor" compressor "-o" (builtins.placeholder "out") "${stream}" ];
       allowSubstitutes = false;
       preferLocalBuild = true;
-    } // { inherit meta; };
+    } // { inherit meta; }
+      # The reference the archive loads as, when the stream has it.
+      // builtins.intersectAttrs { imageName = null; imageTag = null; } (if builtins.isAttrs stream then stream else { });
 
   # nixpkgs' closureInfo, without stdenv: $out/{registration,store-paths,total-nar-size}.
   closureInfo = import ./closure-info.nix { inherit nixlayerBin system; };

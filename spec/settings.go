@@ -74,6 +74,10 @@ type Settings struct {
 	// References is the store path whose references are the store paths
 	// the arguments name; it is left out of the image (or empty).
 	References string
+	// ScriptReferences is the store path whose references are the store
+	// paths the scripts name; it is left out of the image, and so are
+	// they unless what the scripts leave refers to them (or empty).
+	ScriptReferences string
 	// Script, when not nil, is the root script run over the image's root
 	// (rootscript.go).
 	Script *RootScript
@@ -137,7 +141,7 @@ func Resolve(spec *Spec, env Env) (*Settings, error) {
 
 func resolve(s *Spec, env Env) (*Settings, error) {
 	set := &Settings{Stream: s.Stream, Contents: s.Contents, Customize: s.Spec, TempDir: env.TempDir,
-		Uname: s.Uname, Gname: s.Gname, IncludeStorePaths: s.IncludeStorePaths == nil || *s.IncludeStorePaths, References: s.References}
+		Uname: s.Uname, Gname: s.Gname, IncludeStorePaths: s.IncludeStorePaths == nil || *s.IncludeStorePaths, References: s.References, ScriptReferences: s.ScriptReferences}
 	var err error
 	if set.Ref, err = s.Reference(env.DefaultTag); err != nil {
 		return nil, err
@@ -287,8 +291,13 @@ func resolveLayering(s *Spec, set *Settings) error {
 		return err
 	}
 	set.ContentsMode = layers.Link
-	if set.Layering == layering.NoLayering {
-		set.ContentsMode = layers.Copy
+	switch {
+	case set.Layering == layering.NoLayering && s.KeepContentsDirlinks:
+		set.ContentsMode = layers.CopyKeepDirlinks
+	case set.Layering == layering.NoLayering:
+		set.ContentsMode = layers.CopyFollowDirlinks
+	case s.KeepContentsDirlinks:
+		return fmt.Errorf("keepContentsDirlinks = true: the contents are linked, not copied, with layering = %q (it applies to buildImage, or layering = \"none\")", set.Layering)
 	}
 	set.MaxLayers = layering.DefaultMaxLayers
 	if s.MaxLayers != nil {

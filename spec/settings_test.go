@@ -26,7 +26,7 @@ func TestResolveDefaults(t *testing.T) {
 			MTime:        time.Unix(1, 0).UTC(),
 			Format:       imgformat.DockerArchive,
 			Compression:  layers.Gzip,
-			ContentsMode: layers.Copy,
+			ContentsMode: layers.CopyFollowDirlinks, // buildImage copies as dockerTools (rsync -k)
 			Layering:     layering.NoLayering,
 			MaxLayers:    layering.DefaultMaxLayers,
 			TempDir:      "/tmp/x",
@@ -161,6 +161,7 @@ func TestResolveErrors(t *testing.T) {
 		{"mtime negative string", `{"name":"a","mtime":"-3"}`, []string{"mtime = -3 is negative"}},
 		{"mtime before 1970", `{"name":"a","mtime":"1960-01-01"}`, []string{`mtime = "1960-01-01" is before 1970`}},
 		{"mtime fractional", `{"name":"a","mtime":1.5}`, []string{`mtime = "1.5"`}},
+		{"keepContentsDirlinks of linked contents", `{"name":"a","layered":true,"keepContentsDirlinks":true}`, []string{"keepContentsDirlinks = true: the contents are linked, not copied"}},
 		{"both root scripts", `{"name":"a","runAsRoot":"true","fakeRootCommands":"true"}`, []string{"runAsRoot and fakeRootCommands are both given"}},
 		{"runAsRoot of a layered image", `{"name":"a","function":"buildLayeredImage","layered":true,"runAsRoot":"true"}`, []string{"nixlayer.buildLayeredImage: runAsRoot is buildImage's; the layered builders take fakeRootCommands"}},
 		{"set layering alone", `{"name":"a","layered":true,"layering":"set"}`, []string{`layering "set" plans the images of a set together: build them with nl.buildImageSet`}},

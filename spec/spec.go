@@ -86,6 +86,18 @@ type Spec struct {
 	// in the closure graph so that theirs is in the image, and the path
 	// itself is left out (nix/default.nix makes it).
 	References string `json:"references"`
+	// ScriptReferences is, like References, a store path whose references
+	// are the store paths extraCommands, runAsRoot and fakeRootCommands
+	// name: inputs of the scripts, but in the image only when what the
+	// scripts leave refers to them (by hash part, as Nix scans outputs),
+	// with their closures, as dockerTools has them.
+	ScriptReferences string `json:"scriptReferences"`
+	// KeepContentsDirlinks, for contents that are copied (buildImage),
+	// keeps a content's symlink to a directory and puts what later
+	// contents have under that name into the directory (rsync -K); without
+	// it such a symlink is copied as the directory (rsync -k), as
+	// dockerTools does.
+	KeepContentsDirlinks bool `json:"keepContentsDirlinks"`
 	// Layers are nl.buildLayer outputs, bottom first: layers built
 	// earlier that the image takes as they are (see cached.go).
 	Layers []string `json:"layers"`

@@ -27,30 +27,30 @@ var (
 // Arguments the image builders' patterns list that are no field of the image
 // spec: default.nix reads them and passes something else, or nothing.
 var imageNixOnly = []string{
-	"copyToRoot",           // its store paths go into contents, with those of contents
-	"keepContentsDirlinks", // only false is accepted; nixlayer never sees it
-	"debug",                // accepted, does nothing
-	"passthru",             // attributes of the result
-	"contentAddressed",     // attributes of the derivation (nix/args.nix caAttrs), not of the image
-	"meta",                 // attributes of the result
+	"copyToRoot",       // its store paths go into contents, with those of contents
+	"debug",            // accepted, does nothing
+	"passthru",         // attributes of the result
+	"contentAddressed", // attributes of the derivation (nix/args.nix caAttrs), not of the image
+	"meta",             // attributes of the result
 }
 
 // Spec fields default.nix sets itself: no builder takes them as arguments.
 var imageNixSet = []string{
-	"function",   // the builder's name, for errors
-	"layered",    // the builder's kind: the default layering, the root script it takes
-	"system",     // the import's system
-	"stream",     // streamLayeredImage
-	"references", // the derivation holding the store paths arguments name
-	"sbomMeta",   // the contents' meta, from nix/sbom.nix
-	"imageSet",   // buildImageSet (nix/imageset.nix): the set's members
+	"function",         // the builder's name, for errors
+	"layered",          // the builder's kind: the default layering, the root script it takes
+	"system",           // the import's system
+	"stream",           // streamLayeredImage
+	"references",       // the derivation holding the store paths arguments name
+	"scriptReferences", // the same for the scripts' store paths
+	"sbomMeta",         // the contents' meta, from nix/sbom.nix
+	"imageSet",         // buildImageSet (nix/imageset.nix): the set's members
 }
 
 // The arguments of the layered builders only, and of buildImage only: each
 // a Spec field the other builders do not take.
 var (
 	layeredOnly = []string{"maxLayers", "layering", "layeringPipeline", "fakeRootCommands", "enableFakechroot"}
-	singleOnly  = []string{"runAsRoot"}
+	singleOnly  = []string{"runAsRoot", "keepContentsDirlinks"}
 )
 
 // TestNixArgsMatchSpecs: the names each Nix function's pattern lists

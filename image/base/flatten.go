@@ -114,3 +114,34 @@ func writeAtomic(dst string, write func(io.Writer) error) error {
 		return bw.Flush()
 	})
 }
+
+// ExportLayer writes one layer of the image at src, uncompressed, to dst
+// (atomically): the n-th from the bottom for n > 0, from the top for n < 0
+// (-1 is the top layer). A layer the image does not have is an error
+// saying how many it has.
+func ExportLayer(src, dst string, n int, opts ...Option) error {
+	img, err := Open(src, opts...)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	ls := img.Layers()
+	i := n - 1
+	if n < 0 {
+		i = len(ls) + n
+	}
+	if n == 0 || i < 0 || i >= len(ls) {
+		return fmt.Errorf("image %s has %d layers: there is no layer %d (1 to %d from the bottom, -1 to -%d from the top)", src, len(ls), n, len(ls), len(ls))
+	}
+	return writeAtomic(dst, func(w io.Writer) error {
+		rc, err := ls[i].Uncompressed()
+		if err != nil {
+			return fmt.Errorf("reading layer %d of %s: %w", n, src, err)
+		}
+		defer rc.Close()
+		if _, err := io.Copy(w, rc); err != nil {
+			return fmt.Errorf("reading layer %d of %s: %w", n, src, err)
+		}
+		return nil
+	})
+}

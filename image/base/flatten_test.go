@@ -110,3 +110,32 @@ func TestExportAtomic(t *testing.T) {
 		t.Errorf("left files behind: %v", ents)
 	}
 }
+
+// TestExportLayer writes one layer of a two-layer archive (from the
+// bottom, from the top) byte for byte, and refuses a layer the image does
+// not have, naming how many it has, leaving nothing at the output.
+func TestExportLayer(t *testing.T) {
+	l1, l2 := tarOf(t, reg("a", "1")), tarOf(t, reg("b", "2"), dir("d"))
+	src := file(t, layersOf(l1, l2).docker(t))
+	for _, c := range []struct {
+		n    int
+		want []byte
+		err  string
+	}{
+		{1, l1, ""}, {-1, l2, ""}, {2, l2, ""}, {-2, l1, ""},
+		{3, nil, "has 2 layers: there is no layer 3"}, {-3, nil, "no layer -3"},
+	} {
+		dst := filepath.Join(t.TempDir(), "layer.tar")
+		err := ExportLayer(src, dst, c.n)
+		got, rerr := os.ReadFile(dst)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || rerr == nil {
+				t.Errorf("layer %d: %v (output: %v), want an error containing %q and no output", c.n, err, rerr, c.err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, c.want) {
+			t.Errorf("layer %d: %v, %d bytes, want %d bytes", c.n, err, len(got), len(c.want))
+		}
+	}
+}

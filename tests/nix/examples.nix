@@ -285,13 +285,17 @@ rec {
 
   # nixpkgs: no-store-paths (20. a layered image without a store). Our
   # static busybox stand-in is not self-referential, so the image has no
-  # store at all (the older NixOS test's check).
+  # store at all (the older NixOS test's check); hello runs while the
+  # layer is made, and is not in the image (the newer one's).
   no-store-paths = buildLayeredImage {
     name = "no-store-paths";
     tag = "latest";
     inherit shell;
     extraCommands = ''
       cp -r ${pkgs.busyboxStatic}/* .
+
+      # This is a "build" dependency that will not appear in the image
+      ${pkgs.hello}/bin/hello
     '';
   };
 
@@ -473,6 +477,35 @@ rec {
     tag = "latest";
     compressor = "zstd";
     copyToRoot = pkgs.bashInteractive;
+  };
+
+  # nixpkgs: bashLayeredUncompressed (buildLayeredImage without compression)
+  bashLayeredUncompressed = buildLayeredImage {
+    name = "bash-layered-uncompressed";
+    tag = "latest";
+    compressor = "none";
+    contents = pkgs.bash;
+  };
+
+  # nixpkgs: bashLayeredZstdCompressed
+  bashLayeredZstdCompressed = buildLayeredImage {
+    name = "bash-layered-zstd";
+    tag = "latest";
+    compressor = "zstd";
+    contents = pkgs.bash;
+  };
+
+  # nixpkgs: nginxStream (nginx's arguments, streamed; what
+  # virtualisation.oci-containers' imageStream loads)
+  nginxStream = streamLayeredImage nginx.buildArgs;
+
+  # nixpkgs: nix-layered (streamLayeredImage with the Nix database)
+  nix-layered = streamLayeredImage {
+    name = "nix-layered";
+    tag = "latest";
+    config.Env = [ "NIX_PAGER=cat" ];
+    contents = [ pkgs.nix pkgs.bash ];
+    includeNixDB = true;
   };
 
   # nixpkgs: imageViaFakeChroot (fakeRootCommands that see the image as /)
