@@ -21,8 +21,10 @@ func pushCommand() *cli.Command {
 executable that writes a docker-archive (streamLayeredImage). DEST is a
 registry reference NAME[:TAG], or docker-daemon:[NAME:TAG] for docker load.
 Prints the pushed image by digest. The SBOM documents the image carries
-are attached to it as OCI referrers (--no-sbom: not).`,
-		Flags: append(registryFlags(), noSBOMFlag),
+are attached to it as OCI referrers (--no-sbom: not). --sign-key signs the
+pushed manifest (and an index's images) and the attestations in the forms
+cosign verify --key and cosign verify-attestation --key read.`,
+		Flags: append(append(registryFlags(), noSBOMFlag), signFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2); err != nil {
 				return err
@@ -31,11 +33,18 @@ are attached to it as OCI referrers (--no-sbom: not).`,
 			if err != nil {
 				return err
 			}
+			// The key and the statements are read first: a bad one
+			// leaves nothing pushed.
+			key, statements, err := signingInputs(c, c.Args().Get(1))
+			if err != nil {
+				return err
+			}
 			p, err := push.Push(c.Context, c.Args().Get(0), c.Args().Get(1), opts...)
 			if err != nil {
 				return err
 			}
 			attachSBOM(c, c.Args().Get(0), c.Args().Get(1), p, opts)
+			signPushed(c, p, key, statements, opts)
 			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
 			return err
 		},
