@@ -20,7 +20,8 @@ let
   # path or string cannot match an attribute-set pattern, so
   # copyToRegistry and copyToDockerDaemon take `arg` and
   # builtins.functionArgs shows no argument of theirs: they are
-  # { image, destination ? null, tlsVerify ? true, name ? … } and
+  # { image, destination ? null, tlsVerify ? true, signKey ? null,
+  # signKeyPasswordEnv ? null, name ? … } and
   # { image, tag ? null, name ? … }, the defaults below.
   imageArgs = arg:
     if builtins.isAttrs arg && !(arg ? type && arg.type == "derivation") then arg else { image = arg; };
@@ -39,8 +40,16 @@ in
   # DEST defaults to `destination`, else to the image's imageName:imageTag.
   copyToRegistry = arg:
     let
-      a = { destination = null; tlsVerify = true; name = "copy-to-registry"; } // imageArgs arg;
+      a = { destination = null; tlsVerify = true; signKey = null; signKeyPasswordEnv = null; name = "copy-to-registry"; } // imageArgs arg;
       dest = if a.destination != null then a.destination else defaultDest a.image;
+      # The key is read when the app runs: a string naming it. A Nix path
+      # would copy the private key into the world-readable store.
+      signFlags =
+        if a.signKey == null then ""
+        else if builtins.isPath a.signKey || builtins.isAttrs a.signKey then
+          throw "nixlayer.copyToRegistry: signKey must be a string naming the key file where the app runs (\"/run/secrets/cosign.key\"), not a Nix path: that would copy the private key into the store"
+        else "--sign-key ${shellQuote a.signKey} "
+          + (if a.signKeyPasswordEnv == null then "" else "--sign-key-password-env ${shellQuote a.signKeyPasswordEnv} ");
     in writeApp a.name ''
       #!/bin/sh
       # Pushes ${a.image} with nixlayer.
@@ -48,7 +57,7 @@ in
       if [ $# -ge 1 ] && [ "''${1#-}" = "$1" ]; then dest=$1; shift
       ${if dest != null then "else dest=${shellQuote dest}" else ''else echo "usage: $0 DEST [nixlayer push flags]" >&2; exit 2''}
       fi
-      exec ${nixlayerBin} push ${if a.tlsVerify then "" else "--insecure "}"$@" ${a.image} "$dest"
+      exec ${nixlayerBin} push ${if a.tlsVerify then "" else "--insecure "}${signFlags}"$@" ${a.image} "$dest"
     '';
 
   # An app that streams an image into `docker load`:

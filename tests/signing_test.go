@@ -452,6 +452,21 @@ func TestSignPushBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("copyToRegistry", func(t *testing.T) {
+		dest := reg.Host + "/sign/app:v1"
+		app := testutil.NixBuild(t, fmt.Sprintf(`nl.copyToRegistry { image = %q; destination = %q; signKey = %q; signKeyPasswordEnv = "NIXLAYER_TEST_PW"; }`, img, dest, keys.cosign))
+		ref := pushedDigest(t, testutil.Run(t, "", nil, exe, "push", "--quiet", img, dest))
+		statement := provenanceStatement(t, keys.dir, hashOf(t, ref))
+		out := testutil.Run(t, "", []string{"NIXLAYER_TEST_PW=" + keys.cosignPassword}, filepath.Join(app, "bin", "copy-to-registry"), "--quiet", "--attest", statement)
+		if got := pushedDigest(t, out); got != ref {
+			t.Fatalf("copy-to-registry printed %s, want %s", got, ref)
+		}
+		testutil.Run(t, "", nil, exe, "verify", "--quiet", "--image", img, "--key", keys.cosignPub, ref.String())
+		_, errOut, err := testutil.NixBuildErr(t, fmt.Sprintf(`nl.copyToRegistry { image = %q; destination = %q; signKey = %s; }`, img, dest, keys.cosign))
+		if err == nil || !strings.Contains(errOut, "signKey must be a string") {
+			t.Errorf("a Nix path as signKey: %v\n%s", err, errOut)
+		}
+	})
 	t.Run("registry refuses", func(t *testing.T) {
 		proxy := registrytest.NewProxy(t, reg.Host)
 		proxy.Inject(registrytest.Rule{Match: func(r *http.Request) bool {
