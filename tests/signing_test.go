@@ -163,10 +163,7 @@ func hashOf(t *testing.T, d name.Digest) v1.Hash {
 // fail cosign and `nixlayer verify`; `nixlayer verify` names a layer
 // pushed from another build.
 func TestSignPush(t *testing.T) {
-	cosign := cachedTool(t, "cosign", "version")
-	exe := testutil.Exe(t)
-	reg := registrytest.Start(t)
-	keys := makeSignKeys(t)
+	f := &signTest{cosign: cachedTool(t, "cosign", "version"), exe: testutil.Exe(t), reg: registrytest.Start(t), keys: makeSignKeys(t)}
 	paths := strings.Fields(testutil.NixBuild(t, `[
 	  (nl.buildLayeredImage { name = "signed"; tag = "v1"; contents = [ testPkgs.hello ]; })
 	  (nl.buildImageIndex { name = "signed-idx"; tag = "v1"; images = [
@@ -176,128 +173,142 @@ func TestSignPush(t *testing.T) {
 	if len(paths) != 3 {
 		t.Fatalf("nix-build printed %q", paths)
 	}
-	img, idx, other := paths[0], paths[1], paths[2]
-	env := []string{sign.DefaultPasswordEnv + "=" + keys.cosignPassword}
-	// signPush pushes src to dest, learns its digest, and pushes it again
-	// signed, attesting a statement for each manifest attest picks.
-	signPush := func(t *testing.T, src, dest string, key string, attest func(name.Digest) []name.Digest) name.Digest {
-		t.Helper()
-		ref := pushedDigest(t, testutil.Run(t, "", nil, exe, "push", "--quiet", src, dest))
-		args := []string{"push", "--sign-key", key}
-		for _, d := range attest(ref) {
-			args = append(args, "--attest", provenanceStatement(t, keys.dir, hashOf(t, d)))
-		}
-		out, errOut, err := testutil.RunErr("", env, exe, append(args, src, dest)...)
-		if err != nil || strings.Contains(errOut, "warning") {
-			t.Fatalf("signed push: %v\n%s", err, errOut)
-		}
-		if again := pushedDigest(t, out); again != ref {
-			t.Fatalf("the signed push printed %s, the first %s", again, ref)
-		}
-		for _, want := range []string{"attached the signature of " + ref.String() + " as " + ref.Context().Tag(sign.SignatureTag(hashOf(t, ref))).String(), "attached the https://slsa.dev/provenance/v1 attestation of"} {
-			if !strings.Contains(errOut, want) {
-				t.Errorf("push did not say %q:\n%s", want, errOut)
-			}
-		}
-		return ref
-	}
-	self := func(d name.Digest) []name.Digest { return []name.Digest{d} }
+	f.img, f.idx, f.other = paths[0], paths[1], paths[2]
+	t.Run("image", f.image)
+	t.Run("ed25519", f.ed25519)
+	t.Run("index", f.index)
+	t.Run("tampered attestation", f.tampered)
+	t.Run("layer of another build", f.mixed)
+}
 
-	t.Run("image", func(t *testing.T) {
-		ref := signPush(t, img, reg.Host+"/sign/image:v1", keys.cosign, self)
-		for _, extra := range [][]string{nil, {"--experimental-oci11"}} {
-			if out, err := cosignVerify(cosign, ref.String(), keys.cosignPub, false, extra...); err != nil {
-				t.Errorf("cosign verify %v: %v\n%s", extra, err, out)
-			}
+// signTest is TestSignPush's registry, keys and images.
+type signTest struct {
+	cosign, exe     string
+	reg             *registrytest.Registry
+	keys            signKeys
+	img, idx, other string
+}
+
+// self attests a statement of the pushed manifest itself.
+func self(d name.Digest) []name.Digest { return []name.Digest{d} }
+
+// signPush pushes src to dest, learns its digest, and pushes it again
+// signed with key, attesting a statement for each manifest attest picks.
+func (f *signTest) signPush(t *testing.T, src, dest string, key string, attest func(name.Digest) []name.Digest) name.Digest {
+	t.Helper()
+	ref := pushedDigest(t, testutil.Run(t, "", nil, f.exe, "push", "--quiet", src, dest))
+	args := []string{"push", "--sign-key", key}
+	for _, d := range attest(ref) {
+		args = append(args, "--attest", provenanceStatement(t, f.keys.dir, hashOf(t, d)))
+	}
+	env := []string{sign.DefaultPasswordEnv + "=" + f.keys.cosignPassword}
+	out, errOut, err := testutil.RunErr("", env, f.exe, append(args, src, dest)...)
+	if err != nil || strings.Contains(errOut, "warning") {
+		t.Fatalf("signed push: %v\n%s", err, errOut)
+	}
+	if again := pushedDigest(t, out); again != ref {
+		t.Fatalf("the signed push printed %s, the first %s", again, ref)
+	}
+	for _, want := range []string{"attached the signature of " + ref.String() + " as " + ref.Context().Tag(sign.SignatureTag(hashOf(t, ref))).String(), "attached the https://slsa.dev/provenance/v1 attestation of"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("push did not say %q:\n%s", want, errOut)
 		}
-		if out, err := cosignVerify(cosign, ref.String(), keys.cosignPub, true); err != nil {
-			t.Errorf("cosign verify-attestation: %v\n%s", err, out)
+	}
+	return ref
+}
+
+// cosignVerifies checks that cosign verifies (or, with want false,
+// refuses) the signature and, when att, the attestation of each ref.
+func (f *signTest) cosignVerifies(t *testing.T, pub string, want, att bool, refs []name.Digest, extra ...string) {
+	t.Helper()
+	for _, r := range refs {
+		out, err := cosignVerify(f.cosign, r.String(), pub, att, extra...)
+		if (err == nil) != want {
+			t.Errorf("cosign verify (attestation: %v, %v) %s with %s: %v, want it to verify: %v\n%s", att, extra, r, filepath.Base(pub), err, want, out)
 		}
-		for _, att := range []bool{false, true} {
-			if out, err := cosignVerify(cosign, ref.String(), keys.otherPub, att); err == nil {
-				t.Errorf("cosign (attestation %v) verified with another key:\n%s", att, out)
-			}
+	}
+}
+
+func (f *signTest) image(t *testing.T) {
+	ref := f.signPush(t, f.img, f.reg.Host+"/sign/image:v1", f.keys.cosign, self)
+	refs := []name.Digest{ref}
+	f.cosignVerifies(t, f.keys.cosignPub, true, false, refs)
+	f.cosignVerifies(t, f.keys.cosignPub, true, false, refs, "--experimental-oci11")
+	f.cosignVerifies(t, f.keys.cosignPub, true, true, refs)
+	f.cosignVerifies(t, f.keys.otherPub, false, false, refs)
+	f.cosignVerifies(t, f.keys.otherPub, false, true, refs)
+	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.cosignPub, f.reg.Host+"/sign/image:v1")
+	for _, want := range []string{"signature of " + ref.DigestStr() + " verifies", "SLSA provenance attestation verifies", ref.String() + " is " + f.img} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify did not say %q:\n%s", want, out)
 		}
-		out := testutil.Run(t, "", nil, exe, "verify", "--quiet", "--image", img, "--key", keys.cosignPub, reg.Host+"/sign/image:v1")
-		for _, want := range []string{"signature of " + ref.DigestStr() + " verifies", "SLSA provenance attestation verifies", ref.String() + " is " + img} {
-			if !strings.Contains(out, want) {
-				t.Errorf("verify did not say %q:\n%s", want, out)
-			}
-		}
-		if _, errOut, err := testutil.RunErr("", nil, exe, "verify", "--quiet", "--image", img, "--key", keys.otherPub, ref.String()); err == nil || !strings.Contains(errOut, "verifies with "+keys.otherPub) {
-			t.Errorf("verify with another key: %v\n%s", err, errOut)
-		}
-		// Signing again adds no signature: the tag holds one.
-		signPush(t, img, reg.Host+"/sign/image:v1", keys.cosign, self)
-		sigs, err := remote.Image(ref.Context().Tag(sign.SignatureTag(hashOf(t, ref))))
+	}
+	if _, errOut, err := testutil.RunErr("", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.otherPub, ref.String()); err == nil || !strings.Contains(errOut, "verifies with "+f.keys.otherPub) {
+		t.Errorf("verify with another key: %v\n%s", err, errOut)
+	}
+	// Signing again adds no signature: the tag holds one.
+	f.signPush(t, f.img, f.reg.Host+"/sign/image:v1", f.keys.cosign, self)
+	sigs, err := remote.Image(ref.Context().Tag(sign.SignatureTag(hashOf(t, ref))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls, err := sigs.Layers(); err != nil || len(ls) != 1 {
+		t.Errorf("after signing twice the signature tag holds %d layers (%v), want 1", len(ls), err)
+	}
+}
+
+func (f *signTest) ed25519(t *testing.T) {
+	refs := []name.Digest{f.signPush(t, f.img, f.reg.Host+"/sign/ed:v1", f.keys.ed, self)}
+	f.cosignVerifies(t, f.keys.edPub, true, false, refs)
+	f.cosignVerifies(t, f.keys.edPub, true, true, refs)
+}
+
+func (f *signTest) index(t *testing.T) {
+	var children []name.Digest
+	ref := f.signPush(t, f.idx, f.reg.Host+"/sign/index:v1", f.keys.cosign, func(d name.Digest) []name.Digest {
+		ii, err := remote.Index(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ls, err := sigs.Layers(); err != nil || len(ls) != 1 {
-			t.Errorf("after signing twice the signature tag holds %d layers (%v), want 1", len(ls), err)
+		im, err := ii.IndexManifest()
+		if err != nil || len(im.Manifests) != 2 {
+			t.Fatalf("pushed index: %v, %v", im, err)
 		}
+		for _, m := range im.Manifests {
+			children = append(children, d.Context().Digest(m.Digest.String()))
+		}
+		return children
 	})
-	t.Run("ed25519", func(t *testing.T) {
-		ref := signPush(t, img, reg.Host+"/sign/ed:v1", keys.ed, self)
-		for _, att := range []bool{false, true} {
-			if out, err := cosignVerify(cosign, ref.String(), keys.edPub, att); err != nil {
-				t.Errorf("cosign (attestation %v) with the Ed25519 key: %v\n%s", att, err, out)
-			}
-		}
-	})
-	t.Run("index", func(t *testing.T) {
-		var children []name.Digest
-		ref := signPush(t, idx, reg.Host+"/sign/index:v1", keys.cosign, func(d name.Digest) []name.Digest {
-			ii, err := remote.Index(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			im, err := ii.IndexManifest()
-			if err != nil || len(im.Manifests) != 2 {
-				t.Fatalf("pushed index: %v, %v", im, err)
-			}
-			for _, m := range im.Manifests {
-				children = append(children, d.Context().Digest(m.Digest.String()))
-			}
-			return children
-		})
-		for _, r := range append([]name.Digest{ref}, children...) {
-			if out, err := cosignVerify(cosign, r.String(), keys.cosignPub, false); err != nil {
-				t.Errorf("cosign verify %s: %v\n%s", r, err, out)
-			}
-		}
-		for _, r := range children {
-			if out, err := cosignVerify(cosign, r.String(), keys.cosignPub, true); err != nil {
-				t.Errorf("cosign verify-attestation %s: %v\n%s", r, err, out)
-			}
-		}
-		out := testutil.Run(t, "", nil, exe, "verify", "--quiet", "--image", idx, "--key", keys.cosignPub, ref.String())
-		if strings.Count(out, "SLSA provenance attestation verifies") != 2 || strings.Count(out, "verifies with") != 5 {
-			t.Errorf("verify of the index:\n%s", out)
-		}
-	})
-	t.Run("tampered attestation", func(t *testing.T) {
-		ref := signPush(t, img, reg.Host+"/sign/tampered:v1", keys.cosign, self)
-		tamperAttestation(t, ref)
-		if out, err := cosignVerify(cosign, ref.String(), keys.cosignPub, true); err == nil {
-			t.Errorf("cosign verify-attestation passed a tampered attestation:\n%s", out)
-		}
-		_, errOut, err := testutil.RunErr("", nil, exe, "verify", "--quiet", "--image", img, "--key", keys.cosignPub, ref.String())
-		if err == nil || !strings.Contains(errOut, "no SLSA provenance attestation") {
-			t.Errorf("verify passed a tampered attestation: %v\n%s", err, errOut)
-		}
-	})
-	t.Run("layer of another build", func(t *testing.T) {
-		dest := reg.Host + "/sign/mixed:v1"
-		want, got := mixLayer(t, img, other, dest)
-		_, errOut, err := testutil.RunErr("", nil, exe, "verify", "--quiet", "--image", img, dest)
-		if err == nil {
-			t.Fatalf("verify passed an image with a layer of another build:\n%s", errOut)
-		}
-		if line := fmt.Sprintf("layer 1 of %d: the registry has %s, the local build %s", want.n, got, want.digest); !strings.Contains(errOut, line) {
-			t.Errorf("verify did not say %q:\n%s", line, errOut)
-		}
-	})
+	f.cosignVerifies(t, f.keys.cosignPub, true, false, append([]name.Digest{ref}, children...))
+	f.cosignVerifies(t, f.keys.cosignPub, true, true, children)
+	f.cosignVerifies(t, f.keys.otherPub, false, false, append([]name.Digest{ref}, children...))
+	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.idx, "--key", f.keys.cosignPub, ref.String())
+	if strings.Count(out, "SLSA provenance attestation verifies") != 2 || strings.Count(out, "verifies with") != 5 {
+		t.Errorf("verify of the index:\n%s", out)
+	}
+}
+
+func (f *signTest) tampered(t *testing.T) {
+	ref := f.signPush(t, f.img, f.reg.Host+"/sign/tampered:v1", f.keys.cosign, self)
+	f.cosignVerifies(t, f.keys.cosignPub, true, true, []name.Digest{ref})
+	tamperAttestation(t, ref)
+	f.cosignVerifies(t, f.keys.cosignPub, false, true, []name.Digest{ref})
+	_, errOut, err := testutil.RunErr("", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.cosignPub, ref.String())
+	if err == nil || !strings.Contains(errOut, "no SLSA provenance attestation") {
+		t.Errorf("verify passed a tampered attestation: %v\n%s", err, errOut)
+	}
+}
+
+func (f *signTest) mixed(t *testing.T) {
+	dest := f.reg.Host + "/sign/mixed:v1"
+	want, got := mixLayer(t, f.img, f.other, dest)
+	_, errOut, err := testutil.RunErr("", nil, f.exe, "verify", "--quiet", "--image", f.img, dest)
+	if err == nil {
+		t.Fatalf("verify passed an image with a layer of another build:\n%s", errOut)
+	}
+	if line := fmt.Sprintf("layer 1 of %d: the registry has %s, the local build %s", want.n, got, want.digest); !strings.Contains(errOut, line) {
+		t.Errorf("verify did not say %q:\n%s", line, errOut)
+	}
 }
 
 // tamperAttestation rewrites the attestation under ref's cosign tag: the
