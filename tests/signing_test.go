@@ -179,6 +179,7 @@ func TestSignPush(t *testing.T) {
 	t.Run("index", f.index)
 	t.Run("tampered attestation", f.tampered)
 	t.Run("layer of another build", f.mixed)
+	t.Run("referrers API", f.referrers)
 }
 
 // signTest is TestSignPush's registry, keys and images.
@@ -309,6 +310,38 @@ func (f *signTest) mixed(t *testing.T) {
 	if line := fmt.Sprintf("layer 1 of %d: the registry has %s, the local build %s", want.n, got, want.digest); !strings.Contains(errOut, line) {
 		t.Errorf("verify did not say %q:\n%s", line, errOut)
 	}
+}
+
+// referrers: on a registry with the referrers API (go-containerregistry's
+// own) the signature and the attestation are referrers, and no referrers
+// tag is made; with cosign's signature tag deleted, cosign verify
+// --experimental-oci11 still verifies, from the referrer alone.
+func (f *signTest) referrers(t *testing.T) {
+	host, _ := registrytest.InProcess(t)
+	ref := f.signPush(t, f.img, host+"/sign/referrers:v1", f.keys.cosign, self)
+	idx, err := remote.Referrers(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]bool{}
+	for _, d := range im.Manifests {
+		types[d.ArtifactType] = true
+	}
+	if !types[sign.SignatureArtifactType] || !types[sign.InTotoPayloadType] {
+		t.Errorf("referrers of %s: %v", ref, im.Manifests)
+	}
+	if _, err := remote.Head(ref.Context().Tag(strings.Replace(ref.DigestStr(), ":", "-", 1))); !registry.IsNotFound(err) {
+		t.Errorf("a referrers tag on a registry with the referrers API: %v", err)
+	}
+	if err := remote.Delete(ref.Context().Tag(sign.SignatureTag(hashOf(t, ref)))); err != nil {
+		t.Fatal(err)
+	}
+	f.cosignVerifies(t, f.keys.cosignPub, false, false, []name.Digest{ref})
+	f.cosignVerifies(t, f.keys.cosignPub, true, false, []name.Digest{ref}, "--experimental-oci11")
 }
 
 // tamperAttestation rewrites the attestation under ref's cosign tag: the
