@@ -17,8 +17,12 @@ import (
 const MaxLayers = 1000
 
 // maxLayerBytes bounds one layer read back: an envelope of a statement
-// of MaxStatementBytes (base64, a third larger), with room.
-const maxLayerBytes = 2 * MaxStatementBytes
+// of MaxStatementBytes (base64, a third larger), with room; maxTotalBytes
+// bounds all the layers of one image together.
+const (
+	maxLayerBytes = 2 * MaxStatementBytes
+	maxTotalBytes = 4 * MaxStatementBytes
+)
 
 // SignatureTag is the tag cosign keeps the signatures of the manifest d
 // under, in the same repository: "sha256-<hex>.sig".
@@ -71,7 +75,8 @@ func sameSigned(o, a Layer, v *Verifier) bool {
 }
 
 // Layers reads the layers of a cosign image (from a registry): at most
-// MaxLayers, each at most maxLayerBytes, checked against its digest.
+// MaxLayers, each at most maxLayerBytes and all at most maxTotalBytes,
+// each checked against its digest.
 func Layers(img v1.Image) ([]Layer, error) {
 	m, err := img.Manifest()
 	if err != nil {
@@ -81,9 +86,13 @@ func Layers(img v1.Image) ([]Layer, error) {
 		return nil, fmt.Errorf("%d layers, over the %d a signature image may have", len(m.Layers), MaxLayers)
 	}
 	out := make([]Layer, 0, len(m.Layers))
+	var total int64
 	for i, d := range m.Layers {
 		if d.Size > maxLayerBytes || d.Size < 0 {
 			return nil, fmt.Errorf("layer %d (%s) is %d bytes, over the %d byte limit", i, d.Digest, d.Size, maxLayerBytes)
+		}
+		if total += d.Size; total > maxTotalBytes {
+			return nil, fmt.Errorf("the layers are over %d bytes together", maxTotalBytes)
 		}
 		data, err := readLayer(img, d)
 		if err != nil {

@@ -239,3 +239,27 @@ func TestAttest(t *testing.T) {
 		}
 	})
 }
+
+// TestLayersBounds: a cosign image over the bounds is refused before its
+// layers are read.
+func TestLayersBounds(t *testing.T) {
+	one := Layer{MediaType: SimpleSigningMediaType, Data: []byte("x")}
+	many := make([]Layer, MaxLayers+1)
+	for i := range many {
+		many[i] = Layer{MediaType: one.MediaType, Data: []byte{byte(i), byte(i >> 8)}}
+	}
+	big := Layer{MediaType: DSSEMediaType, Data: make([]byte, maxLayerBytes+1)}
+	total := []Layer{{MediaType: DSSEMediaType, Data: make([]byte, maxLayerBytes)}, {MediaType: DSSEMediaType, Data: make([]byte, maxLayerBytes-1)}, {MediaType: DSSEMediaType, Data: make([]byte, 2)}}
+	for name, c := range map[string]struct {
+		layers []Layer
+		want   string
+	}{"layers": {many, "over the 1000"}, "one layer": {[]Layer{big}, "byte limit"}, "together": {total, "together"}} {
+		img, err := Image(c.layers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Layers(img); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
