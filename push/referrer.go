@@ -28,6 +28,11 @@ type Artifact struct {
 	// Annotations are the layer's (a signature, a predicate type), beside
 	// the title; optional.
 	Annotations map[string]string
+	// ConfigMediaType is the media type of the (empty JSON) config when
+	// it is not the OCI empty descriptor's: cosign's referrers carry their
+	// artifact type there too, for registries that list a referrer by its
+	// config's media type; optional.
+	ConfigMediaType types.MediaType
 	Data        []byte
 }
 
@@ -88,7 +93,11 @@ func attachOne(repo name.Repository, subject v1.Descriptor, a Artifact, opts []r
 			ld.Annotations["org.opencontainers.image.title"] = a.Title
 		}
 	}
-	cd, err := descriptorOf(static.NewLayer(emptyJSON, types.OCIEmptyJSON))
+	cmt := a.ConfigMediaType
+	if cmt == "" {
+		cmt = types.OCIEmptyJSON
+	}
+	cd, err := descriptorOf(static.NewLayer(emptyJSON, cmt))
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/registry"
 	"github.com/nixlayer/nixlayer/sign"
@@ -157,7 +158,7 @@ func (s *signer) put(what string, t v1.Descriptor, tag string, l sign.Layer, art
 	} else {
 		s.done = append(s.done, what+" as "+s.repo.Tag(tag).String())
 	}
-	a := Artifact{ArtifactType: artifactType, MediaType: l.MediaType, Annotations: l.Annotations, Data: l.Data}
+	a := Artifact{ArtifactType: artifactType, ConfigMediaType: types.MediaType(artifactType), MediaType: l.MediaType, Annotations: l.Annotations, Data: l.Data}
 	if _, err := Attach(s.ctx, s.repo, t, []Artifact{a}, s.ropts...); err != nil {
 		s.fail(fmt.Errorf("%s as a referrer: %w", what, err))
 		return

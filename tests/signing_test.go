@@ -11,7 +11,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -313,11 +317,14 @@ func (f *signTest) mixed(t *testing.T) {
 }
 
 // referrers: on a registry with the referrers API (go-containerregistry's
-// own) the signature and the attestation are referrers, and no referrers
+// own, which lists a referrer by its config's media type, as older
+// registries do) the signature and the attestation are referrers, and no referrers
 // tag is made; with cosign's signature tag deleted, cosign verify
 // --experimental-oci11 still verifies, from the referrer alone.
 func (f *signTest) referrers(t *testing.T) {
-	host, _ := registrytest.InProcess(t)
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
 	ref := f.signPush(t, f.img, host+"/sign/referrers:v1", f.keys.cosign, self)
 	idx, err := remote.Referrers(ref)
 	if err != nil {
