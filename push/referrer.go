@@ -33,7 +33,7 @@ type Artifact struct {
 	// artifact type there too, for registries that list a referrer by its
 	// config's media type; optional.
 	ConfigMediaType types.MediaType
-	Data        []byte
+	Data            []byte
 }
 
 // emptyJSON is the OCI 1.1 empty descriptor's content, the config of an
