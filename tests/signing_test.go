@@ -518,6 +518,32 @@ func TestSignPushBadInput(t *testing.T) {
 			t.Errorf("a Nix path as signKey: %v\n%s", err, errOut)
 		}
 	})
+	t.Run("verify", func(t *testing.T) {
+		dest := reg.Host + "/sign/verify-bad:v1"
+		testutil.Run(t, "", nil, exe, "push", "--quiet", img, dest)
+		for _, c := range []struct {
+			name string
+			args []string
+			want []string
+		}{
+			{"no such image", []string{"--image", filepath.Join(dir, "nope"), dest}, []string{filepath.Join(dir, "nope")}},
+			{"image is a FIFO", []string{"--image", fifo, dest}, []string{fifo, "not a regular file"}},
+			{"private key", []string{"--image", img, "--key", keys.cosign, dest}, []string{keys.cosign, "not a PEM public key"}},
+			{"key is /dev/zero", []string{"--image", img, "--key", "/dev/zero", dest}, []string{"/dev/zero", "device"}},
+			{"no such tag", []string{"--image", img, reg.Host + "/sign/verify-bad:nope"}, []string{"verify-bad:nope", "MANIFEST_UNKNOWN"}},
+			{"unsigned", []string{"--image", img, "--key", keys.cosignPub, dest}, []string{"no signature (the registry has no tag sha256-", "no attestation"}},
+		} {
+			_, errOut, err := testutil.RunErr("", nil, exe, append([]string{"verify", "--quiet"}, c.args...)...)
+			if err == nil {
+				t.Errorf("%s: verify passed:\n%s", c.name, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("%s: the error does not say %q:\n%s", c.name, w, errOut)
+				}
+			}
+		}
+	})
 	t.Run("registry refuses", func(t *testing.T) {
 		proxy := registrytest.NewProxy(t, reg.Host)
 		proxy.Inject(registrytest.Rule{Match: func(r *http.Request) bool {
