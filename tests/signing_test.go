@@ -173,17 +173,19 @@ func TestSignPush(t *testing.T) {
 	  (nl.buildImageIndex { name = "signed-idx"; tag = "v1"; images = [
 	    (nl.buildLayeredImage { name = "signed-idx"; tag = "amd64"; architecture = "amd64"; contents = [ testPkgs.hello ]; })
 	    (nl.buildLayeredImage { name = "signed-idx"; tag = "arm64"; architecture = "arm64"; contents = [ testPkgs.twins ]; }) ]; })
-	  (nl.buildLayeredImage { name = "other"; tag = "v1"; contents = [ testPkgs.twins ]; }) ]`))
-	if len(paths) != 3 {
+	  (nl.buildLayeredImage { name = "other"; tag = "v1"; contents = [ testPkgs.twins ]; })
+	  (nl.streamLayeredImage { name = "signed"; tag = "v1"; contents = [ testPkgs.hello ]; }) ]`))
+	if len(paths) != 4 {
 		t.Fatalf("nix-build printed %q", paths)
 	}
-	f.img, f.idx, f.other = paths[0], paths[1], paths[2]
+	f.img, f.idx, f.other, f.stream = paths[0], paths[1], paths[2], paths[3]
 	t.Run("image", f.image)
 	t.Run("ed25519", f.ed25519)
 	t.Run("index", f.index)
 	t.Run("tampered attestation", f.tampered)
 	t.Run("layer of another build", f.mixed)
 	t.Run("referrers API", f.referrers)
+	t.Run("stream script", f.streamScript)
 }
 
 // signTest is TestSignPush's registry, keys and images.
@@ -192,6 +194,7 @@ type signTest struct {
 	reg             *registrytest.Registry
 	keys            signKeys
 	img, idx, other string
+	stream          string
 }
 
 // self attests a statement of the pushed manifest itself.
@@ -314,6 +317,19 @@ func (f *signTest) mixed(t *testing.T) {
 	if line := fmt.Sprintf("layer 1 of %d: the registry has %s, the local build %s", want.n, got, want.digest); !strings.Contains(errOut, line) {
 		t.Errorf("verify did not say %q:\n%s", line, errOut)
 	}
+}
+
+// streamScript: a pushed stream script verifies against itself, signed,
+// and against the image built from the same arguments only where they
+// agree.
+func (f *signTest) streamScript(t *testing.T) {
+	dest := f.reg.Host + "/sign/stream:v1"
+	ref := f.signPush(t, f.stream, dest, f.keys.ed, self)
+	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.stream, "--key", f.keys.edPub, dest)
+	if !strings.Contains(out, ref.String()+" is "+f.stream) {
+		t.Errorf("verify of a stream script:\n%s", out)
+	}
+	f.cosignVerifies(t, f.keys.edPub, true, true, []name.Digest{ref})
 }
 
 // referrers: on a registry with the referrers API (go-containerregistry's
