@@ -319,9 +319,9 @@ func (f *signTest) mixed(t *testing.T) {
 	}
 }
 
-// streamScript: a pushed stream script verifies against itself, signed,
-// and against the image built from the same arguments only where they
-// agree.
+// streamScript: a pushed and signed stream script verifies against
+// itself (its manifest is computed as push computes it), and cosign
+// verifies its attestation.
 func (f *signTest) streamScript(t *testing.T) {
 	dest := f.reg.Host + "/sign/stream:v1"
 	ref := f.signPush(t, f.stream, dest, f.keys.ed, self)
