@@ -48,6 +48,7 @@ func Sign(ctx context.Context, pushed *Pushed, key *sign.Key, statements [][]byt
 		}
 	}
 	s := signer{ctx: ctx, repo: ref.Context(), key: key, ropts: ropts}
+	used := make([]bool, len(parsed))
 	for _, t := range targets {
 		if key != nil {
 			s.signature(t)
@@ -55,12 +56,12 @@ func Sign(ctx context.Context, pushed *Pushed, key *sign.Key, statements [][]byt
 		for i, st := range parsed {
 			if st.Names(t.Digest) {
 				s.attestation(t, statements[i], st.PredicateType)
-				parsed[i] = nil
+				used[i] = true
 			}
 		}
 	}
 	for i, st := range parsed {
-		if st != nil {
+		if !used[i] {
 			s.fail(fmt.Errorf("attestation %d (%s): its subject names none of the pushed manifests (%s)", i+1, st.PredicateType, describe(targets)))
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/nixlayer/nixlayer/sign"
@@ -95,6 +97,34 @@ func TestSign(t *testing.T) {
 	if _, _, err := key.Verifier().VerifyAttestation(atts[0], subject.Digest); err != nil {
 		t.Error(err)
 	}
+
+	// A statement is attached to each manifest its subject names.
+	both := testStatement(t, subject.Digest)
+	both = []byte(strings.Replace(string(both), `"subject":[`, `"subject":[{"digest":{"sha256":"`+other.Hex+`"}},`, 1))
+	if _, err := Sign(t.Context(), pushed, key, [][]byte{both}, fast); err != nil {
+		t.Errorf("a statement naming two manifests, one pushed: %v", err)
+	}
+
+	t.Run("index", func(t *testing.T) {
+		idx, err := random.Index(64, 1, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.WriteIndex(repo.Tag("idx"), idx); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := partial.Descriptor(idx)
+		im, _ := idx.IndexManifest()
+		p := &Pushed{Reference: repo.Digest(d.Digest.String()).String(), Manifest: *d}
+		var statements [][]byte
+		for _, m := range im.Manifests {
+			statements = append(statements, testStatement(t, m.Digest))
+		}
+		done, err := Sign(t.Context(), p, key, statements, fast)
+		if err != nil || len(done) != 3*2+2*2 {
+			t.Errorf("signing an index and its two images, attesting each image: %d attached, %v", len(done), err)
+		}
+	})
 
 	unsigned := pushRandom(t, repo)
 	p2 := &Pushed{Reference: repo.Digest(unsigned.Digest.String()).String(), Manifest: unsigned}
