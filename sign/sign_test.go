@@ -55,7 +55,7 @@ func pkcs8(t *testing.T, p string, key any) string {
 }
 
 func password(pw string) Password { return func() ([]byte, bool) { return []byte(pw), true } }
-func noPassword() ([]byte, bool) { return nil, false }
+func noPassword() ([]byte, bool)  { return nil, false }
 
 // TestLoadPrivateKey: the keys taken sign and verify; every bad key is an
 // error naming the file, and a FIFO or a device does not block.
