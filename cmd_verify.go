@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,7 +49,7 @@ public key (cosign's tags, as nixlayer push --sign-key writes them).`,
 				fmt.Fprintf(c.App.ErrWriter, "differs: %s\n", l)
 			}
 			if !res.OK() {
-				return fmt.Errorf("%s is not %s: %d difference(s):\n  %s", res.Reference, c.String("image"), len(res.Differences), strings.Join(res.Differences, "\n  "))
+				return fmt.Errorf("%s is not %s: %d difference(s), each said above", res.Reference, c.String("image"), len(res.Differences))
 			}
 			_, err = fmt.Fprintf(c.App.Writer, "%s is %s\n", res.Reference, c.String("image"))
 			return err
