@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,10 +21,10 @@ func signFlags() []cli.Flag {
 }
 
 // signingInputs reads --sign-key and the --attest statements.
-func signingInputs(c *cli.Context, dest string) (*sign.Key, [][]byte, error) {
+func signingInputs(c *cli.Context, dest push.Destination) (*sign.Key, [][]byte, error) {
 	path, files := c.String("sign-key"), c.StringSlice("attest")
-	if (path != "" || len(files) > 0) && strings.HasPrefix(dest, push.DockerDaemon) {
-		return nil, nil, fmt.Errorf("--sign-key and --attest sign what a registry holds, not an image loaded into Docker (%s)", dest)
+	if (path != "" || len(files) > 0) && dest.Target != push.Registry {
+		return nil, nil, fmt.Errorf("--sign-key and --attest sign what a registry holds, not an image loaded into %s (%s)", dest.Target, dest)
 	}
 	var key *sign.Key
 	if path != "" {

@@ -59,6 +59,10 @@ type Image struct {
 	// config; a layer of the manifest that they leave out must have been
 	// written already.
 	Layers []Blob
+	// Elsewhere lists layers of the manifest that an OCI archive leaves
+	// out because the place that imports it has them already (push to
+	// containerd); nil for a complete archive. A docker-archive ignores it.
+	Elsewhere map[v1.Hash]bool
 }
 
 // Writer writes the blobs and images of one output. Blobs are written in
