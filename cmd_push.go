@@ -59,7 +59,7 @@ index's images) and the --attest statements in the forms cosign verify
 			}
 			if dest.Target == push.Registry {
 				attachSBOM(c, c.Args().Get(0), p, opts)
-				signPushed(c, p, key, statements, opts)
+				signPushed(c, c.Args().Get(0), p, key, statements, opts)
 			}
 			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
 			return err

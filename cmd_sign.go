@@ -47,11 +47,25 @@ func signingInputs(c *cli.Context, dest push.Destination) (*sign.Key, [][]byte, 
 	return key, statements, nil
 }
 
-// signPushed signs what push put and attaches the statements. What was
-// not attached is a warning, not an error: the image is pushed.
-func signPushed(c *cli.Context, p *push.Pushed, key *sign.Key, statements [][]byte, opts []registry.Option) {
+// signPushed signs what push put from src, attests the statements and,
+// with a key (unless --no-sbom), the image's SBOM documents. What was not
+// attached is a warning, not an error: the image is pushed.
+func signPushed(c *cli.Context, src string, p *push.Pushed, key *sign.Key, statements [][]byte, opts []registry.Option) {
 	if key == nil && len(statements) == 0 {
 		return
+	}
+	warn := func(err error) {
+		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but not all its signatures and attestations were attached:\n%v\n", p.Reference, err)
+	}
+	if key != nil && !c.Bool("no-sbom") {
+		docs, skipped, err := push.SBOMStatements(c.Context, src, p, opts...)
+		if err != nil {
+			warn(err)
+		}
+		for _, s := range skipped {
+			warn(fmt.Errorf("%s is over the %d byte limit of an attestation: not attested", s, sign.MaxStatementBytes))
+		}
+		statements = append(statements, docs...)
 	}
 	done, err := push.Sign(c.Context, p, key, statements, opts...)
 	if !c.Bool("quiet") {
@@ -60,6 +74,6 @@ func signPushed(c *cli.Context, p *push.Pushed, key *sign.Key, statements [][]by
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but not all its signatures and attestations were attached:\n%v\n", p.Reference, err)
+		warn(err)
 	}
 }

@@ -28,16 +28,7 @@ import (
 // Signing goes on past a failure: it returns what was attached, and an
 // error that names each signature or attestation that was not.
 func Sign(ctx context.Context, pushed *Pushed, key *sign.Key, statements [][]byte, opts ...registry.Option) ([]string, error) {
-	o := registry.NewOptions(opts...)
-	ref, err := name.NewDigest(pushed.Reference, o.NameOptions()...)
-	if err != nil {
-		return nil, fmt.Errorf("signing: the pushed image %q: %w", pushed.Reference, err)
-	}
-	ropts, err := o.RemoteOptions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	targets, err := signTargets(ref, pushed.Manifest, ropts)
+	set, err := resolvePushed(ctx, pushed, "signing", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +38,8 @@ func Sign(ctx context.Context, pushed *Pushed, key *sign.Key, statements [][]byt
 			return nil, fmt.Errorf("attestation %d: %w", i+1, err)
 		}
 	}
-	s := signer{ctx: ctx, repo: ref.Context(), key: key, ropts: ropts}
+	targets := set.manifests()
+	s := signer{ctx: ctx, repo: set.ref.Context(), key: key, ropts: set.ropts}
 	used := make([]bool, len(parsed))
 	for _, t := range targets {
 		if key != nil {
@@ -66,33 +58,6 @@ func Sign(ctx context.Context, pushed *Pushed, key *sign.Key, statements [][]byt
 		}
 	}
 	return s.done, errors.Join(s.errs...)
-}
-
-// signTargets is the pushed manifest and, for an index, its manifests.
-func signTargets(ref name.Digest, subject v1.Descriptor, ropts []remote.Option) ([]v1.Descriptor, error) {
-	if subject.Digest.String() != ref.DigestStr() || subject.MediaType == "" {
-		d, err := remote.Head(ref, ropts...)
-		if err != nil {
-			return nil, fmt.Errorf("signing %s: reading the pushed manifest: %w", ref, err)
-		}
-		subject = *d
-	}
-	out := []v1.Descriptor{{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}}
-	if !subject.MediaType.IsIndex() {
-		return out, nil
-	}
-	idx, err := remote.Index(ref, ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: reading the pushed index: %w", ref, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("signing %s: reading the pushed index: %w", ref, err)
-	}
-	for _, m := range im.Manifests {
-		out = append(out, v1.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size})
-	}
-	return out, nil
 }
 
 func describe(ds []v1.Descriptor) string {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,12 +132,12 @@ func cosignRun(cosign string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// cosignVerify runs cosign verify (and verify-attestation --type
-// slsaprovenance1 when att) of ref with the public key pub.
-func cosignVerify(cosign, ref, pub string, att bool, extra ...string) (string, error) {
+// cosignVerify runs cosign verify (or verify-attestation --type att when
+// att is not "") of ref with the public key pub.
+func cosignVerify(cosign, ref, pub string, att string, extra ...string) (string, error) {
 	args := []string{"verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry"}
-	if att {
-		args = []string{"verify-attestation", "--key", pub, "--type", "slsaprovenance1", "--insecure-ignore-tlog=true", "--allow-http-registry"}
+	if att != "" {
+		args = []string{"verify-attestation", "--key", pub, "--type", att, "--insecure-ignore-tlog=true", "--allow-http-registry"}
 	}
 	return cosignRun(cosign, append(append(args, extra...), ref)...)
 }
@@ -197,6 +198,9 @@ type signTest struct {
 	stream          string
 }
 
+// slsa is cosign's name of the SLSA v1 provenance predicate type.
+const slsa = "slsaprovenance1"
+
 // self attests a statement of the pushed manifest itself.
 func self(d name.Digest) []name.Digest { return []name.Digest{d} }
 
@@ -226,8 +230,8 @@ func (f *signTest) signPush(t *testing.T, src, dest string, key string, attest f
 }
 
 // cosignVerifies checks that cosign verifies (or, with want false,
-// refuses) the signature and, when att, the attestation of each ref.
-func (f *signTest) cosignVerifies(t *testing.T, pub string, want, att bool, refs []name.Digest, extra ...string) {
+// refuses) the signature or, when att is a type, the attestation of each ref.
+func (f *signTest) cosignVerifies(t *testing.T, pub string, want bool, att string, refs []name.Digest, extra ...string) {
 	t.Helper()
 	for _, r := range refs {
 		out, err := cosignVerify(f.cosign, r.String(), pub, att, extra...)
@@ -240,11 +244,14 @@ func (f *signTest) cosignVerifies(t *testing.T, pub string, want, att bool, refs
 func (f *signTest) image(t *testing.T) {
 	ref := f.signPush(t, f.img, f.reg.Host+"/sign/image:v1", f.keys.cosign, self)
 	refs := []name.Digest{ref}
-	f.cosignVerifies(t, f.keys.cosignPub, true, false, refs)
-	f.cosignVerifies(t, f.keys.cosignPub, true, false, refs, "--experimental-oci11")
-	f.cosignVerifies(t, f.keys.cosignPub, true, true, refs)
-	f.cosignVerifies(t, f.keys.otherPub, false, false, refs)
-	f.cosignVerifies(t, f.keys.otherPub, false, true, refs)
+	f.cosignVerifies(t, f.keys.cosignPub, true, "", refs)
+	f.cosignVerifies(t, f.keys.cosignPub, true, "", refs, "--experimental-oci11")
+	f.cosignVerifies(t, f.keys.cosignPub, true, slsa, refs)
+	// The image's SBOM documents, attested with the same key.
+	f.cosignVerifies(t, f.keys.cosignPub, true, "spdxjson", refs)
+	f.cosignVerifies(t, f.keys.cosignPub, true, "cyclonedx", refs)
+	f.cosignVerifies(t, f.keys.otherPub, false, "", refs)
+	f.cosignVerifies(t, f.keys.otherPub, false, slsa, refs)
 	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.cosignPub, f.reg.Host+"/sign/image:v1")
 	for _, want := range []string{"signature of " + ref.DigestStr() + " verifies", "SLSA provenance attestation verifies", ref.String() + " is " + f.img} {
 		if !strings.Contains(out, want) {
@@ -267,8 +274,8 @@ func (f *signTest) image(t *testing.T) {
 
 func (f *signTest) ed25519(t *testing.T) {
 	refs := []name.Digest{f.signPush(t, f.img, f.reg.Host+"/sign/ed:v1", f.keys.ed, self)}
-	f.cosignVerifies(t, f.keys.edPub, true, false, refs)
-	f.cosignVerifies(t, f.keys.edPub, true, true, refs)
+	f.cosignVerifies(t, f.keys.edPub, true, "", refs)
+	f.cosignVerifies(t, f.keys.edPub, true, slsa, refs)
 }
 
 func (f *signTest) index(t *testing.T) {
@@ -287,9 +294,10 @@ func (f *signTest) index(t *testing.T) {
 		}
 		return children
 	})
-	f.cosignVerifies(t, f.keys.cosignPub, true, false, append([]name.Digest{ref}, children...))
-	f.cosignVerifies(t, f.keys.cosignPub, true, true, children)
-	f.cosignVerifies(t, f.keys.otherPub, false, false, append([]name.Digest{ref}, children...))
+	f.cosignVerifies(t, f.keys.cosignPub, true, "", append([]name.Digest{ref}, children...))
+	f.cosignVerifies(t, f.keys.cosignPub, true, slsa, children)
+	f.cosignVerifies(t, f.keys.cosignPub, true, "spdxjson", children)
+	f.cosignVerifies(t, f.keys.otherPub, false, "", append([]name.Digest{ref}, children...))
 	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.idx, "--key", f.keys.cosignPub, ref.String())
 	if strings.Count(out, "SLSA provenance attestation verifies") != 2 || strings.Count(out, "verifies with") != 5 {
 		t.Errorf("verify of the index:\n%s", out)
@@ -298,9 +306,9 @@ func (f *signTest) index(t *testing.T) {
 
 func (f *signTest) tampered(t *testing.T) {
 	ref := f.signPush(t, f.img, f.reg.Host+"/sign/tampered:v1", f.keys.cosign, self)
-	f.cosignVerifies(t, f.keys.cosignPub, true, true, []name.Digest{ref})
+	f.cosignVerifies(t, f.keys.cosignPub, true, slsa, []name.Digest{ref})
 	tamperAttestation(t, ref)
-	f.cosignVerifies(t, f.keys.cosignPub, false, true, []name.Digest{ref})
+	f.cosignVerifies(t, f.keys.cosignPub, false, slsa, []name.Digest{ref})
 	_, errOut, err := testutil.RunErr("", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.cosignPub, ref.String())
 	if err == nil || !strings.Contains(errOut, "no SLSA provenance attestation") {
 		t.Errorf("verify passed a tampered attestation: %v\n%s", err, errOut)
@@ -329,7 +337,7 @@ func (f *signTest) streamScript(t *testing.T) {
 	if !strings.Contains(out, ref.String()+" is "+f.stream) {
 		t.Errorf("verify of a stream script:\n%s", out)
 	}
-	f.cosignVerifies(t, f.keys.edPub, true, true, []name.Digest{ref})
+	f.cosignVerifies(t, f.keys.edPub, true, slsa, []name.Digest{ref})
 }
 
 // referrers: on a registry with the referrers API (go-containerregistry's
@@ -363,8 +371,8 @@ func (f *signTest) referrers(t *testing.T) {
 	if err := remote.Delete(ref.Context().Tag(sign.SignatureTag(hashOf(t, ref)))); err != nil {
 		t.Fatal(err)
 	}
-	f.cosignVerifies(t, f.keys.cosignPub, false, false, []name.Digest{ref})
-	f.cosignVerifies(t, f.keys.cosignPub, true, false, []name.Digest{ref}, "--experimental-oci11")
+	f.cosignVerifies(t, f.keys.cosignPub, false, "", []name.Digest{ref})
+	f.cosignVerifies(t, f.keys.cosignPub, true, "", []name.Digest{ref}, "--experimental-oci11")
 }
 
 // tamperAttestation rewrites the attestation under ref's cosign tag: the
@@ -377,16 +385,20 @@ func tamperAttestation(t *testing.T, ref name.Digest) {
 		t.Fatal(err)
 	}
 	ls, err := sign.Layers(att)
-	if err != nil || len(ls) != 1 {
-		t.Fatalf("attestation tag: %d layers, %v", len(ls), err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ls, func(l sign.Layer) bool { return l.Annotations[sign.PredicateTypeAnnotation] == sign.SLSAProvenanceV1 })
+	if i < 0 {
+		t.Fatalf("no provenance attestation under %s", tag)
 	}
 	var env map[string]any
-	if err := json.Unmarshal(ls[0].Data, &env); err != nil {
+	if err := json.Unmarshal(ls[i].Data, &env); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
 	env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"test":true`, `"test":false`, 1)))
-	if ls[0].Data, err = json.Marshal(env); err != nil {
+	if ls[i].Data, err = json.Marshal(env); err != nil {
 		t.Fatal(err)
 	}
 	img, err := sign.Image(ls)
