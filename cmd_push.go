@@ -27,11 +27,13 @@ executable that writes a docker-archive (streamLayeredImage). DEST is one of
 without NAME:TAG, the image keeps the tag it has. Prints the image by
 digest (a registry, containerd) or as loaded. The SBOM documents the image
 carries are attached to an image pushed to a registry as OCI referrers
-(--no-sbom: not).`,
-		Flags: append(registryFlags(), noSBOMFlag,
+(--no-sbom: not). --sign-key signs an image pushed to a registry (and an
+index's images) and the --attest statements in the forms cosign verify
+--key and cosign verify-attestation --key read.`,
+		Flags: append(append(registryFlags(), noSBOMFlag,
 			&cli.StringFlag{Name: "containerd-address", Usage: "containerd's socket for containerd: (default $" + push.EnvContainerdAddress + ", else " + push.DefaultContainerdAddress + ")"},
 			&cli.StringFlag{Name: "containerd-namespace", Usage: "containerd namespace for containerd: (default $" + push.EnvContainerdNamespace + ", else " + push.DefaultContainerdNamespace + ")"},
-		),
+		), signFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 2); err != nil {
 				return err
@@ -45,12 +47,19 @@ carries are attached to an image pushed to a registry as OCI referrers
 			if err != nil {
 				return err
 			}
+			// The key and the statements are read first: a bad one
+			// leaves nothing pushed.
+			key, statements, err := signingInputs(c, dest)
+			if err != nil {
+				return err
+			}
 			p, err := push.PushTo(c.Context, c.Args().Get(0), dest, opts...)
 			if err != nil {
 				return err
 			}
 			if dest.Target == push.Registry {
 				attachSBOM(c, c.Args().Get(0), p, opts)
+				signPushed(c, c.Args().Get(0), p, key, statements, opts)
 			}
 			_, err = fmt.Fprintln(c.App.Writer, p.Reference)
 			return err

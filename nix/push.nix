@@ -21,7 +21,8 @@ let
   # path or string cannot match an attribute-set pattern, so the copyTo
   # functions take `arg` and builtins.functionArgs shows no argument of
   # theirs: copyToRegistry and copyTo are
-  # { image, destination ? null, tlsVerify ? true, name ? … },
+  # { image, destination ? null, tlsVerify ? true, signKey ? null,
+  #   signKeyPasswordEnv ? null, name ? … },
   # copyToDockerDaemon and copyToPodman { image, tag ? null, name ? … },
   # the defaults below.
   imageArgs = arg:
@@ -64,8 +65,17 @@ let
     '';
 
   # The arguments of copyToRegistry and copyTo, defaulted.
-  pushArgs = name: arg: { destination = null; tlsVerify = true; inherit name; } // imageArgs arg;
-  insecure = a: if a.tlsVerify then "" else "--insecure ";
+  pushArgs = name: arg: { destination = null; tlsVerify = true; signKey = null; signKeyPasswordEnv = null; inherit name; } // imageArgs arg;
+  # push's flags from them: --insecure, and --sign-key, read when the app
+  # runs: a string naming the key. A Nix path would copy the private key
+  # into the world-readable store, so it is refused.
+  pushFlags = a: (if a.tlsVerify then "" else "--insecure ") + signFlags a;
+  signFlags = a:
+    if a.signKey == null then ""
+    else if builtins.isPath a.signKey || builtins.isAttrs a.signKey then
+      throw "nixlayer.${a.name}: signKey must be a string naming the key file where the app runs (\"/run/secrets/cosign.key\"), not a Nix path: that would copy the private key into the store"
+    else "--sign-key ${shellQuote a.signKey} "
+      + (if a.signKeyPasswordEnv == null then "" else "--sign-key-password-env ${shellQuote a.signKeyPasswordEnv} ");
 in
 {
   # An app that pushes an image (docker-archive, OCI layout or archive, or
@@ -77,7 +87,7 @@ in
     pushApp {
       inherit (a) name image;
       dest = if a.destination != null then a.destination else defaultDest a.image;
-      flags = insecure a;
+      flags = pushFlags a;
       what = "Pushes";
     };
 
@@ -91,7 +101,7 @@ in
   # $CONTAINERD_NAMESPACE). DEST defaults to `destination`.
   copyTo = arg:
     let a = pushArgs "copy-to" arg; in
-    pushApp { inherit (a) name image; dest = a.destination; flags = insecure a; what = "Copies"; };
+    pushApp { inherit (a) name image; dest = a.destination; flags = pushFlags a; what = "Copies"; };
 
   # An app that streams an image into `docker load`:
   #   $(nix-build -A load)/bin/copy-to-docker-daemon [NAME:TAG]

@@ -22,7 +22,18 @@ type Artifact struct {
 	// Title names the document (org.opencontainers.image.title of its
 	// layer), "nixlayer.spdx.json" say; optional.
 	Title string
-	Data  []byte
+	// MediaType is the layer's media type when it is not ArtifactType (a
+	// DSSE envelope of an in-toto statement, say); optional.
+	MediaType types.MediaType
+	// Annotations are the layer's (a signature, a predicate type), beside
+	// the title; optional.
+	Annotations map[string]string
+	// ConfigMediaType is the media type of the (empty JSON) config when
+	// it is not the OCI empty descriptor's: cosign's referrers carry their
+	// artifact type there too, for registries that list a referrer by its
+	// config's media type; optional.
+	ConfigMediaType types.MediaType
+	Data            []byte
 }
 
 // emptyJSON is the OCI 1.1 empty descriptor's content, the config of an
@@ -61,7 +72,11 @@ func attachOne(repo name.Repository, subject v1.Descriptor, a Artifact, opts []r
 	if a.ArtifactType == "" {
 		return v1.Descriptor{}, fmt.Errorf("the artifact has no artifact type")
 	}
-	layer := static.NewLayer(a.Data, types.MediaType(a.ArtifactType))
+	mt := a.MediaType
+	if mt == "" {
+		mt = types.MediaType(a.ArtifactType)
+	}
+	layer := static.NewLayer(a.Data, mt)
 	if err := remote.WriteLayer(repo, layer, opts...); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("uploading the document: %w", err)
 	}
@@ -69,10 +84,20 @@ func attachOne(repo name.Repository, subject v1.Descriptor, a Artifact, opts []r
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	if a.Title != "" {
-		ld.Annotations = map[string]string{"org.opencontainers.image.title": a.Title}
+	if a.Title != "" || len(a.Annotations) > 0 {
+		ld.Annotations = map[string]string{}
+		for k, v := range a.Annotations {
+			ld.Annotations[k] = v
+		}
+		if a.Title != "" {
+			ld.Annotations["org.opencontainers.image.title"] = a.Title
+		}
 	}
-	cd, err := descriptorOf(static.NewLayer(emptyJSON, types.OCIEmptyJSON))
+	cmt := a.ConfigMediaType
+	if cmt == "" {
+		cmt = types.OCIEmptyJSON
+	}
+	cd, err := descriptorOf(static.NewLayer(emptyJSON, cmt))
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

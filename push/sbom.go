@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -14,6 +15,7 @@ import (
 	"github.com/nixlayer/nixlayer/registry"
 	"github.com/nixlayer/nixlayer/sbom"
 	"github.com/nixlayer/nixlayer/sbom/embedded"
+	"github.com/nixlayer/nixlayer/sign"
 )
 
 // ErrNoSBOM means the image given to AttachSBOM carries no SBOM document
@@ -28,37 +30,16 @@ var ErrNoSBOM = embedded.ErrNoSBOM
 // index: when none of its images has any). opts are the options of the
 // push. It returns the artifact manifests' descriptors.
 func AttachSBOM(ctx context.Context, src string, pushed *Pushed, opts ...registry.Option) ([]v1.Descriptor, error) {
-	o := registry.NewOptions(opts...)
-	ref, err := name.NewDigest(pushed.Reference, o.NameOptions()...)
-	if err != nil {
-		return nil, fmt.Errorf("attaching the SBOM: the pushed image %q: %w", pushed.Reference, err)
-	}
-	ropts, err := o.RemoteOptions(ctx)
+	set, err := resolvePushed(ctx, pushed, "attaching the SBOM", opts)
 	if err != nil {
 		return nil, err
 	}
-	// The subject is the manifest Push put, as Push describes it; asked
-	// of the registry when pushed does not describe it.
-	subject := &pushed.Manifest
-	if subject.Digest.String() != ref.DigestStr() || subject.MediaType == "" {
-		if subject, err = remote.Head(ref, ropts...); err != nil {
-			return nil, fmt.Errorf("attaching the SBOM to %s: reading the pushed manifest: %w", ref, err)
-		}
-	}
-	if !subject.MediaType.IsIndex() {
-		return attachDocs(ctx, src, ref.Context(), *subject, ropts)
-	}
-	idx, err := remote.Index(ref, ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("attaching the SBOM to %s: reading the pushed index: %w", ref, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("attaching the SBOM to %s: reading the pushed index: %w", ref, err)
+	if !set.top.MediaType.IsIndex() {
+		return attachDocs(ctx, src, set.ref.Context(), set.top, set.ropts)
 	}
 	var out []v1.Descriptor
-	for _, m := range im.Manifests {
-		descs, err := attachDocs(ctx, src, ref.Context(), m, ropts, base.WithManifest(m.Digest), base.WithTempDir(o.TempDir()))
+	for _, img := range set.images {
+		descs, err := attachDocs(ctx, src, set.ref.Context(), img.desc, set.ropts, img.bopts...)
 		if errors.Is(err, ErrNoSBOM) {
 			continue
 		}
@@ -85,4 +66,53 @@ func attachDocs(ctx context.Context, src string, repo name.Repository, subject v
 		artifacts = append(artifacts, Artifact{ArtifactType: f.MediaType(), Title: path.Base(f.Path()), Data: docs.Get(f)})
 	}
 	return Attach(ctx, repo, subject, artifacts, ropts...)
+}
+
+// sbomPredicateTypes are the in-toto predicate types of the SBOM
+// documents, as cosign verify-attestation --type spdxjson and cyclonedx
+// name them.
+var sbomPredicateTypes = map[sbom.Format]string{
+	sbom.SPDXJSON:      "https://spdx.dev/Document",
+	sbom.CycloneDXJSON: "https://cyclonedx.org/bom",
+}
+
+// SBOMStatements makes an in-toto statement of each SBOM document the
+// image at src carries, its subject the image manifest Push put (for an
+// index, each image's), its predicate the document: what Sign attests,
+// so that cosign verify-attestation --type spdxjson (or cyclonedx) reads
+// the SBOM signed. A document that would make a statement over
+// sign.MaxStatementBytes is left out, and named in skipped. An image
+// without documents gives none.
+func SBOMStatements(ctx context.Context, src string, pushed *Pushed, opts ...registry.Option) (statements [][]byte, skipped []string, err error) {
+	set, err := resolvePushed(ctx, pushed, "attesting the SBOM", opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, img := range set.images {
+		docs, err := embedded.ReadAll(src, img.bopts...)
+		if errors.Is(err, ErrNoSBOM) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range sbom.Formats {
+			doc := docs.Get(f)
+			if len(doc)+1024 > sign.MaxStatementBytes {
+				skipped = append(skipped, fmt.Sprintf("the %s document of %s (%d bytes)", f, img.desc.Digest, len(doc)))
+				continue
+			}
+			st, err := json.Marshal(map[string]any{
+				"_type":         "https://in-toto.io/Statement/v1",
+				"subject":       []any{map[string]any{"name": set.ref.Context().String(), "digest": map[string]string{img.desc.Digest.Algorithm: img.desc.Digest.Hex}}},
+				"predicateType": sbomPredicateTypes[f],
+				"predicate":     json.RawMessage(doc),
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("the %s document of %s: %w", f, src, err)
+			}
+			statements = append(statements, st)
+		}
+	}
+	return statements, skipped, nil
 }

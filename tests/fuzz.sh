@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-100000x}
 # Targets that open files or SQLite per input run fewer inputs.
-slow=" FuzzOpen=20000x FuzzWalk=20000x FuzzDetectTar=20000x FuzzReadDB=1000x FuzzLegacy=5000x FuzzOCILayout=5000x FuzzReadLayerOutput=5000x FuzzReadScript=20000x "
+slow=" FuzzOpen=20000x FuzzWalk=20000x FuzzDetectTar=20000x FuzzReadDB=1000x FuzzLegacy=5000x FuzzOCILayout=5000x FuzzReadLayerOutput=5000x FuzzReadScript=20000x FuzzLoadKey=2000x "
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for fn in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do

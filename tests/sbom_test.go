@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,12 +213,7 @@ var syftEnv = []string{"SYFT_CHECK_FOR_APP_UPDATE=false"}
 // syftBinary returns the syft tests/setup.sh installs, or one on PATH.
 func syftBinary(t *testing.T) string {
 	t.Helper()
-	if dir, err := os.UserCacheDir(); err == nil {
-		if p := filepath.Join(dir, "nixlayer-tools", "bin", "syft"); exec.Command(p, "version").Run() == nil {
-			return p
-		}
-	}
-	return testutil.RequireTool(t, "syft")
+	return cachedTool(t, "syft", "version")
 }
 
 // TestSBOMBaseAndOff: an image on a base with a Nix database lists the

@@ -5,7 +5,7 @@
 # static bash for the nix-shell images, pigz/zstd for the benchmarks'
 # baselines, the reference zstd decoder to check our zstd layers with, and jq to run
 # nixpkgs' closure-info pipeline beside ours; syft, built with Go, to read
-# the SBOM documents back, with --test-tools (make test; not make demo),
+# the SBOM documents back, and cosign, to verify signatures, with --test-tools (make test; not make demo),
 # which also fetches an arm64 busybox and qemu-user-static and installs
 # reprotest, diffoscope-minimal, disorderfs and faketime.
 # Idempotent: installs only what is missing.
@@ -42,6 +42,13 @@ if [ "${1:-}" = --test-tools ]; then
     command -v go >/dev/null 2>&1 || { echo "tests/setup.sh: go is not on PATH (needed to build syft)" >&2; exit 1; }
     echo "tests/setup.sh: building syft v1.57.1 into $syft_bin (about 10 minutes)"
     (cd / && GOBIN=$syft_bin CGO_ENABLED=0 nice go install github.com/anchore/syft/cmd/syft@v1.57.1)
+  fi
+  # cosign verifies what nixlayer push --sign-key signs, in the signing
+  # tests; built the same way (about 15 minutes on two cores).
+  if ! command -v cosign >/dev/null 2>&1 && [ ! -x "$syft_bin/cosign" ]; then
+    command -v go >/dev/null 2>&1 || { echo "tests/setup.sh: go is not on PATH (needed to build cosign)" >&2; exit 1; }
+    echo "tests/setup.sh: building cosign v2.6.5 into $syft_bin (about 15 minutes)"
+    (cd / && GOBIN=$syft_bin CGO_ENABLED=0 nice go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5)
   fi
   # The multi-platform tests need an arm64 stand-in: Debian's static busybox
   # for arm64, extracted (not installed) into a cache directory, once; and
