@@ -44,6 +44,9 @@ type Script struct {
 	Settings Settings
 	Layers   []recipe.Layer
 	Blobs    []layers.Descriptor
+	// Provenance is the image's provenance statement (package
+	// provenance), or nil.
+	Provenance []byte
 }
 
 // Settings are what a stream script's image is made of besides its layers

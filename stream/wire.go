@@ -32,6 +32,7 @@ func (s *Script) toWire() (*wire.Script, error) {
 		MTime:       im.MTime.Unix(),
 		Compression: string(im.Compression),
 	}
+	w.Provenance = string(s.Provenance)
 	if im.Base != nil {
 		w.Base = &wire.Base{Path: im.Base.Path, Name: im.Base.Name, Tag: im.Base.Tag}
 	}
@@ -62,6 +63,9 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	s := &Script{Settings: im}
+	if w.Provenance != "" {
+		s.Provenance = []byte(w.Provenance)
+	}
 	for i, wl := range w.Layers {
 		l, d, err := recipe.FromWire(wl, im.Compression, what, i)
 		if err != nil {

@@ -38,7 +38,26 @@ type Script struct {
 	Compression string  `json:"compression"`
 	Base        *Base   `json:"base,omitempty"`
 	Layers      []Layer `json:"layers"`
+	// Provenance is the image's provenance statement (package provenance),
+	// its JSON bytes as a string so that they come back exactly; absent,
+	// the image has none. Added within version 3.
+	Provenance string `json:"provenance,omitempty"`
 }
+
+// How the archives nixlayer writes carry an image's provenance statement
+// (package provenance), beside the image and outside what docker, podman
+// and skopeo load.
+const (
+	// ProvenanceMemberSuffix: a docker-archive holds the statement of the
+	// image whose config is the member "<hex>.json" as the member
+	// "<hex>" + ProvenanceMemberSuffix.
+	ProvenanceMemberSuffix = ".intoto.json"
+	// ProvenanceAnnotation, on an image's entry in the index.json of an
+	// OCI layout or oci-archive, is the digest of an OCI 1.1 artifact
+	// manifest (artifactType application/vnd.in-toto+json) whose subject
+	// is the image's manifest and whose one layer is the statement.
+	ProvenanceAnnotation = "dev.nixlayer.provenance"
+)
 
 // Platform is an OCI platform.
 type Platform struct {

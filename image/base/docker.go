@@ -36,6 +36,7 @@ func (img *Image) openDocker() error {
 	if err != nil {
 		return err
 	}
+	img.configName = cfgName
 	if err := img.setConfig(raw); err != nil {
 		return err
 	}

@@ -52,8 +52,10 @@ type Image struct {
 
 	rawConfig   []byte
 	config      *v1.ConfigFile
-	rawManifest []byte // OCI only; docker archives get one made
-	rawIndex    []byte // the (innermost) index the manifest was picked from, or nil
+	rawManifest []byte        // OCI only; docker archives get one made
+	rawIndex    []byte        // the (innermost) index the manifest was picked from, or nil
+	entry       v1.Descriptor // OCI: the picked entry of index.json
+	configName  string        // docker-archive: the config's member name
 	layers      []*layer
 	v1img       v1.Image
 

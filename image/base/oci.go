@@ -52,6 +52,7 @@ func (img *Image) openOCI() error {
 		return err
 	}
 	desc := idx.Manifests[i]
+	img.entry = desc
 	for depth := 0; desc.MediaType.IsIndex(); depth++ {
 		if depth >= maxIndexDepth {
 			return fmt.Errorf("image %q: indexes nest more than %d deep: %w", img.src, maxIndexDepth, ErrLimit)
