@@ -110,7 +110,7 @@ func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string)
 
 // buildEnv is what a build takes from the environment.
 func buildEnv(defaultTag string) spec.Env {
-	return spec.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir()}
+	return spec.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir(), Version: version}
 }
 
 // flagUsage describes the flags whose spec field needs more than its name.

@@ -91,6 +91,9 @@ func (w *docker) Image(img Image) error {
 	if err := w.Blob(Blob{Desc: m.Config, Open: bytesOpener(img.Config)}); err != nil {
 		return err
 	}
+	if err := w.dockerProvenance(img, dm.Config); err != nil {
+		return err
+	}
 	w.manifest = append(w.manifest, dm)
 	return nil
 }

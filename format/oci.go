@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // The annotations that name an image in an OCI layout's index.json.
@@ -104,7 +105,11 @@ func (w *oci) Image(img Image) error {
 	if err != nil {
 		return err
 	}
-	if img.IndexName != "" || img.Tag != "" {
+	prov, err := w.ociProvenance(img, d)
+	if err != nil {
+		return err
+	}
+	if img.IndexName != "" || img.Tag != "" || prov != "" {
 		d.Annotations = map[string]string{}
 	}
 	if img.IndexName != "" {
@@ -112,6 +117,9 @@ func (w *oci) Image(img Image) error {
 	}
 	if img.Tag != "" {
 		d.Annotations[refNameAnnotation] = img.Tag
+	}
+	if prov != "" {
+		d.Annotations[wire.ProvenanceAnnotation] = prov
 	}
 	w.index = append(w.index, d)
 	return nil

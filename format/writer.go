@@ -59,6 +59,11 @@ type Image struct {
 	// config; a layer of the manifest that they leave out must have been
 	// written already.
 	Layers []Blob
+	// Provenance, when set, returns the image's provenance statement for
+	// its manifest as the output holds it (an OCI layout rewrites a Docker
+	// manifest with OCI media types), and the writer stores it beside the
+	// image (provenance.go). Index does not use it.
+	Provenance func(manifest v1.Descriptor) ([]byte, error)
 }
 
 // Writer writes the blobs and images of one output. Blobs are written in

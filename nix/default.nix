@@ -224,7 +224,7 @@ let
     , layers ? [ ]                           # nl.buildLayer outputs, bottom first
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
-    , sbom ? null
+    , sbom ? null, provenance ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , runAsRoot ? null                       # buildImage's own
@@ -246,7 +246,7 @@ let
     , layers ? [ ]                           # nl.buildLayer outputs, bottom first
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
-    , sbom ? null
+    , sbom ? null, provenance ? null
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own

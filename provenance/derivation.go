@@ -3,7 +3,9 @@ package provenance
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -62,4 +64,37 @@ func Deriver(ctx context.Context, p string) (drv, narHash string, err error) {
 		return "", "", nil
 	}
 	return drv, strings.TrimSpace(string(out)), nil
+}
+
+// Print returns the statement of the image at path (Of) and, when
+// withDerivation is set and path is a store path whose deriver Nix knows,
+// with that derivation (WithDerivation): what `nixlayer provenance`
+// prints.
+func Print(ctx context.Context, path string, withDerivation bool) (*Statement, error) {
+	st, err := Of(path)
+	if err != nil || !withDerivation || !inStore(path) {
+		return st, err
+	}
+	drv, narHash, err := Deriver(ctx, path)
+	if err != nil || drv == "" {
+		return st, nil // no Nix, or no deriver: the statement as stored
+	}
+	return WithDerivation(st, drv, narHash)
+}
+
+// inStore reports whether p is in a Nix store: a path under $NIX_STORE,
+// or /nix/store.
+func inStore(p string) bool {
+	dir := os.Getenv("NIX_STORE")
+	if dir == "" {
+		dir = "/nix/store"
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return false
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	}
+	return strings.HasPrefix(abs, strings.TrimSuffix(dir, "/")+"/")
 }

@@ -97,7 +97,8 @@ func AddImage(w format.Writer, blobs []*Blob, plan []Layer, ic ImageConfig, ref 
 	if err != nil {
 		return fmt.Errorf("making image manifest: %w", err)
 	}
-	return w.Image(format.Image{Config: cfg, Manifest: man, Name: strings.TrimSuffix(ref.String(), ":"+ref.TagStr()), Tag: ref.TagStr()})
+	return w.Image(format.Image{Config: cfg, Manifest: man, Name: strings.TrimSuffix(ref.String(), ":"+ref.TagStr()), Tag: ref.TagStr(),
+		Provenance: ic.Provenance})
 }
 
 // FormatBlob is b as package format takes it.
@@ -117,6 +118,9 @@ type ImageConfig struct {
 	Config   v1.Config
 	Platform v1.Platform
 	Created  time.Time
+	// Provenance, when set, makes the provenance statement AddImage has
+	// the format store beside the image (format.Image.Provenance).
+	Provenance func(manifest v1.Descriptor) ([]byte, error)
 }
 
 // Assemble makes the image from blobs on top of the base image's layers

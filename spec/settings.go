@@ -74,6 +74,9 @@ type Settings struct {
 	// Script, when not nil, is the root script run over the image's root
 	// (rootscript.go).
 	Script *RootScript
+	// Provenance, when not nil, makes the image's provenance statement
+	// (provenance.go).
+	Provenance *Provenance
 }
 
 // BaseRef names the base image of a build (fromImage, fromImageName,
@@ -113,6 +116,8 @@ type Env struct {
 	Now func() time.Time
 	// TempDir holds temporary files; empty means os.TempDir's default.
 	TempDir string
+	// Version is nixlayer's version, which the provenance names.
+	Version string
 }
 
 // LayerOptions returns how the image's layers are written.
@@ -178,6 +183,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 		return nil, err
 	}
 	if set.Script, err = resolveScript(s); err != nil {
+		return nil, err
+	}
+	if set.Provenance, err = resolveProvenance(s, env); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

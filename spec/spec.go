@@ -93,6 +93,9 @@ type Spec struct {
 	// SBOMMeta is the meta (license, homepage, description) of the
 	// derivations named in contents, by store path, from nix/sbom.nix.
 	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
+	// Provenance false leaves the provenance statement out (package
+	// provenance); absent, null or true, the image carries one.
+	Provenance *bool `json:"provenance"`
 
 	// RunAsRoot (buildImage) is a script run as root with the image's
 	// whole root filesystem as / (the base image's files, the contents,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,7 +197,27 @@ func (s *Script) fill(fw format.Writer, blobs []*recipe.Blob, from *base.Image) 
 			return err
 		}
 	}
-	return recipe.AddImage(fw, blobs, s.Layers, s.Settings.imageConfig(), s.Settings.Ref, from)
+	ic := s.Settings.imageConfig()
+	ic.Provenance = s.provenanceFor
+	return recipe.AddImage(fw, blobs, s.Layers, ic, s.Settings.Ref, from)
+}
+
+// provenanceFor returns the script's provenance statement for the
+// archive it writes when the statement's subject is manifest m (the
+// manifest the build recorded), else nil: the archive then carries none.
+func (s *Script) provenanceFor(m v1.Descriptor) ([]byte, error) {
+	if s.Provenance == nil {
+		return nil, nil
+	}
+	var st struct {
+		Subject []struct {
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(s.Provenance, &st); err != nil || len(st.Subject) != 1 || st.Subject[0].Digest[m.Digest.Algorithm] != m.Digest.Hex {
+		return nil, nil
+	}
+	return s.Provenance, nil
 }
 
 // open checks the script's store paths and returns its layers as blobs

@@ -1,0 +1,160 @@
+package image_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+
+	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/provenance"
+	"github.com/nixlayer/nixlayer/source"
+	"github.com/nixlayer/nixlayer/spec"
+	"github.com/nixlayer/nixlayer/stream"
+)
+
+// statementDoc is the part of a statement the tests read.
+type statementDoc struct {
+	Subject []struct {
+		Name   string            `json:"name"`
+		Digest map[string]string `json:"digest"`
+	} `json:"subject"`
+	Predicate struct {
+		BuildDefinition struct {
+			ExternalParameters   map[string]any `json:"externalParameters"`
+			ResolvedDependencies []struct {
+				Name   string            `json:"name"`
+				Digest map[string]string `json:"digest"`
+			} `json:"resolvedDependencies"`
+		} `json:"buildDefinition"`
+	} `json:"predicate"`
+}
+
+// pushedDigest is the manifest digest of the image at out as push reads
+// it (package source).
+func pushedDigest(t *testing.T, out string) string {
+	t.Helper()
+	s, err := source.Open(context.Background(), out, source.WithRecipe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := partial.Descriptor(s.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Digest.Hex
+}
+
+// TestProvenanceEveryFormat builds the hello image in every format and as
+// a stream script: each carries a valid statement whose subject is the
+// manifest push would put, whose dependencies are the closure with NAR
+// hashes, and whose bytes do not depend on the tag.
+func TestProvenanceEveryFormat(t *testing.T) {
+	s := newTestStore(t)
+	for _, f := range append(allFormats, "stream") {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			if f == "stream" {
+				sp.Format, sp.Stream, sp.Compression = "", true, "none"
+			}
+			out := build(t, s, sp, "")
+			st, err := provenance.Of(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc statementDoc
+			if err := json.Unmarshal(st.JSON, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Subject) != 1 || doc.Subject[0].Name != "hello" || doc.Subject[0].Digest["sha256"] != pushedDigest(t, out) {
+				t.Errorf("subject %+v, want hello at the pushed manifest %s", doc.Subject, pushedDigest(t, out))
+			}
+			deps := map[string]string{}
+			for _, d := range doc.Predicate.BuildDefinition.ResolvedDependencies {
+				deps[d.Name] = d.Digest["sha256"]
+			}
+			if len(deps) != 2 || len(deps[s.hello]) != 64 || len(deps[s.busybox]) != 64 {
+				t.Errorf("dependencies %v, want hello and busybox with NAR hashes", deps)
+			}
+			if doc.Predicate.BuildDefinition.ExternalParameters["name"] != "hello" {
+				t.Errorf("externalParameters %v", doc.Predicate.BuildDefinition.ExternalParameters)
+			}
+			// The default tag (under Nix, the output hash) is in no statement.
+			sp.Tag = nil
+			one := mustOf(t, buildTagged(t, s, sp, "tagone"))
+			if bytes.Contains(one, []byte("tagone")) || !bytes.Equal(one, mustOf(t, buildTagged(t, s, sp, "tagtwo"))) {
+				t.Errorf("the statement depends on the default tag: %s", one)
+			}
+		})
+	}
+}
+
+// buildTagged builds sp with the default tag tag.
+func buildTagged(t *testing.T, s *testStore, sp *spec.Spec, tag string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "image")
+	req := &image.Request{Spec: sp, Graph: s.graph, Out: out, Env: spec.Env{DefaultTag: tag, TempDir: t.TempDir(), Version: "test"}}
+	if err := image.Build(context.Background(), req); err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return out
+}
+
+func mustOf(t *testing.T, out string) []byte {
+	t.Helper()
+	st, err := provenance.Of(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.JSON
+}
+
+// TestProvenanceOff: provenance = false leaves none, and Of says so.
+func TestProvenanceOff(t *testing.T) {
+	s := newTestStore(t)
+	for _, f := range append(allFormats, "stream") {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			if f == "stream" {
+				sp.Format, sp.Stream = "", true
+			}
+			sp.Provenance = ptr(false)
+			_, err := provenance.Of(build(t, s, sp, ""))
+			if !errors.Is(err, provenance.ErrNoProvenance) {
+				t.Errorf("Of: %v, want ErrNoProvenance", err)
+			}
+		})
+	}
+}
+
+// TestProvenanceStreamed: the docker-archive a stream script writes
+// carries the script's statement.
+func TestProvenanceStreamed(t *testing.T) {
+	s := newTestStore(t)
+	sp := helloSpec(s, "", layers.None)
+	sp.Stream = true
+	script := build(t, s, sp, "")
+	sc, err := stream.ReadScript(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Stream(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if got := mustOf(t, tarPath); !bytes.Equal(got, mustOf(t, script)) {
+		t.Errorf("the streamed archive's statement differs from the script's:\n%s\n%s", got, mustOf(t, script))
+	}
+}
