@@ -64,8 +64,12 @@ func Build(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
+	ann, err := annotations(set, from)
+	if err != nil {
+		return err
+	}
 	if set.Stream {
-		return writeScript(ctx, r, set, plan, prov)
+		return writeScript(ctx, r, set, plan, ann, prov)
 	}
 	return format.Create(r.Out, set.Format, set.MTime, func(w format.Writer) error {
 		if err := recipe.WriteBase(w, from, set.Format); err != nil {
@@ -76,15 +80,15 @@ func Build(ctx context.Context, r *Request) error {
 			return err
 		}
 		ic := imageConfig(set)
-		ic.Provenance = prov
+		ic.Annotations, ic.Provenance = ann, prov
 		return recipe.AddImage(w, blobs, plan, ic, set.Ref, from)
 	})
 }
 
 // writeScript writes the stream script of the plan to r.Out, with the
-// provenance statement (made by prov, when not nil) for the manifest its
+// manifest's annotations ann and the provenance statement (made by prov, when not nil) for the manifest its
 // recipe describes.
-func writeScript(ctx context.Context, r *Request, set *spec.Settings, plan []recipe.Layer, prov func(v1.Descriptor) ([]byte, error)) error {
+func writeScript(ctx context.Context, r *Request, set *spec.Settings, plan []recipe.Layer, ann map[string]string, prov func(v1.Descriptor) ([]byte, error)) error {
 	descs, err := stream.Describe(ctx, plan, set.LayerOptions())
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func writeScript(ctx context.Context, r *Request, set *spec.Settings, plan []rec
 		}
 	}
 	sc := &stream.Script{Layers: plan, Blobs: descs, Settings: stream.Settings{Ref: set.Ref, Config: set.Config, Platform: set.Platform,
-		Created: set.Created, MTime: set.MTime, Compression: set.Compression, Base: set.Base}}
+		Created: set.Created, MTime: set.MTime, Compression: set.Compression, Base: set.Base, Annotations: ann}}
 	if prov != nil {
 		if sc.Provenance, err = scriptProvenance(ctx, sc, prov); err != nil {
 			return err

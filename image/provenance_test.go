@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -156,5 +157,57 @@ func TestProvenanceStreamed(t *testing.T) {
 	f.Close()
 	if got := mustOf(t, tarPath); !bytes.Equal(got, mustOf(t, script)) {
 		t.Errorf("the streamed archive's statement differs from the script's:\n%s\n%s", got, mustOf(t, script))
+	}
+}
+
+// TestAnnotationsEveryFormat: with annotations, the manifest push reads
+// from every format carries the user's, the defaults, and
+// nix-snapshotter's on the store-path layer; the provenance's subject is
+// that manifest.
+func TestAnnotationsEveryFormat(t *testing.T) {
+	s := newTestStore(t)
+	for _, f := range append(allFormats, "stream") {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			sp.Layered = ptr(true)
+			if f == "stream" {
+				sp.Format, sp.Stream = "", true
+			}
+			sp.Annotations = map[string]string{"org.opencontainers.image.revision": "abc123", "org.opencontainers.image.version": "override"}
+			out := build(t, s, sp, "")
+			src, err := source.Open(context.Background(), out, source.WithRecipe())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			m, err := src.Image.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"org.opencontainers.image.revision": "abc123", "org.opencontainers.image.version": "override",
+				"org.opencontainers.image.created": "1970-01-01T00:00:01Z"}
+			if !maps.Equal(m.Annotations, want) {
+				t.Errorf("manifest annotations %v, want %v", m.Annotations, want)
+			}
+			nixLayers := 0
+			for _, l := range m.Layers {
+				if l.Annotations["containerd.io/snapshot/nix-layer"] == "true" {
+					nixLayers++
+					if p := l.Annotations["containerd.io/snapshot/nix-store-path.0"]; p != s.busybox && p != s.hello {
+						t.Errorf("layer annotations %v", l.Annotations)
+					}
+				}
+			}
+			if nixLayers != 2 {
+				t.Errorf("%d layers marked for nix-snapshotter, want 2 (hello's and busybox's): %+v", nixLayers, m.Layers)
+			}
+			var doc statementDoc
+			if err := json.Unmarshal(mustOf(t, out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if got := doc.Subject[0].Digest["sha256"]; got != pushedDigest(t, out) {
+				t.Errorf("provenance subject %s, pushed manifest %s", got, pushedDigest(t, out))
+			}
+		})
 	}
 }

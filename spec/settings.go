@@ -77,6 +77,9 @@ type Settings struct {
 	// Provenance, when not nil, makes the image's provenance statement
 	// (provenance.go).
 	Provenance *Provenance
+	// Annotations, when not nil, are the manifest's annotations
+	// (annotations.go); the store-path layers then carry nix-snapshotter's.
+	Annotations map[string]string
 }
 
 // BaseRef names the base image of a build (fromImage, fromImageName,
@@ -186,6 +189,9 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 		return nil, err
 	}
 	if set.Provenance, err = resolveProvenance(s, env); err != nil {
+		return nil, err
+	}
+	if set.Annotations, err = resolveAnnotations(s, set); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

@@ -61,6 +61,9 @@ type Settings struct {
 	Created, MTime time.Time
 	Compression    layers.Compression
 	Base           *spec.BaseRef
+	// Annotations, when not nil, are the manifest's annotations
+	// (recipe.ImageConfig.Annotations).
+	Annotations map[string]string
 }
 
 // layerOptions returns how the script's layers are written.
@@ -70,7 +73,7 @@ func (im *Settings) layerOptions() layers.Options {
 
 // imageConfig returns what the image's config and manifest are made of.
 func (im *Settings) imageConfig() recipe.ImageConfig {
-	return recipe.ImageConfig{Format: format.DockerArchive, Config: im.Config, Platform: im.Platform, Created: im.Created}
+	return recipe.ImageConfig{Format: format.DockerArchive, Config: im.Config, Platform: im.Platform, Created: im.Created, Annotations: im.Annotations}
 }
 
 // Describe computes each planned layer's descriptor without keeping its

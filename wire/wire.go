@@ -38,11 +38,30 @@ type Script struct {
 	Compression string  `json:"compression"`
 	Base        *Base   `json:"base,omitempty"`
 	Layers      []Layer `json:"layers"`
+	// Annotations, when set, are the image manifest's annotations; its
+	// layers that hold store paths only then carry nix-snapshotter's.
+	// Added within version 3: absent, the manifest has none.
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// Provenance is the image's provenance statement (package provenance),
 	// its JSON bytes as a string so that they come back exactly; absent,
 	// the image has none. Added within version 3.
 	Provenance string `json:"provenance,omitempty"`
 }
+
+// DockerAnnotations are an image manifest's annotations, which a
+// docker-archive's manifest.json cannot hold: the archive holds them as
+// the member "<config hex>" + AnnotationsMemberSuffix beside the config
+// "<config hex>.json", and the manifest push makes of the archive carries
+// them, so that it is the manifest the build made.
+type DockerAnnotations struct {
+	Manifest map[string]string `json:"manifest,omitempty"`
+	// Layers are each layer's, bottom first (nil for none), or empty.
+	Layers []map[string]string `json:"layers,omitempty"`
+}
+
+// AnnotationsMemberSuffix ends the name of a docker-archive's
+// DockerAnnotations member.
+const AnnotationsMemberSuffix = ".annotations.json"
 
 // How the archives nixlayer writes carry an image's provenance statement
 // (package provenance), beside the image and outside what docker, podman

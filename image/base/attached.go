@@ -93,3 +93,28 @@ func (img *Image) readBounded(name string, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// readAnnotations reads the annotations member of the picked image of a
+// docker-archive, if it has one (wire.DockerAnnotations): the manifest
+// made of the archive (RawManifest) carries them.
+func (img *Image) readAnnotations() error {
+	name := strings.TrimSuffix(img.configName, ".json") + wire.AnnotationsMemberSuffix
+	if !img.store.has(name) {
+		return nil
+	}
+	raw, err := img.readAll(name)
+	if err != nil {
+		return err
+	}
+	var a wire.DockerAnnotations
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return fmt.Errorf("decoding %s of image %q: %w", name, img.src, err)
+	}
+	if len(a.Layers) != 0 && len(a.Layers) != len(img.layers) {
+		return fmt.Errorf("image %q: %s has annotations for %d layers, the image has %d: %w", img.src, name, len(a.Layers), len(img.layers), ErrFormat)
+	}
+	img.annotations = &a
+	return nil
+}

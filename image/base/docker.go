@@ -51,6 +51,9 @@ func (img *Image) openDocker() error {
 		}
 		img.layers = append(img.layers, l)
 	}
+	if err := img.readAnnotations(); err != nil {
+		return err
+	}
 	return img.finish()
 }
 
