@@ -21,6 +21,8 @@ type Index struct {
 	// Images are the index's entries, in order, each with its Platform.
 	// Their Tag and IndexName are not used; Name names an image in errors.
 	Images []Image
+	// Annotations are the index's own, or nil.
+	Annotations map[string]string
 }
 
 // ErrDockerIndex is the error of writing an Index into a docker-archive.
@@ -29,7 +31,7 @@ var ErrDockerIndex = errors.New("a docker-archive holds one image per tag and ca
 func (w *docker) Index(Index) error { return ErrDockerIndex }
 
 func (w *oci) Index(ix Index) error {
-	nested := ociIndex{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []ociDescriptor{}}
+	nested := ociIndex{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []ociDescriptor{}, Annotations: ix.Annotations}
 	for i, img := range ix.Images {
 		if img.Platform == nil {
 			return fmt.Errorf("image index %s: images[%d] (%s) has no platform", ix.Tag, i, img.Name)

@@ -137,6 +137,10 @@ let
         ${if refs != null then "references" else null} = "${refs}";
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
+        # The manifest's annotations: those of the builder's meta, then the
+        # user's (nixlayer adds created, version and the base's).
+        ${if args.annotations or null != null then "annotations" else null} =
+          (import ./meta.nix).annotations (lower name) (args.meta or { }) // args.annotations;
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
         ${if layers != [ ] then "layers" else null} = map storeString (toList layers);
       };
@@ -225,6 +229,7 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null, provenance ? null
+    , annotations ? null                     # OCI annotations of the manifest; absent: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , runAsRoot ? null                       # buildImage's own
@@ -247,6 +252,7 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null, provenance ? null
+    , annotations ? null                     # OCI annotations of the manifest; absent: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
