@@ -1,6 +1,7 @@
 package image_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
+	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/provenance"
@@ -207,6 +209,41 @@ func TestAnnotationsEveryFormat(t *testing.T) {
 			}
 			if got := doc.Subject[0].Digest["sha256"]; got != pushedDigest(t, out) {
 				t.Errorf("provenance subject %s, pushed manifest %s", got, pushedDigest(t, out))
+			}
+		})
+	}
+}
+
+// TestProvenanceOnBase: an image on a base lists the base by its manifest
+// digest among the dependencies, and annotates its manifest with it.
+func TestProvenanceOnBase(t *testing.T) {
+	s := newTestStore(t)
+	b := craftedBase(t, baseEntry{name: "etc/", typ: tar.TypeDir}, baseEntry{name: "etc/os-release", body: "ID=base\n", typ: tar.TypeReg})
+	want := pushedDigest(t, b)
+	for _, f := range []imgformat.Format{imgformat.DockerArchive, imgformat.OCILayout} {
+		t.Run(string(f), func(t *testing.T) {
+			sp := helloSpec(s, f, layers.Gzip)
+			sp.FromImage, sp.Annotations = b, map[string]string{}
+			out := build(t, s, sp, "")
+			var doc statementDoc
+			if err := json.Unmarshal(mustOf(t, out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			deps := doc.Predicate.BuildDefinition.ResolvedDependencies
+			if last := deps[len(deps)-1]; last.Name != b || last.Digest["sha256"] != want {
+				t.Errorf("last dependency %+v, want the base %s at %s", last, b, want)
+			}
+			src, err := source.Open(context.Background(), out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			m, err := src.Image.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Annotations[spec.AnnotationBaseDigest] != "sha256:"+want || m.Annotations[spec.AnnotationBaseName] != "base:v1" {
+				t.Errorf("annotations %v, want the base's digest sha256:%s and name", m.Annotations, want)
 			}
 		})
 	}

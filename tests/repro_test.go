@@ -78,6 +78,11 @@ in [
   (nl.mergeImages [ layered stream ])
   (nl.exportImage { fromImage = layered; })
   (nl.closureInfo { rootPaths = [ testPkgs.hello ]; })
+  # Annotations (default tag, meta, a base) and provenance in every format.
+  (nl.buildLayeredImage (common // { name = "repro-annotated"; fromImage = layered; annotations = { a = "b"; }; meta.description = "d"; }))
+  (nl.buildLayeredImage (common // { name = "repro-annotated-oci"; format = "oci-layout"; fromImage = layered; annotations = { }; }))
+  (nl.streamLayeredImage (common // { name = "repro-annotated-stream"; annotations = { }; }))
+  (nl.buildImageIndex { name = "repro-annotated-index"; annotations = { a = "b"; }; images = [ amd arm ]; })
 ]`
 
 // TestReproducibleWithoutSandbox builds reproMatrix in the sandbox, then
