@@ -15,6 +15,8 @@ import (
 
 	imgformat "github.com/nixlayer/nixlayer/format"
 	"github.com/nixlayer/nixlayer/image"
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/index"
 	"github.com/nixlayer/nixlayer/layers"
 	"github.com/nixlayer/nixlayer/provenance"
 	"github.com/nixlayer/nixlayer/source"
@@ -246,5 +248,50 @@ func TestProvenanceOnBase(t *testing.T) {
 				t.Errorf("annotations %v, want the base's digest sha256:%s and name", m.Annotations, want)
 			}
 		})
+	}
+}
+
+// TestProvenanceInIndex: an index of a docker-archive and a stream script
+// carries each image's statement, moved to the OCI manifest the index
+// holds, readable with base.WithManifest.
+func TestProvenanceInIndex(t *testing.T) {
+	s := newTestStore(t)
+	amd := helloSpec(s, imgformat.DockerArchive, layers.Gzip)
+	amd.Architecture = "amd64"
+	arm := helloSpec(s, "", layers.None)
+	arm.Architecture, arm.Stream = "arm64", true
+	ins := []string{build(t, s, amd, ""), build(t, s, arm, "")}
+	set, err := (&index.Spec{Name: "idx", Tag: "v1", Images: ins}).Resolve("latest", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "index")
+	if err := index.Build(context.Background(), index.Request{Settings: set, Out: out, TempDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	im, err := src.Index.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range im.Manifests {
+		st, err := provenance.Of(out, base.WithManifest(d.Digest))
+		if err != nil {
+			t.Fatalf("images[%d]: %v", i, err)
+		}
+		var doc statementDoc
+		if err := json.Unmarshal(st.JSON, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Subject[0].Digest["sha256"] != d.Digest.Hex {
+			t.Errorf("images[%d] (%s): subject %v, want the index's manifest %s", i, d.Platform.Architecture, doc.Subject, d.Digest)
+		}
+		if doc.Predicate.BuildDefinition.ExternalParameters["architecture"] != d.Platform.Architecture {
+			t.Errorf("images[%d]: the statement of another image: %v", i, doc.Predicate.BuildDefinition.ExternalParameters)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -97,4 +98,26 @@ func inStore(p string) bool {
 		abs = resolved
 	}
 	return strings.HasPrefix(abs, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// WithSubject returns st about the manifest m instead: the same image
+// in another manifest, as buildImageIndex writes a Docker image's manifest
+// with OCI media types (same config and layers). A statement already about
+// m is returned as it is.
+func WithSubject(st *Statement, m v1.Hash) (*Statement, error) {
+	what := "moving the provenance to manifest " + m.String()
+	s, err := parseProto(st.JSON, what)
+	if err != nil {
+		return nil, err
+	}
+	subject := s.GetSubject()[0]
+	if subject.GetDigest()[m.Algorithm] == m.Hex && len(subject.GetDigest()) == 1 {
+		return st, nil
+	}
+	pred, err := predicate(s, what)
+	if err != nil {
+		return nil, err
+	}
+	subject.Digest = map[string]string{m.Algorithm: m.Hex}
+	return fromProto(subject, pred)
 }

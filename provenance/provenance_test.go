@@ -179,3 +179,22 @@ func TestWithDerivation(t *testing.T) {
 		t.Errorf("a second derivation changed the statement (%v)", err)
 	}
 }
+
+func TestWithSubject(t *testing.T) {
+	st, err := Make(testInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ef", 32)}
+	moved, err := WithSubject(st, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(moved.JSON, []byte(`"subject":[{"digest":{"sha256":"`+other.Hex+`"},"name":"hello"}]`)) || bytes.Contains(moved.JSON, []byte(strings.Repeat("ab", 32))) {
+		t.Errorf("moved statement %s", moved.JSON)
+	}
+	same, err := WithSubject(moved, other)
+	if err != nil || !bytes.Equal(same.JSON, moved.JSON) {
+		t.Errorf("moving to its own subject changed it (%v)", err)
+	}
+}

@@ -78,6 +78,14 @@ const (
 	ProvenanceAnnotation = "dev.nixlayer.provenance"
 )
 
+// IndexProvenanceAnnotation is the annotation, on the entry of index.json
+// that is a multi-platform index, naming the provenance artifact (as
+// ProvenanceAnnotation does) of its image whose manifest digest is
+// manifest ("sha256:<hex>").
+func IndexProvenanceAnnotation(manifest string) string {
+	return ProvenanceAnnotation + "." + strings.ReplaceAll(manifest, ":", "-")
+}
+
 // Platform is an OCI platform.
 type Platform struct {
 	Architecture string `json:"architecture"`

@@ -38,7 +38,11 @@ func (img *Image) Provenance(max int64) (data []byte, ok bool, err error) {
 // ociProvenance reads the statement of the artifact manifest the picked
 // index.json entry names.
 func (img *Image) ociProvenance(max int64) ([]byte, bool, error) {
-	ref, found := img.entry.Annotations[wire.ProvenanceAnnotation]
+	key := wire.ProvenanceAnnotation
+	if img.picked.Digest != img.entry.Digest {
+		key = wire.IndexProvenanceAnnotation(img.picked.Digest.String())
+	}
+	ref, found := img.entry.Annotations[key]
 	if !found {
 		return nil, false, nil
 	}

@@ -56,6 +56,7 @@ type Image struct {
 	rawManifest []byte                  // OCI only; docker archives get one made
 	rawIndex    []byte                  // the (innermost) index the manifest was picked from, or nil
 	entry       v1.Descriptor           // OCI: the picked entry of index.json
+	picked      v1.Descriptor           // OCI: the picked image manifest (entry, or in a nested index)
 	configName  string                  // docker-archive: the config's member name
 	annotations *wire.DockerAnnotations // docker-archive: its manifest's, or nil
 	layers      []*layer

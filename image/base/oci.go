@@ -65,6 +65,7 @@ func (img *Image) openOCI() error {
 			return err
 		}
 	}
+	img.picked = desc
 	var m v1.Manifest
 	raw, err := img.decodeBlob("manifest", desc, &m)
 	if err != nil {
