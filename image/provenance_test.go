@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
 	imgformat "github.com/nixlayer/nixlayer/format"
@@ -293,5 +294,61 @@ func TestProvenanceInIndex(t *testing.T) {
 		if doc.Predicate.BuildDefinition.ExternalParameters["architecture"] != d.Platform.Architecture {
 			t.Errorf("images[%d]: the statement of another image: %v", i, doc.Predicate.BuildDefinition.ExternalParameters)
 		}
+	}
+}
+
+// TestProvenanceTamperedLayout: a statement blob of an OCI layout that
+// does not match its digest, or an annotation naming no blob, is an error.
+func TestProvenanceTamperedLayout(t *testing.T) {
+	s := newTestStore(t)
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, out string, artifact v1.Hash)
+		want error
+	}{
+		{"statement changed", func(t *testing.T, out string, artifact v1.Hash) {
+			raw, err := os.ReadFile(filepath.Join(out, "blobs", "sha256", artifact.Hex))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := v1.ParseManifest(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(out, "blobs", "sha256", m.Layers[0].Digest.Hex)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[len(data)-2] ^= 1
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, base.ErrDigest},
+		{"artifact missing", func(t *testing.T, out string, artifact v1.Hash) {
+			if err := os.Remove(filepath.Join(out, "blobs", "sha256", artifact.Hex)); err != nil {
+				t.Fatal(err)
+			}
+		}, base.ErrMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := build(t, s, helloSpec(s, imgformat.OCILayout, layers.Gzip), "")
+			raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			artifact, err := v1.NewHash(idx.Manifests[0].Annotations["dev.nixlayer.provenance"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(t, out, artifact)
+			if _, err := provenance.Of(out); !errors.Is(err, tc.want) {
+				t.Errorf("Of: %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
