@@ -27,9 +27,15 @@ func resolveProvenance(s *Spec, env Env) (*Provenance, error) {
 	return &Provenance{Parameters: params, Version: env.Version}, nil
 }
 
+// deliveryFields are the spec's fields that say how the image is
+// delivered, not what it is: the Nix function's name and stream (a
+// stream script writes, later, the archive buildLayeredImage writes now).
+// The provenance leaves them out, so that the two carry one statement.
+var deliveryFields = []string{"function", "stream"}
+
 // givenFields is s as JSON without the fields left at their zero value
-// (null, "", false, 0, empty): the arguments given, which a default
-// stands for otherwise.
+// (null, "", false, 0, empty), the arguments given, which a default stands
+// for otherwise, and without deliveryFields.
 func givenFields(s *Spec) (json.RawMessage, error) {
 	raw, err := json.Marshal(s)
 	if err != nil {
@@ -44,6 +50,9 @@ func givenFields(s *Spec) (json.RawMessage, error) {
 		case "null", `""`, "false", "0", "[]", "{}":
 			delete(fields, k)
 		}
+	}
+	for _, k := range deliveryFields {
+		delete(fields, k)
 	}
 	return json.Marshal(fields)
 }

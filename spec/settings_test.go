@@ -198,6 +198,7 @@ func TestResolveProvenance(t *testing.T) {
 		{"given", `{"name":"App","tag":"v1","maxLayers":null,"contents":["/nix/store/x"],"uid":0,"compression":"zstd"}`, `{"compression":"zstd","contents":["/nix/store/x"],"name":"App","tag":"v1"}`},
 		{"off", `{"name":"App","provenance":false}`, ""},
 		{"on", `{"name":"App","provenance":true}`, `{"name":"App","provenance":true}`},
+		{"stream", `{"name":"App","function":"streamLayeredImage","layered":true,"stream":true}`, `{"layered":true,"name":"App"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ParseSpec([]byte(tc.spec), "test")
