@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nixlayer/nixlayer/format"
+	"github.com/nixlayer/nixlayer/internal/atomicfile"
 	"github.com/nixlayer/nixlayer/nixattrs"
 	"github.com/nixlayer/nixlayer/pull"
 	"github.com/nixlayer/nixlayer/registry"
@@ -126,6 +127,7 @@ func pinCommand() *cli.Command {
 		Flags: append(append(registryFlags(), platformFlags()...),
 			&cli.StringFlag{Name: "format", Value: "docker-archive", Usage: "docker-archive, oci-layout or oci-archive (the hash depends on it)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a Nix attribute set"},
+			&cli.StringFlag{Name: "lock", Usage: "write a lock file for pullImageFromLock (each blob by digest) to this file instead"},
 		),
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1); err != nil {
@@ -134,6 +136,9 @@ func pinCommand() *cli.Command {
 			format, opts, err := pullOptions(c)
 			if err != nil {
 				return err
+			}
+			if lock := c.String("lock"); lock != "" {
+				return writeLock(c, lock, opts)
 			}
 			p, err := pull.Pin(c.Context, c.Args().First(), format, opts...)
 			if err != nil {
@@ -146,6 +151,64 @@ func pinCommand() *cli.Command {
 			}
 			_, err = fmt.Fprint(c.App.Writer, p.Nix())
 			return err
+		},
+	}
+}
+
+// writeLock writes the lock file of pin --lock FILE.
+func writeLock(c *cli.Context, file string, opts []registry.Option) error {
+	l, err := pull.MakeLock(c.Context, c.Args().First(), opts...)
+	if err != nil {
+		return err
+	}
+	data, err := l.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.File(file, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	}); err != nil {
+		return fmt.Errorf("writing lock file %s: %w", file, err)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "%s: %s@%s, %d layers\n", file, l.ImageName, l.Manifest.Digest, len(l.Layers))
+	return err
+}
+
+// pullLockedCommand is the builder of pullImageFromLock's derivations
+// (nix/pull.nix): with a "blob" in its attrs, it fetches that blob (a
+// fixed-output derivation); else it assembles the fetched blobs.
+func pullLockedCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "pull-locked",
+		Usage:  "fetch a blob of a lock file, or assemble the image (the builder of pullImageFromLock)",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			attrs, err := nixattrs.Load()
+			if err != nil {
+				return err
+			}
+			out, err := attrs.Out()
+			if err != nil {
+				return err
+			}
+			raw := attrs.Raw("nixlayer")
+			var probe struct{ Blob json.RawMessage }
+			if err := json.Unmarshal(raw, &probe); err != nil {
+				return fmt.Errorf("reading pullImageFromLock arguments in %s: %w", attrs.File, err)
+			}
+			if probe.Blob != nil {
+				s, err := pull.ParseBlobSpec(raw, attrs.File)
+				if err != nil {
+					return err
+				}
+				return pull.FetchLockedBlob(c.Context, s, out)
+			}
+			s, err := pull.ParseAssembleSpec(raw, attrs.File)
+			if err != nil {
+				return err
+			}
+			return pull.Assemble(s, out)
 		},
 	}
 }

@@ -58,7 +58,7 @@ func newApp() *cli.App {
 			buildImageCommand(), buildLayerCommand(), buildIndexCommand(),
 			closureInfoCommand(),
 			streamCommand(),
-			pullCommand(), pinCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
+			pullCommand(), pinCommand(), pullLockedCommand(), pushCommand(), writeAppCommand(), writeFilesCommand(),
 			exportCommand(), mergeImagesCommand(), setReportCommand(),
 			inspectCommand(), sbomCommand(), provenanceCommand(),
 		},

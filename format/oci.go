@@ -144,7 +144,7 @@ func (w *oci) image(img Image) (ociDescriptor, error) {
 		return ociDescriptor{}, err
 	}
 	for _, l := range m.Layers {
-		if !w.written[l.Digest] {
+		if !w.written[l.Digest] && !img.Elsewhere[l.Digest] {
 			return ociDescriptor{}, fmt.Errorf("image %s: layer %s was not written", img.repoTag(), l.Digest)
 		}
 	}

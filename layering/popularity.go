@@ -90,6 +90,39 @@ func PopularityOrder(g *registration.Graph, hiddenRoots ...[]string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	idx := d.rank()
+	order := make([]string, len(idx))
+	for k, i := range idx {
+		order[k] = d.paths[i]
+	}
+	return order, nil
+}
+
+// rankDAG ranks the nodes of a graph given by its paths and each node's
+// references (by index, self-references left out) as PopularityOrder does
+// with no hidden root, and returns their indices, most popular first.
+func rankDAG(paths []string, children [][]int) ([]int, error) {
+	d := &dag{paths: paths, real: len(paths), children: children}
+	referenced := make([]bool, len(paths))
+	for _, cs := range children {
+		for _, c := range cs {
+			referenced[c] = true
+		}
+	}
+	for i, r := range referenced {
+		if !r {
+			d.top = append(d.top, i)
+		}
+	}
+	if err := d.sortTopologically(); err != nil {
+		return nil, err
+	}
+	return d.rank(), nil
+}
+
+// rank orders the real nodes of d by their contest scores, largest first,
+// equal ones by packageName.
+func (d *dag) rank() []int {
 	scores, ok := contest(d, uint64Arith())
 	var less func(i, j int) int
 	if ok {
@@ -111,11 +144,7 @@ func PopularityOrder(g *registration.Graph, hiddenRoots ...[]string) ([]string, 
 		}
 		return keys[i] < keys[j]
 	})
-	order := make([]string, len(idx))
-	for k, i := range idx {
-		order[k] = d.paths[i]
-	}
-	return order, nil
+	return idx
 }
 
 // packageName is closure-graph.py's sort key for equally popular paths:

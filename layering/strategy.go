@@ -39,6 +39,9 @@ type Input struct {
 	// Set is the image's set (buildImageSet), for the "set" strategy;
 	// nil for an image built alone. Other strategies ignore it.
 	Set *Set
+	// Pipeline is the image's layeringPipeline, for the "pipeline"
+	// strategy (pipeline.go); other strategies ignore it.
+	Pipeline *Pipeline
 }
 
 // Strategy splits the store paths of in.Graph into at most in.Budget

@@ -99,7 +99,7 @@ func TestLookup(t *testing.T) {
 		{name: "two layers", maxLayers: 2, want: [][]string{{"glibc", "libffi", "libx", "liby", "python", "app"}}},
 		{name: "default maxLayers", maxLayers: DefaultMaxLayers, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
 		{name: "127 layers", strategy: "size", maxLayers: 127, want: [][]string{{"glibc"}, {"libffi"}, {"libx"}, {"liby"}, {"python"}, {"app"}}},
-		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: auto, none, popularity, set, size)`},
+		{name: "unknown", strategy: "equal", maxLayers: 4, err: `choosing layers: unknown layering strategy "equal" (valid: auto, none, pipeline, popularity, set, size)`},
 		{name: "too many", maxLayers: 128, err: "choosing layers: maxLayers 128 is too large: Docker and containerd refuse images with more than 127 layers"},
 		{name: "too few", maxLayers: 1, err: "choosing layers: maxLayers 1 is too small: one layer is kept for the customisation layer and at least one is needed for store paths, so it must be at least 2"},
 		{name: "zero", strategy: "size", maxLayers: 0, err: "maxLayers 0 is too small"},
@@ -163,7 +163,9 @@ func TestLookupStrategy(t *testing.T) {
 		}
 		// the set strategy needs a set: a set of one image; the others ignore it
 		one := &Set{Union: g, Self: "app", Members: map[string]Member{"app": {Roots: []string{layerTestPath("app")}, Budget: 3}}}
-		got, err := s(Input{Graph: g, Budget: 3, Set: one})
+		// the pipeline strategy needs a pipeline: nixpkgs' default one
+		pl := must(ParsePipeline([]byte(`[["popularity_contest"], ["limit_layers", 3]]`)))(t)
+		got, err := s(Input{Graph: g, Budget: 3, Set: one, Pipeline: pl})
 		if err != nil {
 			t.Fatal(err)
 		}

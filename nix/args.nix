@@ -20,7 +20,6 @@ rec {
   refused = {
     diskSize = "nixlayer runs no VM: not needed; remove it";
     buildVMMemorySize = "nixlayer runs no VM: not needed; remove it";
-    layeringPipeline = "use `layering` (\"popularity\", \"size\" or \"none\"; README, \"Layering strategies\")";
   };
 
   # Levenshtein distance of two strings, one row at a time.

@@ -256,6 +256,7 @@ let
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , keepContentsDirlinks ? false, debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own
+    , layeringPipeline ? null                # nixpkgs' steps over the closure graph (README, "Layering strategies")
     , fakeRootCommands ? null, enableFakechroot ? null
     , ...                                    # any other: an error (args.nix)
     }@args:
@@ -296,13 +297,15 @@ let
 in
 builders // {
   inherit closureInfo writeImageStream;
-  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage;
-  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon;
+  inherit (import ./pull.nix { inherit nixlayerBin system; }) pullImage pullImageFromLock;
+  inherit (import ./push.nix { inherit nixlayerBin system; }) copyToRegistry copyToDockerDaemon copyToPodman copyTo;
   inherit (import ./export.nix { inherit nixlayerBin system; }) exportImage;
   inherit (import ./index.nix { inherit nixlayerBin system lower; }) buildImageIndex;
   inherit (import ./merge.nix { inherit nixlayerBin system; }) mergeImages;
   inherit (import ./imageset.nix { inherit nixlayerBin system builders; }) buildImageSet;
   inherit (helpers) fakeNss binSh usrBinEnv caCertificates shadowSetup;
+  inherit (import ./nixshell.nix { inherit pkgs writeFiles writeImageStream argChecks; inherit (builders) streamLayeredImage; })
+    streamNixShellImage buildNixShellImage;
   inherit nixlayerBin;
   buildLayer = import ./layer.nix { inherit nixlayerBin system; };
   nixlayer = nixlayerPkg;

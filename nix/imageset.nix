@@ -40,6 +40,8 @@ let
       || throw "nixlayer.buildImageSet: image ${n}: builder ${fn} cannot be a member of a set; use one of ${concatStringsSep ", " layeredBuilders}";
     assert given == [ ]
       || throw "nixlayer.buildImageSet: image ${n}: ${concatStringsSep ", " given} is an argument of the set (buildImageSet), not of its images: every image of a set is planned with the same budget";
+    assert a.layeringPipeline or null == null
+      || throw "nixlayer.buildImageSet: image ${n}: layeringPipeline is not for an image of a set: the set plans the layers of its images together, over their union closure (build the image alone to use a pipeline)";
     builders.${fn} ({ name = n; } // builtins.removeAttrs a [ "builder" ]
       // (if setArgs.maxLayers or null != null then { inherit (setArgs) maxLayers; } else { }));
 

@@ -26,10 +26,22 @@ type archive struct {
 	image  format.Image
 }
 
+// blobFiles is an image manifest and the files of its blobs: fetched
+// (registry.Fetched) or fetched one by one by pullImageFromLock (locked).
+type blobFiles interface {
+	Manifest() *v1.Manifest
+	RawManifest() []byte
+	// Blobs are the config and the layers, each once, in manifest order.
+	Blobs() []v1.Descriptor
+	BlobPath(h v1.Hash) string
+}
+
+var _ blobFiles = (*registry.Fetched)(nil)
+
 // newArchive lists the blobs of the fetched image in r.Format, sorted by
 // name, tagged r.FinalImageName:r.FinalImageTag. Blob contents come from
 // the fetched files.
-func newArchive(f *registry.Fetched, r Request) (*archive, error) {
+func newArchive(f blobFiles, r Request) (*archive, error) {
 	fm, finalName, finalTag := r.Format, r.FinalImageName, r.FinalImageTag
 	a := &archive{format: fm}
 	config, err := os.ReadFile(f.BlobPath(f.Manifest().Config.Digest))

@@ -6,6 +6,12 @@
 // tar of an archive format, which Pin hashes; an oci-layout is created in
 // a temporary directory and hashed as a NAR).
 //
+// Lock files (lock.go) pin an image blob by blob: MakeLock (`nixlayer
+// pin --lock`) writes one, ReadLock reads it back within its bounds, and
+// pullImageFromLock's builders (fromlock.go) fetch one blob each
+// (FetchLockedBlob, a fixed-output derivation) and Assemble the fetched
+// files with Pull's own writer, so the archive is Pull's, byte for byte.
+//
 // Pull writes through package format (the one writer of every output
 // format) and talks to registries through package registry (timeouts,
 // retry, auth, platform choice, verified blob downloads), as push does; it

@@ -1,12 +1,10 @@
 package push
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -14,41 +12,51 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/mattn/go-isatty"
-	"github.com/nixlayer/nixlayer/image/base"
-	"github.com/nixlayer/nixlayer/source"
 
 	"github.com/nixlayer/nixlayer/registry"
 )
 
-// DockerDaemon is the prefix of a Push destination that means `docker load`
-// (docker-daemon:[NAME:TAG]).
-const DockerDaemon = "docker-daemon:"
-
 // Pushed is what Push did.
 type Pushed struct {
-	// Reference is the pushed image by digest (NAME@sha256:…), or the
-	// image `docker load` reports it loaded.
+	// Reference is the pushed image by digest (NAME@sha256:…), the
+	// image `docker load` or `podman load` reports it loaded, or the name
+	// containerd has it under with its manifest digest (NAME:TAG@sha256:…).
 	Reference string
-	// Digest is the manifest digest of a pushed image, or the image ID
-	// (config digest) of a loaded one.
+	// Digest is the manifest digest of a pushed image (a registry,
+	// containerd), or the image ID (config digest) of one loaded into
+	// Docker or podman.
 	Digest v1.Hash
 	// Manifest is the pushed manifest's (or index's) media type, digest
-	// and size; zero for an image loaded into Docker.
+	// and size; zero for an image loaded into Docker or podman.
 	Manifest v1.Descriptor
 }
 
 // Push uploads the image at src (a docker-archive, an OCI layout or
 // archive, or an executable that streams a docker-archive; see
-// source.Detect) to dest, a registry reference NAME[:TAG], or loads it into
-// Docker when dest is "docker-daemon:[NAME:TAG]". Only blobs the registry
-// lacks are uploaded, several at once, transient failures are retried,
-// and the manifest is put last, so a failed push leaves no image at dest
-// and running it again finishes the job.
+// source.Detect) to dest, read by ParseDestination: a registry reference,
+// or docker-daemon:, containers-storage: (podman) or containerd: with an
+// optional NAME:TAG. See PushTo.
 func Push(ctx context.Context, src, dest string, opts ...registry.Option) (*Pushed, error) {
-	o := registry.NewOptions(opts...)
-	if tag, ok := strings.CutPrefix(dest, DockerDaemon); ok {
-		return loadDocker(ctx, src, tag, o)
+	d, err := ParseDestination(dest)
+	if err != nil {
+		return nil, err
 	}
+	return PushTo(ctx, src, d, opts...)
+}
+
+// PushTo puts the image at src at d. To a registry, only blobs the
+// registry lacks are uploaded, several at once, transient failures are
+// retried, and the manifest is put last, so a failed push leaves no image
+// at dest and running it again finishes the job. Into Docker, podman or
+// containerd, the image is streamed into the program that loads it (see
+// load) after the place was found to answer; a failure kills that program
+// before it commits, so no image or tag is created.
+func PushTo(ctx context.Context, src string, d Destination, opts ...registry.Option) (*Pushed, error) {
+	o := registry.NewOptions(opts...)
+	if d.Target != Registry {
+		return load(ctx, src, d, o)
+	}
+	dest := d.Ref
 	ref, err := name.ParseReference(dest, o.NameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("reading destination %q: %w", dest, err)
@@ -82,97 +90,6 @@ func Push(ctx context.Context, src, dest string, opts ...registry.Option) (*Push
 	}
 	subject := v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
 	return &Pushed{Reference: ref.Context().Digest(desc.Digest.String()).String(), Digest: desc.Digest, Manifest: subject}, nil
-}
-
-// loadDocker streams src into `docker load` as a docker-archive tagged
-// tag (when given; else with the tag it has).
-func loadDocker(ctx context.Context, src, tag string, o registry.Options) (_ *Pushed, err error) {
-	kind, err := source.Detect(src)
-	if err != nil {
-		return nil, err
-	}
-	if kind == base.OCILayout && tag == "" {
-		return nil, fmt.Errorf("loading %s %q into Docker: name the image to load, docker-daemon:NAME:TAG", kind, src)
-	}
-	cmd := exec.CommandContext(ctx, "docker", "load")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("running docker load: %w", err)
-	}
-	werr := writeDockerArchive(ctx, src, kind, tag, stdin, o)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		if werr != nil {
-			return nil, fmt.Errorf("loading %q into Docker: %w", src, werr)
-		}
-		return nil, fmt.Errorf("loading %q into Docker: docker load: %w\n%s", src, err, out.String())
-	}
-	if werr != nil {
-		return nil, fmt.Errorf("loading %q into Docker: %w", src, werr)
-	}
-	return loaded(ctx, out.String(), o)
-}
-
-// loaded reads what docker load reported.
-func loaded(ctx context.Context, out string, o registry.Options) (*Pushed, error) {
-	p := &Pushed{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if ref, ok := strings.CutPrefix(sc.Text(), "Loaded image: "); ok {
-			p.Reference = ref
-		}
-		if id, ok := strings.CutPrefix(sc.Text(), "Loaded image ID: "); ok {
-			p.Digest, _ = v1.NewHash(id)
-		}
-	}
-	if p.Reference == "" && p.Digest == (v1.Hash{}) {
-		return nil, fmt.Errorf("docker load reported no image:\n%s", out)
-	}
-	if p.Reference != "" && p.Digest == (v1.Hash{}) {
-		if id, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", p.Reference).Output(); err == nil {
-			p.Digest, _ = v1.NewHash(strings.TrimSpace(string(id)))
-		}
-	}
-	if o.Progress() != nil {
-		fmt.Fprint(o.Progress(), out)
-	}
-	return p, nil
-}
-
-// writeDockerArchive writes src as a docker-archive to w: an uncompressed
-// docker-archive file or a stream as it is when no tag is asked for, else
-// the image read by image/base (or the stream script) written by package
-// format with the tag, or the tag the source gives it.
-func writeDockerArchive(ctx context.Context, src string, kind base.Format, tag string, w io.Writer, o registry.Options) error {
-	if tag == "" && kind == base.Executable {
-		return source.Run(ctx, src, w)
-	}
-	if tag != "" {
-		if _, err := name.NewTag(tag); err != nil {
-			return fmt.Errorf("reading destination tag %q: %w", tag, err)
-		}
-	}
-	s, err := openSource(ctx, src, o)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if tag == "" {
-		tag = s.Ref
-	}
-	if tag == "" {
-		return fmt.Errorf("%s %q names no image: name the image to load, docker-daemon:NAME:TAG", s.Format, src)
-	}
-	img, err := imageFor(s, hostPlatform())
-	if err != nil {
-		return fmt.Errorf("loading %s %q into Docker: %w", s.Format, src, err)
-	}
-	return writeV1(w, img, tag)
 }
 
 // showProgress reports updates to w until the channel closes, and returns

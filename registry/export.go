@@ -90,3 +90,6 @@ func ChoosePlatform(idx *v1.IndexManifest, want v1.Platform) (v1.Descriptor, err
 
 // HumanSize renders n bytes as progress reports do ("1.5 MiB").
 func HumanSize(n int64) string { return humanSize(n) }
+
+// UniqueBlobs keeps the first descriptor of each digest, in order.
+func UniqueBlobs(ds []v1.Descriptor) []v1.Descriptor { return uniqueBlobs(ds) }

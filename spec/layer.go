@@ -126,6 +126,9 @@ func resolveLayer(s *LayerSpec, sourceDateEpoch string) (*LayerSettings, error) 
 	if _, err := layering.Lookup(set.Layering); err != nil {
 		return nil, err
 	}
+	if set.Layering == layering.PipelineStrategy {
+		return nil, fmt.Errorf("layering = %q: buildLayer takes no layeringPipeline; use \"popularity\", \"auto\" or \"size\"", set.Layering)
+	}
 	if set.Layers, err = resolveLayers(s.Layers); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ type Settings struct {
 	// included.
 	Layering  string
 	MaxLayers int
+	// Pipeline is the layeringPipeline, parsed; nil unless Layering is
+	// layering.PipelineStrategy.
+	Pipeline *layering.Pipeline
 	// ImageSet, when not nil, is the set the image is a member of
 	// (imageset.go); the closure graph is then the set's union.
 	ImageSet *ImageSet
@@ -282,6 +285,9 @@ func DefaultCompression(stream bool) layers.Compression {
 // which builds as buildImage does, to one layer.
 func resolveLayering(s *Spec, set *Settings) error {
 	set.Layering = s.Layering
+	if err := resolvePipeline(s, set); err != nil {
+		return err
+	}
 	if set.Layering == "" && s.ImageSet != nil {
 		set.Layering = layering.SetStrategy
 	}

@@ -152,7 +152,7 @@ func TestResolveErrors(t *testing.T) {
 		{"maxLayers 1", `{"name":"a","maxLayers":1}`, []string{"maxLayers = 1: it must be between 2 and 127", "maxLayers 1 is too small", "at least 2"}},
 		{"maxLayers 0", `{"name":"a","maxLayers":0}`, []string{"maxLayers = 0: it must be between 2 and 127"}},
 		{"maxLayers 128 in Nix", `{"name":"a","function":"streamLayeredImage","layered":true,"maxLayers":128}`, []string{"nixlayer.streamLayeredImage: maxLayers = 128: it must be between 2 and 127"}},
-		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, popularity, set, size"}},
+		{"unknown layering", `{"name":"a","layering":"random"}`, []string{`unknown layering strategy "random"`, "auto, none, pipeline, popularity, set, size"}},
 		{"unknown format", `{"name":"a","format":"tar"}`, []string{`unknown format "tar"`}},
 		{"unknown compression", `{"name":"a","compression":"xz"}`, []string{`unknown compression "xz"`}},
 		{"stream of a layout", `{"name":"a","stream":true,"format":"oci-layout"}`, []string{"cannot be streamed"}},
@@ -174,6 +174,11 @@ func TestResolveErrors(t *testing.T) {
 		{"set without the member", `{"name":"a","layered":true,"imageSet":{"member":"c","members":{"a":{"roots":[]},"b":{"roots":[]}}}}`, []string{`member "c" is not one of the set's images (a, b)`}},
 		{"set budget", `{"name":"a","layered":true,"maxLayers":3,"imageSet":{"member":"a","members":{"a":{"roots":[]},"b":{"roots":[],"reserved":4}}}}`,
 			[]string{"maxLayers = 3 leaves image b no layer for store paths", "the smallest maxLayers that works for this set is 6"}},
+		{"pipeline and layering", `{"name":"a","layered":true,"layering":"size","layeringPipeline":[["popularity_contest"]]}`, []string{`layering = "size" and layeringPipeline are both given: give one`}},
+		{"pipeline layering alone", `{"name":"a","layered":true,"layering":"pipeline"}`, []string{`layering = "pipeline" needs a layeringPipeline`}},
+		{"pipeline in a set", `{"name":"a","layered":true,"layeringPipeline":[["popularity_contest"]],"imageSet":{"member":"a","members":{"a":{"roots":[]}}}}`, []string{"layeringPipeline is not for an image of a set"}},
+		{"bad pipeline", `{"name":"a","function":"buildLayeredImage","layered":true,"layeringPipeline":[["popularity_contest"],["limit_layers",-2]]}`, []string{"nixlayer.buildLayeredImage: layeringPipeline: step 1 (limit_layers): the count -2 must be at least 1"}},
+		{"pipeline file absent", `{"name":"a","layered":true,"layeringPipeline":"/nonexistent/pipeline.json"}`, []string{"layeringPipeline: reading the pipeline from /nonexistent/pipeline.json"}},
 		{"fakeRootCommands of buildImage", `{"name":"a","function":"buildImage","layered":false,"fakeRootCommands":"true"}`, []string{"nixlayer.buildImage: fakeRootCommands is the layered builders'; buildImage takes runAsRoot"}},
 	}
 	for _, tt := range tests {

@@ -46,10 +46,15 @@ type Spec struct {
 	System       string     `json:"system"`
 	Format       string     `json:"format"`
 	Compression  string     `json:"compression"`
-	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size" or
-	// another registered layering.Strategy.
+	// Layering is "none" (one layer, buildImage), "popularity", "auto", "size",
+	// "pipeline" (with LayeringPipeline) or another registered
+	// layering.Strategy.
 	Layering  string `json:"layering"`
 	MaxLayers *int   `json:"maxLayers"`
+	// LayeringPipeline is nixpkgs' layeringPipeline: a list of steps over
+	// the closure graph (layering.ParsePipeline), or a string naming a
+	// JSON file holding one. It makes the layering "pipeline".
+	LayeringPipeline json.RawMessage `json:"layeringPipeline"`
 	// IncludeNixDB adds a top layer with the Nix database registering
 	// every store path of the image; NixUid and friends own the Nix state.
 	IncludeNixDB bool   `json:"includeNixDB"`

@@ -16,6 +16,13 @@ import (
 // against it.
 func startContainerd(t *testing.T) func(args ...string) string {
 	t.Helper()
+	_, ctr := startContainerdAt(t)
+	return ctr
+}
+
+// startContainerdAt is startContainerd, which also returns the socket.
+func startContainerdAt(t *testing.T) (string, func(args ...string) string) {
+	t.Helper()
 	testutil.RequireTool(t, "containerd")
 	testutil.RequireTool(t, "ctr")
 	dir, err := os.MkdirTemp("", "ctrd-") // short: a socket path is limited to 108 bytes
@@ -48,7 +55,7 @@ func startContainerd(t *testing.T) func(args ...string) string {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if _, _, err := testutil.RunErr("", nil, "ctr", "--address", sock, "version"); err == nil {
-			return ctr
+			return sock, ctr
 		}
 		if time.Now().After(deadline) {
 			data, _ := os.ReadFile(filepath.Join(dir, "log"))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,9 +212,24 @@ func (im *exImage) chrootRun(args []string) (string, error) {
 	if cfg.WorkingDir != "" {
 		cmd.Dir = cfg.WorkingDir
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: numericUser(cfg.User)}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// numericUser is the credential of a config.User "UID[:GID]", or nil (run
+// as root) for any other, named, user.
+func numericUser(user string) *syscall.Credential {
+	u, g, _ := strings.Cut(user, ":")
+	uid, err := strconv.ParseUint(u, 10, 32)
+	if err != nil {
+		return nil
+	}
+	gid, err := strconv.ParseUint(g, 10, 32)
+	if err != nil {
+		gid = uid
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 }
 
 // root unpacks the first image with skopeo and umoci, once.

@@ -24,7 +24,7 @@ func TestFlakeOutputs(t *testing.T) {
 	  };
 	  outputs = flake.outputs { self = outputs; inherit nixpkgs; };
 	  lib = outputs.lib.${system};
-	  wanted = [ "buildImage" "buildLayeredImage" "streamLayeredImage" "buildImageWithNixDb" "pullImage" "exportImage" "closureInfo" "copyToRegistry" "copyToDockerDaemon" ];
+	  wanted = [ "buildImage" "buildLayeredImage" "streamLayeredImage" "buildImageWithNixDb" "pullImage" "exportImage" "closureInfo" "copyToRegistry" "copyToDockerDaemon" "copyToPodman" "copyTo" "pullImageFromLock" "streamNixShellImage" "buildNixShellImage" ];
 	  missing = builtins.filter (n: !(lib ? ${n})) wanted;
 	in
 	  assert missing == [ ] || throw "flake lib lacks ${toString missing}";

@@ -49,7 +49,7 @@ var imageNixSet = []string{
 // The arguments of the layered builders only, and of buildImage only: each
 // a Spec field the other builders do not take.
 var (
-	layeredOnly = []string{"maxLayers", "layering", "fakeRootCommands", "enableFakechroot"}
+	layeredOnly = []string{"maxLayers", "layering", "layeringPipeline", "fakeRootCommands", "enableFakechroot"}
 	singleOnly  = []string{"runAsRoot"}
 )
 
@@ -115,6 +115,8 @@ func TestNixFunctionArgs(t *testing.T) {
 		"mergeImages":        "takes a list of images, as dockerTools.mergeImages",
 		"copyToRegistry":     "takes an image (derivation, path or string) or { image, ... }",
 		"copyToDockerDaemon": "takes an image (derivation, path or string) or { image, ... }",
+		"copyToPodman":       "takes an image (derivation, path or string) or { image, ... }",
+		"copyTo":             "takes an image (derivation, path or string) or { image, ... }",
 	}
 	for _, fn := range nixFunctions {
 		got, ok := args[fn]
@@ -146,8 +148,9 @@ func TestNixFunctionArgs(t *testing.T) {
 // (the helpers apart).
 var nixFunctions = []string{
 	"buildImage", "buildLayeredImage", "streamLayeredImage", "buildImageWithNixDb",
-	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "exportImage",
-	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon",
+	"buildLayeredImageWithNixDb", "buildLayer", "pullImage", "pullImageFromLock", "exportImage",
+	"closureInfo", "buildImageIndex", "buildImageSet", "mergeImages", "copyToRegistry", "copyToDockerDaemon", "copyToPodman", "copyTo",
+	"streamNixShellImage", "buildNixShellImage",
 }
 
 // nixImport is the start of a Nix expression binding nl to nix/default.nix;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Nix (nix-bin), the
 # container tools the tests check images with (skopeo, umoci, podman,
-# containerd), a registry server, a static
-# busybox for test images, pigz/zstd for the benchmarks' baselines, the
-# reference zstd decoder to check our zstd layers with, and jq to run
+# containerd), a registry server, a static busybox for test images, a
+# static bash for the nix-shell images, pigz/zstd for the benchmarks'
+# baselines, the reference zstd decoder to check our zstd layers with, and jq to run
 # nixpkgs' closure-info pipeline beside ours; syft, built with Go, to read
 # the SBOM documents back, with --test-tools (make test; not make demo),
 # which also fetches an arm64 busybox and qemu-user-static and installs
@@ -16,8 +16,10 @@ for pair in nix-build:nix-bin skopeo:skopeo umoci:umoci docker-registry:docker-r
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
-# The test images need a static busybox (a dynamic one cannot run in them).
+# The test images need a static busybox (a dynamic one cannot run in them),
+# and the nix-shell images' stand-in stdenv a static bash (tests/nix/stdenv.nix).
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+dpkg -s bash-static >/dev/null 2>&1 || need+=(bash-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests/setup.sh: missing packages ${need[*]}; run as root or install them" >&2

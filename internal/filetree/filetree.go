@@ -12,13 +12,15 @@ import (
 )
 
 // Tree is what Write makes: Files maps a relative path to its text,
-// Symlinks a relative path to its target (kept as given) and Dirs are
-// directories to make, empty or not. Parents are made as needed, mode 0755;
-// files are 0444.
+// Executables likewise for programs (scripts with a #! line), Symlinks a
+// relative path to its target (kept as given) and Dirs are directories to
+// make, empty or not. Parents are made as needed, mode 0755; files are
+// 0444, executables 0555.
 type Tree struct {
-	Files    map[string]string `json:"files"`
-	Symlinks map[string]string `json:"symlinks"`
-	Dirs     []string          `json:"dirs"`
+	Files       map[string]string `json:"files"`
+	Executables map[string]string `json:"executables"`
+	Symlinks    map[string]string `json:"symlinks"`
+	Dirs        []string          `json:"dirs"`
 }
 
 // Write writes t at out, atomically: on error nothing is left at out. A
@@ -47,17 +49,19 @@ func Write(out string, t Tree) error {
 				return err
 			}
 		}
-		for _, p := range keys(t.Files) {
-			rel, err := claim("file", p)
-			if err != nil {
-				return err
-			}
-			full := filepath.Join(dir, rel)
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(full, []byte(t.Files[p]), 0o444); err != nil {
-				return err
+		for _, f := range []struct {
+			kind  string
+			texts map[string]string
+			mode  os.FileMode
+		}{{"file", t.Files, 0o444}, {"program", t.Executables, 0o555}} {
+			for _, p := range keys(f.texts) {
+				rel, err := claim(f.kind, p)
+				if err != nil {
+					return err
+				}
+				if err := writeText(filepath.Join(dir, rel), f.texts[p], f.mode); err != nil {
+					return err
+				}
 			}
 		}
 		for _, p := range keys(t.Symlinks) {
@@ -75,6 +79,18 @@ func Write(out string, t Tree) error {
 		}
 		return nil
 	})
+}
+
+// writeText writes a file and its parents; mode is set after the write, as
+// the umask may narrow what WriteFile makes.
+func writeText(full, text string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(full, []byte(text), 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(full, mode)
 }
 
 func keys(m map[string]string) []string {

@@ -10,15 +10,21 @@ import (
 func TestWrite(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	err := Write(out, Tree{
-		Files:    map[string]string{"etc/passwd": "root:x:0:0::/:/bin/sh\n"},
-		Symlinks: map[string]string{"bin/sh": "/nix/store/x-bash/bin/bash"},
-		Dirs:     []string{"var/empty"},
+		Files:       map[string]string{"etc/passwd": "root:x:0:0::/:/bin/sh\n"},
+		Executables: map[string]string{"bin/hi": "#!/bin/sh\necho hi\n"},
+		Symlinks:    map[string]string{"bin/sh": "/nix/store/x-bash/bin/bash"},
+		Dirs:        []string{"var/empty"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "etc/passwd")); err != nil || string(b) != "root:x:0:0::/:/bin/sh\n" {
 		t.Errorf("etc/passwd = %q, %v", b, err)
+	}
+	for name, mode := range map[string]os.FileMode{"etc/passwd": 0o444, "bin/hi": 0o555} {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Mode() != mode {
+			t.Errorf("%s: mode %v, %v; want %v", name, fi.Mode(), err, mode)
+		}
 	}
 	if l, err := os.Readlink(filepath.Join(out, "bin/sh")); err != nil || l != "/nix/store/x-bash/bin/bash" {
 		t.Errorf("bin/sh -> %q, %v", l, err)
@@ -37,6 +43,7 @@ func TestWriteErrors(t *testing.T) {
 		{"outside", Tree{Files: map[string]string{"../x": ""}}, `file path "../x" is not a path inside`},
 		{"empty", Tree{Dirs: []string{"/"}}, `directory path "/" is not a path inside`},
 		{"twice", Tree{Files: map[string]string{"a": ""}, Symlinks: map[string]string{"/a": "b"}}, `"/a" is both a file and a symlink`},
+		{"file and executable", Tree{Files: map[string]string{"bin/x": ""}, Executables: map[string]string{"bin/x": ""}}, `"bin/x" is both a file and a program`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")

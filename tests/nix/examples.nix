@@ -644,3 +644,5 @@ rec {
   # argument nixlayer ignores is a silent wrong image; these must not build.
   misspeltContents = buildImage { name = "misspelt"; contnets = [ pkgs.hello ]; };
 }
+# nixpkgs' nix-shell examples (buildNixShellImage, streamNixShellImage).
+// import ./nixshell-examples.nix { inherit nl testPkgs; }

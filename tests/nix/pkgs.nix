@@ -134,8 +134,11 @@ let
     mkdir -p $out/etc/ssl/certs
     printf -- '-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n' > $out/etc/ssl/certs/ca-bundle.crt
   '' {};
+  # stdenv, mkDerivation, mkShell and a stdenv-built hello, for the
+  # nix-shell images (./stdenv.nix).
+  nixShell = import ./stdenv.nix { inherit system bbBin run; };
 in {
-  inherit cacert;
+  inherit cacert nixShell;
   inherit bbDir busybox bbBin big hello run twins;
   inherit writeText writeScript writeTextDir writeScriptBin runCommand buildEnv scriptBin;
   inherit bash coreutils busyboxStatic nginx redis nix fakeNss;
