@@ -110,7 +110,7 @@ func fromAttrs[T any](a *nixattrs.Attrs, what string, parse func([]byte, string)
 
 // buildEnv is what a build takes from the environment.
 func buildEnv(defaultTag string) spec.Env {
-	return spec.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir()}
+	return spec.Env{DefaultTag: defaultTag, SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"), Now: time.Now, TempDir: os.TempDir(), Version: version}
 }
 
 // flagUsage describes the flags whose spec field needs more than its name.
@@ -128,6 +128,8 @@ var flagUsage = map[string]string{
 	"include-nix-db":     "add the Nix database of the image's store paths",
 	"sbom":               "false for no SBOM documents, or a JSON list of entries ({\"path\": STORE-PATH, \"license\": ...} or {\"name\": ..., \"version\": ...})",
 	"sbom-meta":          "the contents' meta by store path, as JSON (nix/sbom.nix makes it)",
+	"provenance":         "--provenance=false leaves the SLSA provenance statement out (it is made unless this says false)",
+	"annotations":        "the manifest's OCI annotations, a JSON object of strings (none when absent; {} for the defaults alone)",
 	"run-as-root":        "script run as (fake) root with the image root as / (layering none); its changes are the image's layer",
 	"fake-root-commands": "script run as (fake) root in the customisation layer's directory (a layered image)",
 	"enable-fakechroot":  "run fake-root-commands with the image root as /",

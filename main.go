@@ -60,7 +60,7 @@ func newApp() *cli.App {
 			streamCommand(),
 			pullCommand(), pinCommand(), pullLockedCommand(), pushCommand(), verifyCommand(), writeAppCommand(), writeFilesCommand(),
 			exportCommand(), mergeImagesCommand(), setReportCommand(),
-			inspectCommand(), sbomCommand(),
+			inspectCommand(), sbomCommand(), provenanceCommand(),
 		},
 	}
 }

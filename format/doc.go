@@ -20,6 +20,10 @@
 // the same whether a blob was known or produced. An OCI layout hard-links a
 // blob that is already a file, or writes it once.
 //
+// An image may carry its provenance statement and, in a docker-archive,
+// its manifest's annotations beside it (provenance.go, docker.go), where
+// docker, podman and skopeo do not look.
+//
 // Entry order is the order blobs are given, then manifest.json (or
 // index.json and oci-layout); every entry has mode 0644 (directories 0755),
 // owner 0 and the given mtime.

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // dockerManifest is one element of a docker-archive's manifest.json, with
@@ -91,6 +93,12 @@ func (w *docker) Image(img Image) error {
 	if err := w.Blob(Blob{Desc: m.Config, Open: bytesOpener(img.Config)}); err != nil {
 		return err
 	}
+	if err := w.dockerAnnotations(m, dm.Config); err != nil {
+		return err
+	}
+	if err := w.dockerProvenance(img, dm.Config); err != nil {
+		return err
+	}
 	w.manifest = append(w.manifest, dm)
 	return nil
 }
@@ -108,4 +116,29 @@ func (w *docker) close() error {
 
 func bytesOpener(data []byte) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+}
+
+// dockerAnnotations writes the annotations of manifest m, when it has
+// any, as the member named after the config (configName, "<hex>.json"):
+// see wire.DockerAnnotations.
+func (w *docker) dockerAnnotations(m *v1.Manifest, configName string) error {
+	a := wire.DockerAnnotations{Manifest: m.Annotations}
+	has := len(m.Annotations) > 0
+	for _, l := range m.Layers {
+		a.Layers = append(a.Layers, l.Annotations)
+		has = has || len(l.Annotations) > 0
+	}
+	if !has {
+		return nil
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSuffix(configName, ".json") + wire.AnnotationsMemberSuffix
+	if w.written[name] {
+		return nil
+	}
+	w.written[name] = true
+	return w.t.file(name, int64(len(data)), bytes.NewReader(data))
 }

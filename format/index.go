@@ -7,6 +7,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // Index is a multi-platform image index of an OCI output. The writer
@@ -21,6 +23,8 @@ type Index struct {
 	// Images are the index's entries, in order, each with its Platform.
 	// Their Tag and IndexName are not used; Name names an image in errors.
 	Images []Image
+	// Annotations are the index's own, or nil.
+	Annotations map[string]string
 }
 
 // ErrDockerIndex is the error of writing an Index into a docker-archive.
@@ -29,7 +33,8 @@ var ErrDockerIndex = errors.New("a docker-archive holds one image per tag and ca
 func (w *docker) Index(Index) error { return ErrDockerIndex }
 
 func (w *oci) Index(ix Index) error {
-	nested := ociIndex{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []ociDescriptor{}}
+	nested := ociIndex{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []ociDescriptor{}, Annotations: ix.Annotations}
+	e := ociDescriptor{}
 	for i, img := range ix.Images {
 		if img.Platform == nil {
 			return fmt.Errorf("image index %s: images[%d] (%s) has no platform", ix.Tag, i, img.Name)
@@ -39,6 +44,15 @@ func (w *oci) Index(ix Index) error {
 			return fmt.Errorf("image index %s: writing images[%d] (%s): %w", ix.Tag, i, img.Name, err)
 		}
 		nested.Manifests = append(nested.Manifests, d)
+		// The statement of an image of the index is named on index.json's
+		// entry (the index itself, pushed as it is, names nothing more).
+		prov, err := w.ociProvenance(img, d)
+		if err != nil {
+			return fmt.Errorf("image index %s: images[%d] (%s): %w", ix.Tag, i, img.Name, err)
+		}
+		if prov != "" {
+			e.setAnnotation(wire.IndexProvenanceAnnotation(d.Digest), prov)
+		}
 	}
 	raw, err := json.Marshal(nested)
 	if err != nil {
@@ -49,10 +63,18 @@ func (w *oci) Index(ix Index) error {
 	if err := w.Blob(Blob{Desc: d, Open: bytesOpener(raw)}); err != nil {
 		return err
 	}
-	e := ociDescriptor{MediaType: d.MediaType, Digest: digest.String(), Size: d.Size}
+	e.MediaType, e.Digest, e.Size = d.MediaType, digest.String(), d.Size
 	if ix.Tag != "" {
-		e.Annotations = map[string]string{refNameAnnotation: ix.Tag}
+		e.setAnnotation(refNameAnnotation, ix.Tag)
 	}
 	w.index = append(w.index, e)
 	return nil
+}
+
+// setAnnotation sets the annotation k of d to v.
+func (d *ociDescriptor) setAnnotation(k, v string) {
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[k] = v
 }

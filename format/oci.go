@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/layers"
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // The annotations that name an image in an OCI layout's index.json.
@@ -23,9 +24,10 @@ const (
 // layout, or a nested multi-platform index), written with fixed fields so
 // that the bytes do not depend on a library's version.
 type ociIndex struct {
-	SchemaVersion int             `json:"schemaVersion"`
-	MediaType     types.MediaType `json:"mediaType"`
-	Manifests     []ociDescriptor `json:"manifests"`
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     types.MediaType   `json:"mediaType"`
+	Manifests     []ociDescriptor   `json:"manifests"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
 type ociDescriptor struct {
@@ -38,16 +40,18 @@ type ociDescriptor struct {
 
 // ociManifestJSON and ociBlob are an OCI image manifest with fixed fields.
 type ociManifestJSON struct {
-	SchemaVersion int             `json:"schemaVersion"`
-	MediaType     types.MediaType `json:"mediaType"`
-	Config        ociBlob         `json:"config"`
-	Layers        []ociBlob       `json:"layers"`
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     types.MediaType   `json:"mediaType"`
+	Config        ociBlob           `json:"config"`
+	Layers        []ociBlob         `json:"layers"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
 type ociBlob struct {
-	MediaType types.MediaType `json:"mediaType"`
-	Digest    string          `json:"digest"`
-	Size      int64           `json:"size"`
+	MediaType   types.MediaType   `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // blobStore is where an OCI writer puts blobs: a directory (OCI layout) or
@@ -104,7 +108,11 @@ func (w *oci) Image(img Image) error {
 	if err != nil {
 		return err
 	}
-	if img.IndexName != "" || img.Tag != "" {
+	prov, err := w.ociProvenance(img, d)
+	if err != nil {
+		return err
+	}
+	if img.IndexName != "" || img.Tag != "" || prov != "" {
 		d.Annotations = map[string]string{}
 	}
 	if img.IndexName != "" {
@@ -112,6 +120,9 @@ func (w *oci) Image(img Image) error {
 	}
 	if img.Tag != "" {
 		d.Annotations[refNameAnnotation] = img.Tag
+	}
+	if prov != "" {
+		d.Annotations[wire.ProvenanceAnnotation] = prov
 	}
 	w.index = append(w.index, d)
 	return nil
@@ -163,9 +174,9 @@ func ManifestFor(f Format, raw []byte, m *v1.Manifest) ([]byte, types.MediaType,
 // manifests from a layout.
 func ociManifest(m *v1.Manifest) ([]byte, error) {
 	conv := func(d v1.Descriptor) ociBlob {
-		return ociBlob{MediaType: OCILayout.MediaType(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
+		return ociBlob{MediaType: OCILayout.MediaType(d.MediaType), Digest: d.Digest.String(), Size: d.Size, Annotations: d.Annotations}
 	}
-	om := ociManifestJSON{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: conv(m.Config), Layers: []ociBlob{}}
+	om := ociManifestJSON{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: conv(m.Config), Layers: []ociBlob{}, Annotations: m.Annotations}
 	for _, l := range m.Layers {
 		om.Layers = append(om.Layers, conv(l))
 	}

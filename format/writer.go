@@ -59,6 +59,11 @@ type Image struct {
 	// config; a layer of the manifest that they leave out must have been
 	// written already.
 	Layers []Blob
+	// Provenance, when set, returns the image's provenance statement for
+	// its manifest as the output holds it (an OCI layout rewrites a Docker
+	// manifest with OCI media types), and the writer stores it beside the
+	// image (provenance.go); in an Index, it is named on index.json's entry.
+	Provenance func(manifest v1.Descriptor) ([]byte, error)
 	// Elsewhere lists layers of the manifest that an OCI archive leaves
 	// out because the place that imports it has them already (push to
 	// containerd); nil for a complete archive. A docker-archive ignores it.

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+
 	"github.com/nixlayer/nixlayer/recipe"
 	"github.com/nixlayer/nixlayer/spec"
 	"github.com/nixlayer/nixlayer/stream"
@@ -53,20 +56,16 @@ func Build(ctx context.Context, r *Request) error {
 		return err
 	}
 	defer done()
+	prov, err := provenanceMaker(ctx, set, graph, from)
+	if err != nil {
+		return err
+	}
+	ann, err := annotations(set, from)
+	if err != nil {
+		return err
+	}
 	if set.Stream {
-		descs, err := stream.Describe(ctx, plan, set.LayerOptions())
-		if err != nil {
-			return err
-		}
-		interp := r.Interpreter
-		if interp == "" {
-			if interp, err = os.Executable(); err != nil {
-				return fmt.Errorf("finding the nixlayer binary for the stream script: %w", err)
-			}
-		}
-		sc := &stream.Script{Layers: plan, Blobs: descs, Settings: stream.Settings{Ref: set.Ref, Config: set.Config, Platform: set.Platform,
-			Created: set.Created, MTime: set.MTime, Compression: set.Compression, Base: set.Base}}
-		return stream.WriteScript(r.Out, interp, sc)
+		return writeScript(ctx, r, set, plan, ann, prov)
 	}
 	return format.Create(r.Out, set.Format, set.MTime, func(w format.Writer) error {
 		if err := recipe.WriteBase(w, from, set.Format); err != nil {
@@ -76,8 +75,49 @@ func Build(ctx context.Context, r *Request) error {
 		if err != nil {
 			return err
 		}
-		return recipe.AddImage(w, blobs, plan, imageConfig(set), set.Ref, from)
+		ic := imageConfig(set)
+		ic.Annotations, ic.Provenance = ann, prov
+		return recipe.AddImage(w, blobs, plan, ic, set.Ref, from)
 	})
+}
+
+// writeScript writes the stream script of the plan to r.Out, with the
+// manifest's annotations ann and the provenance statement (made by prov, when not nil) for the manifest its
+// recipe describes.
+func writeScript(ctx context.Context, r *Request, set *spec.Settings, plan []recipe.Layer, ann map[string]string, prov func(v1.Descriptor) ([]byte, error)) error {
+	descs, err := stream.Describe(ctx, plan, set.LayerOptions())
+	if err != nil {
+		return err
+	}
+	interp := r.Interpreter
+	if interp == "" {
+		if interp, err = os.Executable(); err != nil {
+			return fmt.Errorf("finding the nixlayer binary for the stream script: %w", err)
+		}
+	}
+	sc := &stream.Script{Layers: plan, Blobs: descs, Settings: stream.Settings{Ref: set.Ref, Config: set.Config, Platform: set.Platform,
+		Created: set.Created, MTime: set.MTime, Compression: set.Compression, Base: set.Base, Annotations: ann}}
+	if prov != nil {
+		if sc.Provenance, err = scriptProvenance(ctx, sc, prov); err != nil {
+			return err
+		}
+	}
+	return stream.WriteScript(r.Out, interp, sc)
+}
+
+// scriptProvenance makes the statement of the stream script sc for the
+// manifest its recipe describes (what push and the stream put).
+func scriptProvenance(ctx context.Context, sc *stream.Script, prov func(v1.Descriptor) ([]byte, error)) ([]byte, error) {
+	img, _, closeFn, err := sc.Recipe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("making the provenance: %w", err)
+	}
+	defer closeFn()
+	d, err := partial.Descriptor(img)
+	if err != nil {
+		return nil, fmt.Errorf("making the provenance: the manifest of the stream: %w", err)
+	}
+	return prov(*d)
 }
 
 // writeOwnLayers writes the planned layers into w. Into an archive they go

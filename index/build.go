@@ -40,7 +40,7 @@ func Build(ctx context.Context, r Request) error {
 		}
 		seen[k] = i
 	}
-	ix := format.Index{Tag: set.Ref.TagStr()}
+	ix := format.Index{Tag: set.Ref.TagStr(), Annotations: set.Annotations}
 	for _, e := range entries {
 		ix.Images = append(ix.Images, e.image())
 	}

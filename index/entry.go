@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/nixlayer/nixlayer/provenance"
 	"github.com/nixlayer/nixlayer/source"
 	"github.com/nixlayer/nixlayer/spec"
 
@@ -96,7 +98,7 @@ func (e *entry) key() string {
 // when written), config, manifest and platform; Name is its path, for
 // errors.
 func (e *entry) image() format.Image {
-	img := format.Image{Config: e.config, Manifest: e.manifest, Name: e.src, Platform: &e.platform}
+	img := format.Image{Config: e.config, Manifest: e.manifest, Name: e.src, Platform: &e.platform, Provenance: e.provenance}
 	for _, l := range e.layers {
 		img.Layers = append(img.Layers, format.Blob{Desc: l, Open: func() (io.ReadCloser, error) {
 			layer, err := e.img.LayerByDigest(l.Digest)
@@ -107,4 +109,21 @@ func (e *entry) image() format.Image {
 		}})
 	}
 	return img
+}
+
+// provenance returns the input's provenance statement about the manifest
+// m the index holds (a Docker manifest becomes an OCI one: the statement
+// is moved to it), or nil when the input carries none.
+func (e *entry) provenance(m v1.Descriptor) ([]byte, error) {
+	st, err := provenance.Of(e.src)
+	if errors.Is(err, provenance.ErrNoProvenance) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st, err = provenance.WithSubject(st, m.Digest); err != nil {
+		return nil, err
+	}
+	return st.JSON, nil
 }

@@ -25,6 +25,8 @@ type Spec struct {
 	// Images are the entries: nixlayer image outputs (OCI layout,
 	// oci-archive, docker-archive or stream script), one per platform.
 	Images []string `json:"images"`
+	// Annotations are the index's OCI annotations (none when absent).
+	Annotations map[string]string `json:"annotations"`
 }
 
 // Settings is a Spec checked and defaulted.
@@ -32,6 +34,8 @@ type Settings struct {
 	Ref    name.Tag
 	Format format.Format
 	Images []string
+	// Annotations are the index's, or nil.
+	Annotations map[string]string
 	// MTime stamps the entries of an oci-archive.
 	MTime time.Time
 }
@@ -74,7 +78,7 @@ func (s *Spec) resolve(defaultTag string) (*Settings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("name %q and tag %q: %w", s.Name, tag, err)
 	}
-	set := &Settings{Ref: ref, Format: format.OCILayout, Images: s.Images}
+	set := &Settings{Ref: ref, Format: format.OCILayout, Images: s.Images, Annotations: s.Annotations}
 	f, err := format.Parse(s.Format)
 	switch {
 	case err != nil:

@@ -141,6 +141,10 @@ let
         ${if scriptRefs != null then "scriptReferences" else null} = "${scriptRefs}";
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
+        # The manifest's annotations: those of the builder's meta, then the
+        # user's (nixlayer adds created, version and the base's).
+        ${if args.annotations or null != null then "annotations" else null} =
+          (import ./meta.nix).annotations (lower name) (args.meta or { }) // args.annotations;
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
         ${if layers != [ ] then "layers" else null} = map storeString (toList layers);
       };
@@ -265,7 +269,8 @@ let
     , layers ? [ ]                           # nl.buildLayer outputs, bottom first
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
-    , sbom ? null
+    , sbom ? null, provenance ? null
+    , annotations ? null                     # OCI annotations of the manifest; absent: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , debug ? false, passthru ? { }, meta ? { }
     , runAsRoot ? null, keepContentsDirlinks ? null # buildImage's own
@@ -287,7 +292,8 @@ let
     , layers ? [ ]                           # nl.buildLayer outputs, bottom first
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
-    , sbom ? null
+    , sbom ? null, provenance ? null
+    , annotations ? null                     # OCI annotations of the manifest; absent: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own

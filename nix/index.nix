@@ -11,7 +11,7 @@ in
   # images: nixlayer image outputs (any format, or streamLayeredImage
   # scripts), one per platform; each image's config gives its platform
   # (build them with `architecture`, or for the system they are built on).
-  buildImageIndex = { name, tag ? null, images, format ? "oci-layout" }:
+  buildImageIndex = { name, tag ? null, images, format ? "oci-layout", annotations ? null }:
     if !(builtins.isList images) || images == [ ]
     then throw "nixlayer.buildImageIndex ${name}: images is empty: give one image per platform"
     else if format == "docker-archive"
@@ -26,7 +26,8 @@ in
         args = [ "build-index" ];
         __structuredAttrs = true;
         nixlayer = { inherit name format; images = map toString images; }
-          // (if tag != null then { inherit tag; } else { });
+          // (if tag != null then { inherit tag; } else { })
+          // (if annotations != null then { inherit annotations; } else { });
         allowSubstitutes = false;
         preferLocalBuild = true;
       };

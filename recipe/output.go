@@ -97,7 +97,8 @@ func AddImage(w format.Writer, blobs []*Blob, plan []Layer, ic ImageConfig, ref 
 	if err != nil {
 		return fmt.Errorf("making image manifest: %w", err)
 	}
-	return w.Image(format.Image{Config: cfg, Manifest: man, Name: strings.TrimSuffix(ref.String(), ":"+ref.TagStr()), Tag: ref.TagStr()})
+	return w.Image(format.Image{Config: cfg, Manifest: man, Name: strings.TrimSuffix(ref.String(), ":"+ref.TagStr()), Tag: ref.TagStr(),
+		Provenance: ic.Provenance})
 }
 
 // FormatBlob is b as package format takes it.
@@ -117,6 +118,13 @@ type ImageConfig struct {
 	Config   v1.Config
 	Platform v1.Platform
 	Created  time.Time
+	// Annotations, when not nil, are the manifest's annotations, and the
+	// layers that hold store paths only get nix-snapshotter's
+	// (NixLayerAnnotations).
+	Annotations map[string]string
+	// Provenance, when set, makes the provenance statement AddImage has
+	// the format store beside the image (format.Image.Provenance).
+	Provenance func(manifest v1.Descriptor) ([]byte, error)
 }
 
 // Assemble makes the image from blobs on top of the base image's layers
@@ -144,7 +152,11 @@ func Assemble(blobs []*Blob, plan []Layer, set ImageConfig, from *base.Image) (v
 		config = base.MergeConfig(*from.ConfigFile(), set.Config)
 	}
 	for i, b := range blobs {
-		adds = append(adds, mutate.Addendum{Layer: b, MediaType: b.Type})
+		add := mutate.Addendum{Layer: b, MediaType: b.Type}
+		if set.Annotations != nil {
+			add.Annotations = NixLayerAnnotations(&plan[i])
+		}
+		adds = append(adds, add)
 		history = append(history, v1.History{
 			Created:   v1.Time{Time: set.Created},
 			CreatedBy: cmp.Or(plan[i].CreatedBy, "nixlayer"),
@@ -170,6 +182,9 @@ func Assemble(blobs []*Blob, plan []Layer, set ImageConfig, from *base.Image) (v
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("setting image config: %w", err)
+	}
+	if set.Annotations != nil {
+		img = mutate.Annotations(img, set.Annotations).(v1.Image)
 	}
 	return freeze(img, adds)
 }

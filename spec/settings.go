@@ -81,6 +81,12 @@ type Settings struct {
 	// Script, when not nil, is the root script run over the image's root
 	// (rootscript.go).
 	Script *RootScript
+	// Provenance, when not nil, makes the image's provenance statement
+	// (provenance.go).
+	Provenance *Provenance
+	// Annotations, when not nil, are the manifest's annotations
+	// (annotations.go); the store-path layers then carry nix-snapshotter's.
+	Annotations map[string]string
 }
 
 // BaseRef names the base image of a build (fromImage, fromImageName,
@@ -120,6 +126,8 @@ type Env struct {
 	Now func() time.Time
 	// TempDir holds temporary files; empty means os.TempDir's default.
 	TempDir string
+	// Version is nixlayer's version, which the provenance names.
+	Version string
 }
 
 // LayerOptions returns how the image's layers are written.
@@ -185,6 +193,12 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 		return nil, err
 	}
 	if set.Script, err = resolveScript(s); err != nil {
+		return nil, err
+	}
+	if set.Provenance, err = resolveProvenance(s, env); err != nil {
+		return nil, err
+	}
+	if set.Annotations, err = resolveAnnotations(s, set); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

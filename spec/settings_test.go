@@ -126,6 +126,12 @@ func TestResolveDefaults(t *testing.T) {
 				t.Errorf("Ref = %s, want %s", got.Ref, ref)
 			}
 			want.Ref = got.Ref
+			// The provenance's parameters are the spec given (checked by
+			// TestResolveProvenance).
+			if got.Provenance == nil || !json.Valid(got.Provenance.Parameters) {
+				t.Errorf("Provenance = %+v, want the spec given", got.Provenance)
+			}
+			want.Provenance = got.Provenance
 			if !reflect.DeepEqual(*got, want) {
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(want)
@@ -185,5 +191,71 @@ func TestResolveErrors(t *testing.T) {
 			_, err = Resolve(spec, Env{DefaultTag: "latest"})
 			testutil.WantErr(t, err, tt.want...)
 		})
+	}
+}
+
+// TestResolveProvenance: the provenance records the arguments given (no
+// field left at its zero value, never the default tag) unless provenance
+// is false.
+func TestResolveProvenance(t *testing.T) {
+	env := Env{DefaultTag: "outputhash", Version: "1.0"}
+	for _, tc := range []struct{ name, spec, want string }{
+		{"defaults", `{"name":"App"}`, `{"name":"App"}`},
+		{"given", `{"name":"App","tag":"v1","maxLayers":null,"contents":["/nix/store/x"],"uid":0,"compression":"zstd"}`, `{"compression":"zstd","contents":["/nix/store/x"],"name":"App","tag":"v1"}`},
+		{"off", `{"name":"App","provenance":false}`, ""},
+		{"on", `{"name":"App","provenance":true}`, `{"name":"App","provenance":true}`},
+		{"stream", `{"name":"App","function":"streamLayeredImage","layered":true,"stream":true}`, `{"layered":true,"name":"App"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseSpec([]byte(tc.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := Resolve(s, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == "" && set.Provenance != nil:
+				t.Errorf("Provenance = %s, want none", set.Provenance.Parameters)
+			case tc.want != "" && (set.Provenance == nil || string(set.Provenance.Parameters) != tc.want || set.Provenance.Version != "1.0"):
+				t.Errorf("Provenance = %+v, want parameters %s", set.Provenance, tc.want)
+			}
+		})
+	}
+}
+
+// TestResolveAnnotations: none without the argument; with it, the user's
+// over the creation date and a given tag.
+func TestResolveAnnotations(t *testing.T) {
+	env := Env{DefaultTag: "outputhash"}
+	for _, tc := range []struct {
+		name, spec string
+		want       map[string]string
+	}{
+		{"absent", `{"name":"App"}`, nil},
+		{"null", `{"name":"App","annotations":null}`, nil},
+		{"empty", `{"name":"App","annotations":{}}`, map[string]string{AnnotationCreated: "1970-01-01T00:00:01Z"}},
+		{"tag and created", `{"name":"App","tag":"V2","created":"2024-01-02T03:04:05Z","annotations":{"a":"b"}}`,
+			map[string]string{AnnotationCreated: "2024-01-02T03:04:05Z", AnnotationVersion: "v2", "a": "b"}},
+		{"user wins", `{"name":"App","tag":"v2","annotations":{"org.opencontainers.image.version":"2.0.1"}}`,
+			map[string]string{AnnotationCreated: "1970-01-01T00:00:01Z", AnnotationVersion: "2.0.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseSpec([]byte(tc.spec), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := Resolve(s, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(set.Annotations, tc.want) {
+				t.Errorf("Annotations = %v, want %v", set.Annotations, tc.want)
+			}
+		})
+	}
+	if _, err := Resolve(&Spec{Name: "a", Annotations: map[string]string{"": "x"}}, env); err == nil {
+		t.Error("an empty annotation name was accepted")
 	}
 }

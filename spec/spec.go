@@ -110,6 +110,13 @@ type Spec struct {
 	// SBOMMeta is the meta (license, homepage, description) of the
 	// derivations named in contents, by store path, from nix/sbom.nix.
 	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
+	// Annotations are the image manifest's OCI annotations, over the
+	// defaults resolveAnnotations adds; absent (nil), the manifest has
+	// none. nix/default.nix adds those of the builder's meta.
+	Annotations map[string]string `json:"annotations"`
+	// Provenance false leaves the provenance statement out (package
+	// provenance); absent, null or true, the image carries one.
+	Provenance *bool `json:"provenance"`
 
 	// RunAsRoot (buildImage) is a script run as root with the image's
 	// whole root filesystem as / (the base image's files, the contents,

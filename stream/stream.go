@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ type Script struct {
 	Settings Settings
 	Layers   []recipe.Layer
 	Blobs    []layers.Descriptor
+	// Provenance is the image's provenance statement (package
+	// provenance), or nil.
+	Provenance []byte
 }
 
 // Settings are what a stream script's image is made of besides its layers
@@ -57,6 +61,9 @@ type Settings struct {
 	Created, MTime time.Time
 	Compression    layers.Compression
 	Base           *spec.BaseRef
+	// Annotations, when not nil, are the manifest's annotations
+	// (recipe.ImageConfig.Annotations).
+	Annotations map[string]string
 }
 
 // layerOptions returns how the script's layers are written.
@@ -66,7 +73,7 @@ func (im *Settings) layerOptions() layers.Options {
 
 // imageConfig returns what the image's config and manifest are made of.
 func (im *Settings) imageConfig() recipe.ImageConfig {
-	return recipe.ImageConfig{Format: format.DockerArchive, Config: im.Config, Platform: im.Platform, Created: im.Created}
+	return recipe.ImageConfig{Format: format.DockerArchive, Config: im.Config, Platform: im.Platform, Created: im.Created, Annotations: im.Annotations}
 }
 
 // Describe computes each planned layer's descriptor without keeping its
@@ -193,7 +200,27 @@ func (s *Script) fill(fw format.Writer, blobs []*recipe.Blob, from *base.Image) 
 			return err
 		}
 	}
-	return recipe.AddImage(fw, blobs, s.Layers, s.Settings.imageConfig(), s.Settings.Ref, from)
+	ic := s.Settings.imageConfig()
+	ic.Provenance = s.provenanceFor
+	return recipe.AddImage(fw, blobs, s.Layers, ic, s.Settings.Ref, from)
+}
+
+// provenanceFor returns the script's provenance statement for the
+// archive it writes when the statement's subject is manifest m (the
+// manifest the build recorded), else nil: the archive then carries none.
+func (s *Script) provenanceFor(m v1.Descriptor) ([]byte, error) {
+	if s.Provenance == nil {
+		return nil, nil
+	}
+	var st struct {
+		Subject []struct {
+			Digest map[string]string `json:"digest"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(s.Provenance, &st); err != nil || len(st.Subject) != 1 || st.Subject[0].Digest[m.Digest.Algorithm] != m.Digest.Hex {
+		return nil, nil
+	}
+	return s.Provenance, nil
 }
 
 // open checks the script's store paths and returns its layers as blobs

@@ -32,6 +32,7 @@ func (s *Script) toWire() (*wire.Script, error) {
 		MTime:       im.MTime.Unix(),
 		Compression: string(im.Compression),
 	}
+	w.Provenance, w.Annotations = string(s.Provenance), im.Annotations
 	if im.Base != nil {
 		w.Base = &wire.Base{Path: im.Base.Path, Name: im.Base.Name, Tag: im.Base.Tag}
 	}
@@ -48,7 +49,7 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s names an invalid reference %q: %w", what, w.Ref, err)
 	}
-	im := Settings{Ref: ref, MTime: time.Unix(w.MTime, 0).UTC(), Platform: w.Platform.V1()}
+	im := Settings{Ref: ref, MTime: time.Unix(w.MTime, 0).UTC(), Platform: w.Platform.V1(), Annotations: w.Annotations}
 	if err := json.Unmarshal(w.Config, &im.Config); err != nil {
 		return nil, fmt.Errorf("%s: reading the image config: %w", what, err)
 	}
@@ -62,6 +63,9 @@ func scriptFromWire(w *wire.Script, what string) (*Script, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	s := &Script{Settings: im}
+	if w.Provenance != "" {
+		s.Provenance = []byte(w.Provenance)
+	}
 	for i, wl := range w.Layers {
 		l, d, err := recipe.FromWire(wl, im.Compression, what, i)
 		if err != nil {

@@ -38,6 +38,52 @@ type Script struct {
 	Compression string  `json:"compression"`
 	Base        *Base   `json:"base,omitempty"`
 	Layers      []Layer `json:"layers"`
+	// Annotations, when set, are the image manifest's annotations; its
+	// layers that hold store paths only then carry nix-snapshotter's.
+	// Added within version 3: absent, the manifest has none.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Provenance is the image's provenance statement (package provenance),
+	// its JSON bytes as a string so that they come back exactly; absent,
+	// the image has none. Added within version 3.
+	Provenance string `json:"provenance,omitempty"`
+}
+
+// DockerAnnotations are an image manifest's annotations, which a
+// docker-archive's manifest.json cannot hold: the archive holds them as
+// the member "<config hex>" + AnnotationsMemberSuffix beside the config
+// "<config hex>.json", and the manifest push makes of the archive carries
+// them, so that it is the manifest the build made.
+type DockerAnnotations struct {
+	Manifest map[string]string `json:"manifest,omitempty"`
+	// Layers are each layer's, bottom first (nil for none), or empty.
+	Layers []map[string]string `json:"layers,omitempty"`
+}
+
+// AnnotationsMemberSuffix ends the name of a docker-archive's
+// DockerAnnotations member.
+const AnnotationsMemberSuffix = ".annotations.json"
+
+// How the archives nixlayer writes carry an image's provenance statement
+// (package provenance), beside the image and outside what docker, podman
+// and skopeo load.
+const (
+	// ProvenanceMemberSuffix: a docker-archive holds the statement of the
+	// image whose config is the member "<hex>.json" as the member
+	// "<hex>" + ProvenanceMemberSuffix.
+	ProvenanceMemberSuffix = ".intoto.json"
+	// ProvenanceAnnotation, on an image's entry in the index.json of an
+	// OCI layout or oci-archive, is the digest of an OCI 1.1 artifact
+	// manifest (artifactType application/vnd.in-toto+json) whose subject
+	// is the image's manifest and whose one layer is the statement.
+	ProvenanceAnnotation = "dev.nixlayer.provenance"
+)
+
+// IndexProvenanceAnnotation is the annotation, on the entry of index.json
+// that is a multi-platform index, naming the provenance artifact (as
+// ProvenanceAnnotation does) of its image whose manifest digest is
+// manifest ("sha256:<hex>").
+func IndexProvenanceAnnotation(manifest string) string {
+	return ProvenanceAnnotation + "." + strings.ReplaceAll(manifest, ":", "-")
 }
 
 // Platform is an OCI platform.

@@ -36,6 +36,7 @@ func (img *Image) openDocker() error {
 	if err != nil {
 		return err
 	}
+	img.configName = cfgName
 	if err := img.setConfig(raw); err != nil {
 		return err
 	}
@@ -49,6 +50,9 @@ func (img *Image) openDocker() error {
 			return err
 		}
 		img.layers = append(img.layers, l)
+	}
+	if err := img.readAnnotations(); err != nil {
+		return err
 	}
 	return img.finish()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/nixlayer/nixlayer/internal/verify"
+	"github.com/nixlayer/nixlayer/wire"
 )
 
 // Format is what an image source is: the kind of archive an image was
@@ -52,8 +53,12 @@ type Image struct {
 
 	rawConfig   []byte
 	config      *v1.ConfigFile
-	rawManifest []byte // OCI only; docker archives get one made
-	rawIndex    []byte // the (innermost) index the manifest was picked from, or nil
+	rawManifest []byte                  // OCI only; docker archives get one made
+	rawIndex    []byte                  // the (innermost) index the manifest was picked from, or nil
+	entry       v1.Descriptor           // OCI: the picked entry of index.json
+	picked      v1.Descriptor           // OCI: the picked image manifest (entry, or in a nested index)
+	configName  string                  // docker-archive: the config's member name
+	annotations *wire.DockerAnnotations // docker-archive: its manifest's, or nil
 	layers      []*layer
 	v1img       v1.Image
 
@@ -198,6 +203,12 @@ func (c imageCore) RawManifest() ([]byte, error) {
 			return nil, err
 		}
 		m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.mediaType, Size: l.size, Digest: d})
+	}
+	if a := c.img.annotations; a != nil {
+		m.Annotations = a.Manifest
+		for i, la := range a.Layers {
+			m.Layers[i].Annotations = la
+		}
 	}
 	return json.Marshal(m)
 }

@@ -52,6 +52,7 @@ func (img *Image) openOCI() error {
 		return err
 	}
 	desc := idx.Manifests[i]
+	img.entry = desc
 	for depth := 0; desc.MediaType.IsIndex(); depth++ {
 		if depth >= maxIndexDepth {
 			return fmt.Errorf("image %q: indexes nest more than %d deep: %w", img.src, maxIndexDepth, ErrLimit)
@@ -64,6 +65,7 @@ func (img *Image) openOCI() error {
 			return err
 		}
 	}
+	img.picked = desc
 	var m v1.Manifest
 	raw, err := img.decodeBlob("manifest", desc, &m)
 	if err != nil {
