@@ -56,7 +56,14 @@ func Build(ctx context.Context, r *Request) error {
 		return err
 	}
 	defer done()
-	prov, err := provenanceMaker(ctx, set, graph, from)
+	// The provenance lists what the build used: the image's closure and
+	// the store paths its scripts could run, whether or not their output
+	// refers to them (Plan keeps only those it does in the image).
+	used, err := withoutReferences(own, set.References, set.ScriptReferences)
+	if err != nil {
+		return err
+	}
+	prov, err := provenanceMaker(ctx, set, used, from)
 	if err != nil {
 		return err
 	}
