@@ -18,7 +18,7 @@ buildGoModule {
          || rel == "go.mod" || rel == "go.sum";
   };
   # nix/vendor-hash.sh prints it; update it whenever go.mod changes.
-  vendorHash = "sha256-J6vgdDOx0ProesUHfrQ0azrYFcN19VVF1ylYPIIvja0=";
+  vendorHash = "sha256-bsYSLOpljD2eLyM34XQUPeZYppy2EmqZ4OPyxtAAMVc=";
   subPackages = [ "." ];
   env.CGO_ENABLED = 0;
   ldflags = [ "-s" "-w" "-X main.version=0.1.0" ];
