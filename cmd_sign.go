@@ -16,6 +16,7 @@ func signFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "sign-key", Usage: "sign the pushed manifest and the attestations with this private key: a cosign key (cosign generate-key-pair; password in $" + sign.DefaultPasswordEnv + ") or a PEM PKCS#8 ECDSA P-256 or Ed25519 key"},
 		&cli.StringFlag{Name: "sign-key-password-env", Value: sign.DefaultPasswordEnv, Usage: "the environment variable that holds the password of an encrypted --sign-key"},
+		&cli.BoolFlag{Name: "no-provenance", Usage: "do not attach the image's provenance statement (signed with --sign-key, else unsigned as an OCI referrer)"},
 		&cli.StringSliceFlag{Name: "attest", Usage: "attach this in-toto statement (JSON) to the pushed manifest its subject names, signed with --sign-key (repeatable)"},
 	}
 }
@@ -47,15 +48,24 @@ func signingInputs(c *cli.Context, dest push.Destination) (*sign.Key, [][]byte, 
 	return key, statements, nil
 }
 
-// signPushed signs what push put from src, attests the statements and,
-// with a key (unless --no-sbom), the image's SBOM documents. What was not
-// attached is a warning, not an error: the image is pushed.
+// signPushed signs what push put from src, attests the statements, the
+// image's provenance statement (unless --no-provenance; without a key,
+// unsigned, as a referrer) and, with a key (unless --no-sbom), the
+// image's SBOM documents. What was not attached is a warning, not an
+// error: the image is pushed.
 func signPushed(c *cli.Context, src string, p *push.Pushed, key *sign.Key, statements [][]byte, opts []registry.Option) {
-	if key == nil && len(statements) == 0 {
-		return
-	}
 	warn := func(err error) {
 		fmt.Fprintf(c.App.ErrWriter, "nixlayer push: warning: %s is pushed, but not all its signatures and attestations were attached:\n%v\n", p.Reference, err)
+	}
+	if !c.Bool("no-provenance") {
+		prov, err := push.Provenance(c.Context, src, p, opts...)
+		if err != nil {
+			warn(err)
+		}
+		statements = append(statements, prov...)
+	}
+	if key == nil && len(statements) == 0 {
+		return
 	}
 	if key != nil && !c.Bool("no-sbom") {
 		docs, skipped, err := push.SBOMStatements(c.Context, src, p, opts...)

@@ -77,7 +77,7 @@ func TestSBOMPush(t *testing.T) {
 		checkReferrers(t, src, ref.String(), false)
 	})
 	t.Run("--no-sbom", func(t *testing.T) {
-		out := testutil.Run(t, "", nil, exe, "push", "--quiet", "--no-sbom", paths[0], reg.Host+"/sbom/none:v1")
+		out := testutil.Run(t, "", nil, exe, "push", "--quiet", "--no-sbom", "--no-provenance", paths[0], reg.Host+"/sbom/none:v1")
 		checkReferrers(t, paths[0], strings.TrimSpace(out), false)
 	})
 	t.Run("registry refuses", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
+	"github.com/nixlayer/nixlayer/provenance"
 	"github.com/nixlayer/nixlayer/registry"
 	"github.com/nixlayer/nixlayer/sign"
 	"github.com/nixlayer/nixlayer/source"
@@ -187,6 +189,41 @@ func TestSignPush(t *testing.T) {
 	t.Run("layer of another build", f.mixed)
 	t.Run("referrers API", f.referrers)
 	t.Run("stream script", f.streamScript)
+	t.Run("unsigned provenance", f.unsignedProvenance)
+}
+
+// unsignedProvenance: push without a key attaches the image's provenance
+// statement as an unsigned in-toto referrer; --no-provenance does not.
+func (f *signTest) unsignedProvenance(t *testing.T) {
+	want, err := provenance.Of(f.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		flag string
+		n    int
+	}{{"--no-sbom", 1}, {"--no-provenance", 0}} {
+		ref := pushedDigest(t, testutil.Run(t, "", nil, f.exe, "push", "--quiet", "--no-sbom", c.flag, f.img, f.reg.Host+"/sign/unsigned"+c.flag+":v1"))
+		idx, err := remote.Referrers(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil || len(im.Manifests) != c.n {
+			t.Fatalf("%s: referrers %v, %v; want %d", c.flag, im, err, c.n)
+		}
+		if c.n == 0 {
+			continue
+		}
+		art, err := remote.Image(ref.Context().Digest(im.Manifests[0].Digest.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := sign.Layers(art)
+		if err != nil || len(ls) != 1 || !bytes.Equal(ls[0].Data, want.JSON) || im.Manifests[0].ArtifactType != sign.InTotoPayloadType {
+			t.Errorf("the referrer is not the image's provenance statement (%s, %v)", im.Manifests[0].ArtifactType, err)
+		}
+	}
 }
 
 // signTest is TestSignPush's registry, keys and images.
@@ -201,8 +238,9 @@ type signTest struct {
 // slsa is cosign's name of the SLSA v1 provenance predicate type.
 const slsa = "slsaprovenance1"
 
-// self attests a statement of the pushed manifest itself.
-func self(d name.Digest) []name.Digest { return []name.Digest{d} }
+// self attests no statement of the test's own: the image's provenance
+// statement, which push attaches, is the one attested.
+func self(name.Digest) []name.Digest { return nil }
 
 // signPush pushes src to dest, learns its digest, and pushes it again
 // signed with key, attesting a statement for each manifest attest picks.
@@ -253,7 +291,7 @@ func (f *signTest) image(t *testing.T) {
 	f.cosignVerifies(t, f.keys.otherPub, false, "", refs)
 	f.cosignVerifies(t, f.keys.otherPub, false, slsa, refs)
 	out := testutil.Run(t, "", nil, f.exe, "verify", "--quiet", "--image", f.img, "--key", f.keys.cosignPub, f.reg.Host+"/sign/image:v1")
-	for _, want := range []string{"signature of " + ref.DigestStr() + " verifies", "SLSA provenance attestation verifies", ref.String() + " is " + f.img} {
+	for _, want := range []string{"signature of " + ref.DigestStr() + " verifies", "SLSA provenance attestation verifies with " + f.keys.cosignPub + ", and is the local build's statement", ref.String() + " is " + f.img} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify did not say %q:\n%s", want, out)
 		}
@@ -292,7 +330,7 @@ func (f *signTest) index(t *testing.T) {
 		for _, m := range im.Manifests {
 			children = append(children, d.Context().Digest(m.Digest.String()))
 		}
-		return children
+		return nil // each image's own provenance statement is attested
 	})
 	f.cosignVerifies(t, f.keys.cosignPub, true, "", append([]name.Digest{ref}, children...))
 	f.cosignVerifies(t, f.keys.cosignPub, true, slsa, children)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/nixlayer/nixlayer/image/base"
+	"github.com/nixlayer/nixlayer/provenance"
 	"github.com/nixlayer/nixlayer/registry"
 	"github.com/nixlayer/nixlayer/sign"
 	"github.com/nixlayer/nixlayer/source"
@@ -62,9 +65,9 @@ func Verify(ctx context.Context, ref, image string, key *sign.Verifier, opts ...
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from the registry: %w", ref, err)
 	}
-	c := &checker{repo: r.Context(), ropts: ropts, key: key, res: &Result{Reference: r.Context().Digest(got.Digest.String()).String()}}
+	c := &checker{src: image, repo: r.Context(), ropts: ropts, key: key, res: &Result{Reference: r.Context().Digest(got.Digest.String()).String()}}
 	if s.Image != nil {
-		if err := c.image("the image", s.Image, got.Descriptor); err != nil {
+		if err := c.image("the image", s.Image, got.Descriptor, nil); err != nil {
 			return nil, err
 		}
 	} else if err := c.index(s.Index, got.Descriptor); err != nil {
@@ -75,6 +78,7 @@ func Verify(ctx context.Context, ref, image string, key *sign.Verifier, opts ...
 
 // checker compares manifests of one repository.
 type checker struct {
+	src   string // the local build
 	repo  name.Repository
 	ropts []remote.Option
 	key   *sign.Verifier
@@ -82,7 +86,7 @@ type checker struct {
 }
 
 // image compares the local image with the registry's manifest d.
-func (c *checker) image(what string, local v1.Image, d v1.Descriptor) error {
+func (c *checker) image(what string, local v1.Image, d v1.Descriptor, bopts []base.Option) error {
 	ld, err := partial.Descriptor(local)
 	if err != nil {
 		return fmt.Errorf("reading the local build's %s: %w", what, err)
@@ -96,7 +100,7 @@ func (c *checker) image(what string, local v1.Image, d v1.Descriptor) error {
 	}
 	if c.key != nil {
 		c.signature(what, d.Digest)
-		c.provenance(what, d.Digest)
+		c.provenance(what, d.Digest, bopts)
 	}
 	return nil
 }
@@ -181,7 +185,7 @@ func (c *checker) index(local v1.ImageIndex, d v1.Descriptor) error {
 		if err != nil {
 			return fmt.Errorf("reading the local build's %s: %w", what, err)
 		}
-		if err := c.image(what, img, rim.Manifests[i]); err != nil {
+		if err := c.image(what, img, rim.Manifests[i], []base.Option{base.WithManifest(lim.Manifests[i].Digest)}); err != nil {
 			return err
 		}
 	}
@@ -233,8 +237,10 @@ func (c *checker) signature(what string, digest v1.Hash) {
 }
 
 // provenance checks that a SLSA v1 provenance attestation of digest
-// under its cosign tag verifies with the key.
-func (c *checker) provenance(what string, digest v1.Hash) {
+// under its cosign tag verifies with the key and, when the local build
+// carries a provenance statement (package provenance; bopts pick the
+// image), that one of those is that statement.
+func (c *checker) provenance(what string, digest v1.Hash, bopts []base.Option) {
 	tag := sign.AttestationTag(digest)
 	ls, found, err := c.cosignLayers(tag)
 	switch {
@@ -245,16 +251,30 @@ func (c *checker) provenance(what string, digest v1.Hash) {
 		c.res.differ("%s: no attestation (the registry has no tag %s)", what, tag)
 		return
 	}
+	var want []byte
+	if st, err := provenance.Of(c.src, bopts...); err == nil {
+		want = st.JSON
+	}
 	var last error = fmt.Errorf("no %s attestation", sign.SLSAProvenanceV1)
+	verified := false
 	for _, l := range ls {
 		if l.Annotations[sign.PredicateTypeAnnotation] != sign.SLSAProvenanceV1 {
 			continue
 		}
 		var s *sign.Statement
-		if s, _, last = c.key.VerifyAttestation(l, digest); last == nil && s.PredicateType == sign.SLSAProvenanceV1 {
-			c.res.ok("%s: SLSA provenance attestation verifies with %s", what, c.key.Path())
+		var raw []byte
+		if s, raw, last = c.key.VerifyAttestation(l, digest); last != nil || s.PredicateType != sign.SLSAProvenanceV1 {
+			continue
+		}
+		verified = true
+		if want == nil || bytes.Equal(raw, want) {
+			c.res.ok("%s: SLSA provenance attestation verifies with %s%s", what, c.key.Path(), map[bool]string{true: ", and is the local build's statement", false: ""}[want != nil])
 			return
 		}
+	}
+	if verified {
+		c.res.differ("%s: the SLSA provenance attestations under %s verify with %s, but none is the local build's provenance statement", what, tag, c.key.Path())
+		return
 	}
 	c.res.differ("%s: no SLSA provenance attestation under %s verifies with %s (%v)", what, tag, c.key.Path(), last)
 }
