@@ -243,8 +243,9 @@ func TestCachedLayerBinaryCache(t *testing.T) {
 // TestCachedLayerPush pushes a stream over a cached layer to a registry,
 // then the stream of a new app version through a counting proxy: the
 // cached layer is found on the registry (HEAD) and not uploaded; the app's
-// layer, the root layer and the config are. The SBOM referrers are left
-// out (--no-sbom): they are counted by tests/sbom_push_test.go.
+// layer, the root layer and the config are. The SBOM and provenance
+// referrers are left out (--no-sbom, --no-provenance): they are counted by
+// tests/sbom_push_test.go and tests/signing_test.go.
 func TestCachedLayerPush(t *testing.T) {
 	stream := func(v string) string {
 		return `(nl.streamLayeredImage { name = "p"; tag = "v1"; contents = [ (testPkgs.run "app-` + v + `" "mkdir -p $out; echo ` + v + ` > $out/version" {}) ]; layers = [ layer ]; })`
@@ -257,8 +258,8 @@ func TestCachedLayerPush(t *testing.T) {
 	reg := registrytest.Start(t)
 	proxy := registrytest.NewProxy(t, reg.Host)
 	exe := testutil.Exe(t)
-	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", paths[1], reg.Host+"/cached/app:v1")
-	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", paths[2], proxy.Host+"/cached/app:v2")
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", "--no-provenance", paths[1], reg.Host+"/cached/app:v1")
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", "--no-provenance", paths[2], proxy.Host+"/cached/app:v2")
 	if n := proxy.Count("PUT", "/blobs/uploads/"); n != 3 {
 		t.Errorf("the second push committed %d blob uploads, want 3 (app layer, root layer, config)", n)
 	}

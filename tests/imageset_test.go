@@ -92,8 +92,8 @@ func TestImageSetPush(t *testing.T) {
 	reg := registrytest.Start(t)
 	proxy := registrytest.NewProxy(t, reg.Host)
 	exe := testutil.Exe(t)
-	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", paths[0], reg.Host+"/set/app:api")
-	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", paths[1], proxy.Host+"/set/app:worker")
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", "--no-provenance", paths[0], reg.Host+"/set/app:api")
+	testutil.Run(t, "", nil, exe, "push", "--quiet", "--insecure", "--no-sbom", "--no-provenance", paths[1], proxy.Host+"/set/app:worker")
 	worker := nixlayerInspect(t, paths[1])
 	if n, want := proxy.Count("PUT", "/blobs/uploads/"), len(worker.Layers)+1-2; n != want {
 		t.Errorf("pushing worker after api committed %d blob uploads, want %d (its %d layers less the 2 it shares with api, and its config)", n, want, len(worker.Layers))

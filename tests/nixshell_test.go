@@ -265,14 +265,22 @@ func TestNixShellImageEnv(t *testing.T) {
 		{"nulls kept", `gone = null;`, []string{"gone="}, []string{"args="}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			file := testutil.NixExprFile(t, `let ns = testPkgs.nixShell; in (nl.streamNixShellImage {
+			// The stream's conf is a JSON description of the image
+			// (README, "Passthrus"): its config.config.Env.
+			conf := testutil.NixBuild(t, `let ns = testPkgs.nixShell; in (nl.streamNixShellImage {
 			  drv = derivation { name = "plain-env"; system = builtins.currentSystem; builder = "${ns.bash}/bin/bash"; args = [ "-c" "true" ]; `+c.attrs+` };
-			  shell = "${ns.bash}/bin/bash"; }).conf.Env`)
-			out := testutil.Run(t, "", testutil.NixEnv(), "nix-instantiate", "--eval", "--strict", "--json", file)
-			var env []string
-			if err := json.Unmarshal([]byte(out), &env); err != nil {
-				t.Fatalf("reading the config's Env %q: %v", out, err)
+			  shell = "${ns.bash}/bin/bash"; }).conf`)
+			data, err := os.ReadFile(strings.TrimSpace(conf))
+			if err != nil {
+				t.Fatal(err)
 			}
+			var desc struct {
+				Config struct{ Config struct{ Env []string } } `json:"config"`
+			}
+			if err := json.Unmarshal(data, &desc); err != nil {
+				t.Fatalf("reading %s: %v", conf, err)
+			}
+			env := desc.Config.Config.Env
 			for _, h := range c.has {
 				if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, h) }) {
 					t.Errorf("Env %q lacks %s…", env, h)
