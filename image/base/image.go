@@ -272,17 +272,25 @@ func (l *layer) Digest() (v1.Hash, error) {
 }
 
 // digestLayers computes the digests of a docker archive's layers (each
-// read checks the layer against its diffID), several layers at once.
+// read checks the layer against its diffID), several layers at once; the
+// error is the lowest layer's.
 func (img *Image) digestLayers() error {
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for _, l := range img.layers {
+	errs := make([]error, len(img.layers))
+	for i, l := range img.layers {
 		g.Go(func() error {
-			_, err := l.Digest()
-			return err
+			_, errs[i] = l.Digest()
+			return nil
 		})
 	}
-	return g.Wait()
+	g.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hash reads rc to its end, closes it and returns its sha256, naming the
