@@ -11,6 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"github.com/nixlayer/nixlayer/internal/registrytest"
 	"github.com/nixlayer/nixlayer/internal/testutil"
 )
@@ -85,7 +90,7 @@ func regzip(t *testing.T, b []byte) []byte {
 // docker-archive (a layer whose gzip stream is valid but holds other
 // content, two layers swapped, a byte flipped inside a gzip stream, a gzip
 // stream cut short), and pushes each to the real docker-registry and into
-// a real containerd, merges it and indexes it: each fails naming the
+// a real containerd and a podman store, merges it and indexes it: each fails naming the
 // image file and the layer (and both digests where both are known), exits
 // non-zero, leaves nothing at the destination and no process, within
 // bounded memory.
@@ -111,6 +116,7 @@ func TestTamperedLayersNeverLeave(t *testing.T) {
 	reg := registrytest.Start(t)
 	sock, ctr := startContainerdAt(t)
 	ctrEnv := []string{"CONTAINERD_ADDRESS=" + sock, "CONTAINERD_NAMESPACE=nixlayer-test", "CONTAINERD_SNAPSHOTTER=native"}
+	podEnv := podmanStore(t)
 	for _, c := range tampered {
 		t.Run(c.name, func(t *testing.T) {
 			bad := tamperedArchive(t, img, c.change)
@@ -122,6 +128,7 @@ func TestTamperedLayersNeverLeave(t *testing.T) {
 			}{
 				{"push to a registry", nil, []string{"push", "--insecure", "--quiet", "--no-sbom", bad, reg.Host + "/tampered/app:v1"}},
 				{"push into containerd", ctrEnv, []string{"push", "--quiet", bad, "containerd:tampered/app:v1"}},
+				{"push into podman", podEnv, []string{"push", "--quiet", bad, "containers-storage:tampered/app:v1"}},
 				{"merge-images", nil, []string{"merge-images", "--out", out, bad}},
 				{"build-index", nil, []string{"build-index", "--name", "tampered/index", "--out", out, bad}},
 			}
@@ -156,8 +163,44 @@ func TestTamperedLayersNeverLeave(t *testing.T) {
 			if ls := ctr("images", "ls", "-q"); strings.Contains(ls, "tampered") {
 				t.Errorf("containerd lists the tampered image:\n%s", ls)
 			}
+			if ls := testutil.Run(t, "", podEnv, "podman", "images", "--format", "{{.Repository}}"); strings.Contains(ls, "tampered") {
+				t.Errorf("podman lists the tampered image:\n%s", ls)
+			}
 		})
 	}
+	t.Run("OCI layout whose diff_ids are swapped", func(t *testing.T) {
+		bad := swappedLayout(t, img)
+		runs := []struct {
+			what string
+			env  []string
+			args []string
+		}{
+			{"push to a registry", nil, []string{"push", "--insecure", "--quiet", "--no-sbom", bad, reg.Host + "/tampered/oci:v1"}},
+			{"push into containerd", ctrEnv, []string{"push", "--quiet", bad, "containerd:tampered/oci:v1"}},
+			{"push into podman", podEnv, []string{"push", "--quiet", bad, "containers-storage:tampered/oci:v1"}},
+		}
+		for _, r := range runs {
+			_, errOut, err := runMarked(t, r.env, testutil.Exe(t), r.args...)
+			if err == nil {
+				t.Errorf("%s of a tampered layout succeeded", r.what)
+				continue
+			}
+			for _, w := range []string{bad, "uncompressed content has diffID", "the config says"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("%s: the error lacks %q:\n%s", r.what, w, errOut)
+				}
+			}
+		}
+		if _, _, err := testutil.RunErr("", nil, "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Host+"/tampered/oci:v1"); err == nil {
+			t.Error("the registry serves a manifest for the tampered layout")
+		}
+		if ls := ctr("images", "ls", "-q"); strings.Contains(ls, "tampered") {
+			t.Errorf("containerd lists the tampered image:\n%s", ls)
+		}
+		if ls := testutil.Run(t, "", podEnv, "podman", "images", "--format", "{{.Repository}}"); strings.Contains(ls, "tampered") {
+			t.Errorf("podman lists the tampered image:\n%s", ls)
+		}
+	})
 	t.Run("the untouched archive goes through", func(t *testing.T) {
 		if _, errOut, err := runMarked(t, nil, testutil.Exe(t), "push", "--insecure", "--quiet", "--no-sbom", img, reg.Host+"/good/app:v1"); err != nil {
 			t.Fatalf("push: %v\n%s", err, errOut)
@@ -165,5 +208,40 @@ func TestTamperedLayersNeverLeave(t *testing.T) {
 		if _, errOut, err := runMarked(t, ctrEnv, testutil.Exe(t), "push", "--quiet", img, "containerd:good/app:v1"); err != nil {
 			t.Fatalf("push into containerd: %v\n%s", err, errOut)
 		}
+		if _, errOut, err := runMarked(t, podEnv, testutil.Exe(t), "push", "--quiet", img, "containers-storage:good/app:v1"); err != nil {
+			t.Fatalf("push into podman: %v\n%s", err, errOut)
+		}
+		if ls := testutil.Run(t, "", podEnv, "podman", "images", "--format", "{{.Repository}}"); !strings.Contains(ls, "good/app") {
+			t.Errorf("podman lists no good/app:\n%s", ls)
+		}
 	})
+}
+
+// swappedLayout writes the image of the docker-archive src as an OCI
+// layout whose config lists the first two diffIDs swapped: every blob
+// matches its descriptor, only the decompressed layers tell.
+func swappedLayout(t *testing.T, src string) string {
+	t.Helper()
+	img, err := tarball.ImageFromPath(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := cfg.RootFS.DiffIDs
+	ids[0], ids[1] = ids[1], ids[0]
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
