@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nixlayer/nixlayer/internal/bufpipe"
 )
@@ -124,6 +126,28 @@ func (d *diffIDReader) Close() error {
 	if !d.got {
 		d.pw.CloseWithError(errConsumerClosed)
 		d.result(nil)
+	}
+	return nil
+}
+
+// digestLayers computes the digests of a docker archive's layers (each
+// read checks the layer against its diffID), several layers at once; the
+// error is the lowest layer's.
+func (img *Image) digestLayers() error {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	errs := make([]error, len(img.layers))
+	for i, l := range img.layers {
+		g.Go(func() error {
+			_, errs[i] = l.Digest()
+			return nil
+		})
+	}
+	g.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/nixlayer/nixlayer/internal/verify"
 )
@@ -269,28 +267,6 @@ func (l *layer) Digest() (v1.Hash, error) {
 	l.digest, l.digestKnown, l.checked = h, true, true
 	l.img.docs.setDigest(l.blob, h)
 	return h, nil
-}
-
-// digestLayers computes the digests of a docker archive's layers (each
-// read checks the layer against its diffID), several layers at once; the
-// error is the lowest layer's.
-func (img *Image) digestLayers() error {
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	errs := make([]error, len(img.layers))
-	for i, l := range img.layers {
-		g.Go(func() error {
-			_, errs[i] = l.Digest()
-			return nil
-		})
-	}
-	g.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // hash reads rc to its end, closes it and returns its sha256, naming the
