@@ -90,9 +90,9 @@ func (img *Image) RawIndex() []byte { return append([]byte(nil), img.rawIndex...
 func (img *Image) RawConfigFile() []byte { return append([]byte(nil), img.rawConfig...) }
 
 // Layers returns the layers, bottom first. Their Compressed streams are the
-// archive's blobs byte for byte, checked against the manifest's digest as
-// they are read; their Uncompressed streams are checked against the
-// config's diffIDs.
+// archive's blobs byte for byte, checked as they are read against the
+// manifest's digest and, decompressed on the side, the config's diffIDs;
+// their Uncompressed streams are checked against the diffIDs.
 func (img *Image) Layers() []v1.Layer {
 	ls := make([]v1.Layer, len(img.layers))
 	for i, l := range img.layers {
