@@ -10,7 +10,10 @@
 // (nix/push.nix), whose builder is nixlayer itself.
 //
 // Push reads through image/base (the one reader of foreign images), which
-// streams blobs out of the archive within its limits and extracts nothing.
+// streams blobs out of the archive within its limits and extracts nothing,
+// checking each against its digest and its config's diffID as it passes:
+// a layer that is not what the image says fails the push before the
+// manifest is put or the loader's archive ends.
 // A nixlayer stream script is read in process; another executable is run
 // by its absolute path, never looked up in $PATH, and its docker-archive
 // spooled to a temporary file (source.go says more). A loader runs only

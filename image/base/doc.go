@@ -50,7 +50,13 @@
 //     of the index and of the flattened tar, and listed by Index.Skipped.
 //   - A layer whose uncompressed sha256 differs from the config's
 //     rootfs.diff_ids, or whose blob differs from the manifest's digest or
-//     size, is an error, as is a manifest naming a missing blob.
+//     size, is an error, as is a manifest naming a missing blob. This holds
+//     for a blob handed out as it is too (Layer.Compressed, what push, the
+//     loaders, merging and indexes copy): it is decompressed on the side as
+//     it streams (diffid.go), within MaxBytes, and its end is an error
+//     naming the image, the layer and both digests; a docker archive's
+//     layer digests are computed in that same read (several layers at
+//     once), before a manifest is made of them.
 //
 // # Limits
 //

@@ -95,9 +95,9 @@ func (img *Image) RawIndex() []byte { return append([]byte(nil), img.rawIndex...
 func (img *Image) RawConfigFile() []byte { return append([]byte(nil), img.rawConfig...) }
 
 // Layers returns the layers, bottom first. Their Compressed streams are the
-// archive's blobs byte for byte, checked against the manifest's digest as
-// they are read; their Uncompressed streams are checked against the
-// config's diffIDs.
+// archive's blobs byte for byte, checked as they are read against the
+// manifest's digest and, decompressed on the side, the config's diffIDs;
+// their Uncompressed streams are checked against the diffIDs.
 func (img *Image) Layers() []v1.Layer {
 	ls := make([]v1.Layer, len(img.layers))
 	for i, l := range img.layers {
@@ -197,6 +197,9 @@ func (c imageCore) RawManifest() ([]byte, error) {
 	if m.Config.Digest, _, err = v1.SHA256(bytes.NewReader(c.img.rawConfig)); err != nil {
 		return nil, err
 	}
+	if err := c.img.digestLayers(); err != nil {
+		return nil, err
+	}
 	for _, l := range c.img.layers {
 		d, err := l.Digest()
 		if err != nil {
@@ -234,6 +237,9 @@ type layer struct {
 	mu          sync.Mutex
 	digest      v1.Hash
 	digestKnown bool // from the manifest (OCI), or computed
+	// checked: a read of the blob found it to have digest and to
+	// decompress to diffID, so a blob with digest needs no second check.
+	checked bool
 }
 
 var _ v1.Layer = (*layer)(nil)
@@ -243,7 +249,8 @@ func (l *layer) String() string {
 }
 
 // Digest returns the blob's digest: the manifest's for OCI images, computed
-// for docker archives.
+// for docker archives, in the same read that checks the blob against the
+// diffID.
 func (l *layer) Digest() (v1.Hash, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -258,11 +265,17 @@ func (l *layer) Digest() (v1.Hash, error) {
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	h, err := l.hash(rc)
+	d := l.checkDiffID(rc)
+	h, _, err := v1.SHA256(d)
+	d.Close()
+	rc.Close()
+	if err != nil && !d.failed(err) {
+		err = fmt.Errorf("hashing %s: %w", l, err)
+	}
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	l.digest, l.digestKnown = h, true
+	l.digest, l.digestKnown, l.checked = h, true, true
 	l.img.docs.setDigest(l.blob, h)
 	return h, nil
 }
@@ -278,14 +291,16 @@ func (l *layer) hash(rc io.ReadCloser) (v1.Hash, error) {
 	return h, nil
 }
 
-// setDigest records the digest computed while reading the blob.
-func (l *layer) setDigest(h v1.Hash) {
+// setChecked records that the blob, read to its end, had the digest h and
+// decompressed to the diffID.
+func (l *layer) setChecked(h v1.Hash) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.digestKnown {
 		l.digest, l.digestKnown = h, true
 		l.img.docs.setDigest(l.blob, h)
 	}
+	l.checked = l.digest == h
 }
 
 // DiffID returns the config's diffID for the layer.
@@ -298,25 +313,37 @@ func (l *layer) Size() (int64, error) { return l.size, nil }
 // chosen by the blob's magic bytes.
 func (l *layer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
-// Compressed returns the blob as it is, checked against its digest and size
-// at its end when the digest is known.
+// Compressed returns the blob as it is, checked at its end against its
+// digest and size when the digest is known, and against the diffID (the
+// blob decompressed on the side as it is read) unless a read of the blob
+// checked that already: its end is an error naming the layer and both
+// digests when the blob is not the layer the manifest and config name.
 func (l *layer) Compressed() (io.ReadCloser, error) {
+	return l.compressed(true)
+}
+
+// compressed returns the blob checked against its digest when known, and
+// against its diffID when diffID is set and no read checked it yet.
+func (l *layer) compressed(diffID bool) (io.ReadCloser, error) {
 	rc, _, err := l.img.store.open(l.blob)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
-	known, d := l.digestKnown, l.digest
+	known, d, checked := l.digestKnown, l.digest, l.checked
 	l.mu.Unlock()
-	if !known {
-		return rc, nil
+	var r io.Reader = rc
+	if known {
+		if r, err = verify.NewReader(rc, d, l.size, l.String()); err != nil {
+			rc.Close()
+			return nil, err
+		}
 	}
-	v, err := verify.NewReader(rc, d, l.size, l.String())
-	if err != nil {
-		rc.Close()
-		return nil, err
+	if diffID && !checked {
+		side := l.checkDiffID(r)
+		return readCloser{side, multiCloser{side, rc}}, nil
 	}
-	return readCloser{v, rc}, nil
+	return readCloser{r, rc}, nil
 }
 
 // Uncompressed returns the layer's tar stream, checked against the diffID
@@ -328,7 +355,7 @@ func (l *layer) Uncompressed() (io.ReadCloser, error) {
 // tarStream decompresses the blob within the budget b (which several
 // layers may share), checking the diffID when check is set.
 func (l *layer) tarStream(check bool, b *budget) (io.ReadCloser, error) {
-	rc, err := l.Compressed()
+	rc, err := l.compressed(false)
 	if err != nil {
 		return nil, err
 	}

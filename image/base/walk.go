@@ -141,7 +141,7 @@ func (l *layer) walk(st *walkState, fn WalkFunc) error {
 	if known && (got != want || blobSize != l.size) {
 		return fmt.Errorf("%s: blob has digest %s and %d bytes, the manifest says %s and %d: %w", l, got, blobSize, want, l.size, ErrDigest)
 	}
-	l.setDigest(got)
+	l.setChecked(got)
 	return nil
 }
 
