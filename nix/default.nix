@@ -147,8 +147,8 @@ let
         annotations =
           let a = args.annotations or null; in
           if a == false then false
-          else if a == null || builtins.isAttrs a then (import ./meta.nix).annotations (lower name) (args.meta or { }) // (if a == null then { } else a)
-          else throw "nixlayer.${fn} ${name}: annotations must be an attribute set of strings (null removes a default) or false, not a ${builtins.typeOf a}";
+          else if a == null || a == true || builtins.isAttrs a then (import ./meta.nix).annotations (lower name) (args.meta or { }) // (if builtins.isAttrs a then a else { })
+          else throw "nixlayer.${fn} ${name}: annotations must be an attribute set of strings (null removes a default), true or false, not a ${builtins.typeOf a}";
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
         ${if layers != [ ] then "layers" else null} = map storeString (toList layers);
       };

@@ -23,7 +23,7 @@ const annotationsMatrix = `let
   common = { contents = [ testPkgs.hello ]; inherit meta; };
 in [
   (nl.buildImage (common // { name = "Ann-Single"; format = "oci-layout"; }))
-  (nl.buildLayeredImage (common // { name = "ann-layered"; tag = "1.2.0"; meta = meta // { title = "Ann"; }; }))
+  (nl.buildLayeredImage (common // { name = "ann-layered"; tag = "1.2.0"; meta = meta // { title = "Ann"; }; annotations = true; }))
   (nl.streamLayeredImage (common // { name = "ann-stream"; }))
   (nl.buildLayeredImage (common // { name = "ann-off"; tag = "1.2.0"; annotations = false; }))
   (nl.buildLayeredImage (common // { name = "ann-null"; format = "oci-layout"; annotations = { "org.opencontainers.image.url" = null; "org.opencontainers.image.created" = null; x = "y"; }; }))
@@ -33,7 +33,7 @@ in [
 // the annotations argument each manifest has the defaults from the name,
 // meta, created and a given tag (never the default tag) and its store-path
 // layers nix-snapshotter's; false gives none and the same layer blobs;
-// null removes a default. Then `nix-build --check` without the sandbox
+// null removes a default; true is the defaults. Then `nix-build --check` without the sandbox
 // builds each at another path: the annotations do not depend on $out.
 func TestDefaultAnnotations(t *testing.T) {
 	testutil.RequireTool(t, "nix-build")
@@ -184,4 +184,24 @@ func nixLayerCount(m *v1.Manifest) int {
 		}
 	}
 	return n
+}
+
+// TestAnnotationsBadInput: an annotations argument that is neither false
+// nor a set of strings (and nulls) fails, naming the argument, and leaves
+// no output.
+func TestAnnotationsBadInput(t *testing.T) {
+	for _, tc := range []struct{ name, arg, want string }{
+		{"a string", `"x"`, "annotations must be an attribute set of strings (null removes a default), true or false, not a string"},
+		{"a list", `[ "a" ]`, "annotations must be an attribute set of strings (null removes a default), true or false, not a list"},
+		{"a number value", `{ a = 1; }`, "reading annotations"},
+		{"a set value", `{ a.b = "c"; }`, "reading annotations"},
+		{"an empty name", `{ "" = "x"; }`, "annotations: an annotation has an empty name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, err := testutil.NixBuildErr(t, `nl.buildLayeredImage { name = "ann-bad"; contents = [ testPkgs.hello ]; annotations = `+tc.arg+`; }`)
+			if err == nil || !strings.Contains(errOut, tc.want) {
+				t.Errorf("nix-build: %v, %s\n%s\nwant an error saying %q", err, out, errOut, tc.want)
+			}
+		})
+	}
 }
