@@ -33,8 +33,9 @@ in [
 // the annotations argument each manifest has the defaults from the name,
 // meta, created and a given tag (never the default tag) and its store-path
 // layers nix-snapshotter's; false gives none and the same layer blobs;
-// null removes a default; true is the defaults. Then `nix-build --check` without the sandbox
-// builds each at another path: the annotations do not depend on $out.
+// null removes a default; true is the defaults. Then `nix-build --check`
+// without the sandbox builds each at another path: the annotations do not
+// depend on $out.
 func TestDefaultAnnotations(t *testing.T) {
 	testutil.RequireTool(t, "nix-build")
 	file := testutil.NixExprFile(t, annotationsMatrix)
