@@ -129,7 +129,7 @@ var flagUsage = map[string]string{
 	"sbom":               "false for no SBOM documents, or a JSON list of entries ({\"path\": STORE-PATH, \"license\": ...} or {\"name\": ..., \"version\": ...})",
 	"sbom-meta":          "the contents' meta by store path, as JSON (nix/sbom.nix makes it)",
 	"provenance":         "--provenance=false leaves the SLSA provenance statement out (it is made unless this says false)",
-	"annotations":        "the manifest's OCI annotations, a JSON object of strings (none when absent; {} for the defaults alone)",
+	"annotations":        "false for no OCI annotations, or a JSON object of strings over the defaults (title, created, version from --tag, the base's; null removes one); the defaults when absent",
 	"run-as-root":        "script run as (fake) root with the image root as / (layering none); its changes are the image's layer",
 	"fake-root-commands": "script run as (fake) root in the customisation layer's directory (a layered image)",
 	"enable-fakechroot":  "run fake-root-commands with the image root as /",

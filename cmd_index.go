@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -25,6 +27,7 @@ scripts, one per platform), --name and --out.`,
 			&cli.StringFlag{Name: "name", Usage: "the index's name"},
 			&cli.StringFlag{Name: "tag", Value: "latest", Usage: "the index's tag (its ref.name in index.json)"},
 			&cli.StringFlag{Name: "format", Value: "oci-layout", Usage: "oci-layout or oci-archive"},
+			&cli.StringFlag{Name: "annotations", Usage: "the index's own OCI annotations, a JSON object of strings (buildImageIndex's annotations)"},
 		},
 		Action: func(c *cli.Context) error {
 			spec, out, tag, err := indexSpec(c)
@@ -59,6 +62,14 @@ func indexSpec(c *cli.Context) (*index.Spec, string, string, error) {
 		return nil, "", "", errors.New("outside a Nix build, --out is required")
 	}
 	out, err := filepath.Abs(c.String("out"))
+	if err != nil {
+		return nil, "", "", err
+	}
 	spec := &index.Spec{Name: c.String("name"), Tag: c.String("tag"), Format: c.String("format"), Images: c.Args().Slice()}
-	return spec, out, "latest", err
+	if a := c.String("annotations"); a != "" {
+		if err := json.Unmarshal([]byte(a), &spec.Annotations); err != nil {
+			return nil, "", "", fmt.Errorf("flag --annotations %q: a JSON object of strings: %w", a, err)
+		}
+	}
+	return spec, out, "latest", nil
 }

@@ -3,6 +3,7 @@ package image
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 
@@ -12,7 +13,8 @@ import (
 
 // annotations returns the manifest's annotations: the settings' and, for
 // an image on a base, the base's manifest digest and reference (unless
-// the user gave them); nil when the image has none.
+// the user gave them or removed them); nil when the image has none
+// (annotations = false).
 func annotations(set *spec.Settings, from *base.Image) (map[string]string, error) {
 	if set.Annotations == nil || from == nil {
 		return set.Annotations, nil
@@ -25,6 +27,7 @@ func annotations(set *spec.Settings, from *base.Image) (map[string]string, error
 	if ref := from.Ref(); ref != "" {
 		a[spec.AnnotationBaseName] = ref
 	}
+	maps.DeleteFunc(a, func(k, _ string) bool { return slices.Contains(set.AnnotationsRemoved, k) })
 	maps.Copy(a, set.Annotations)
 	return a, nil
 }

@@ -178,7 +178,7 @@ func TestAnnotationsEveryFormat(t *testing.T) {
 			if f == "stream" {
 				sp.Format, sp.Stream = "", true
 			}
-			sp.Annotations = map[string]string{"org.opencontainers.image.revision": "abc123", "org.opencontainers.image.version": "override"}
+			sp.Annotations = json.RawMessage(`{"org.opencontainers.image.revision": "abc123", "org.opencontainers.image.version": "override"}`)
 			out := build(t, s, sp, "")
 			src, err := source.Open(context.Background(), out, source.WithRecipe())
 			if err != nil {
@@ -190,7 +190,7 @@ func TestAnnotationsEveryFormat(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]string{"org.opencontainers.image.revision": "abc123", "org.opencontainers.image.version": "override",
-				"org.opencontainers.image.created": "1970-01-01T00:00:01Z"}
+				"org.opencontainers.image.created": "1970-01-01T00:00:01Z", spec.AnnotationTitle: "hello"}
 			if !maps.Equal(m.Annotations, want) {
 				t.Errorf("manifest annotations %v, want %v", m.Annotations, want)
 			}
@@ -226,7 +226,7 @@ func TestProvenanceOnBase(t *testing.T) {
 	for _, f := range []imgformat.Format{imgformat.DockerArchive, imgformat.OCILayout} {
 		t.Run(string(f), func(t *testing.T) {
 			sp := helloSpec(s, f, layers.Gzip)
-			sp.FromImage, sp.Annotations = b, map[string]string{}
+			sp.FromImage = b
 			out := build(t, s, sp, "")
 			var doc statementDoc
 			if err := json.Unmarshal(mustOf(t, out), &doc); err != nil {

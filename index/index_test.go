@@ -259,4 +259,7 @@ func TestParseSpec(t *testing.T) {
 	if _, err := ParseSpec([]byte(`{"name":"a","imgs":[]}`), "attrs"); err == nil || !strings.Contains(err.Error(), `unknown field "imgs"`) {
 		t.Errorf("unknown field: %v", err)
 	}
+	if _, err := (&Spec{Name: "a", Images: []string{"/x"}, Annotations: map[string]string{"": "x"}}).Resolve("x", ""); err == nil || !strings.Contains(err.Error(), "annotations: an annotation has an empty name") {
+		t.Errorf("an empty annotation name: %v", err)
+	}
 }

@@ -91,5 +91,8 @@ func (s *Spec) resolve(defaultTag string) (*Settings, error) {
 	if len(s.Images) == 0 {
 		return nil, fmt.Errorf("images is empty: give one image per platform")
 	}
+	if _, ok := s.Annotations[""]; ok {
+		return nil, fmt.Errorf("annotations: an annotation has an empty name")
+	}
 	return set, nil
 }

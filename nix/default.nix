@@ -142,9 +142,13 @@ let
         # The meta (license, homepage, description) of the contents, for the SBOM.
         ${if args.sbom or null == false then null else "sbomMeta"} = import ./sbom.nix (toList contents ++ toList copyToRoot);
         # The manifest's annotations: those of the builder's meta, then the
-        # user's (nixlayer adds created, version and the base's).
-        ${if args.annotations or null != null then "annotations" else null} =
-          (import ./meta.nix).annotations (lower name) (args.meta or { }) // args.annotations;
+        # user's, a null removing a default (nixlayer adds created, version
+        # and the base's); false: none at all.
+        annotations =
+          let a = args.annotations or null; in
+          if a == false then false
+          else if a == null || a == true || builtins.isAttrs a then (import ./meta.nix).annotations (lower name) (args.meta or { }) // (if builtins.isAttrs a then a else { })
+          else throw "nixlayer.${fn} ${name}: annotations must be an attribute set of strings (null removes a default), true or false, not a ${builtins.typeOf a}";
         # nl.buildLayer outputs: inputs of the build (mkImage adds their closure).
         ${if layers != [ ] then "layers" else null} = map storeString (toList layers);
       };
@@ -270,7 +274,7 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null, provenance ? null
-    , annotations ? null                     # OCI annotations of the manifest; absent: none
+    , annotations ? null                     # OCI annotations over the defaults (null removes one); false: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , debug ? false, passthru ? { }, meta ? { }
     , runAsRoot ? null, keepContentsDirlinks ? null # buildImage's own
@@ -293,7 +297,7 @@ let
     , users ? null, groups ? null, perms ? null, symlinks ? null, files ? { }, directories ? null
     , extraCommands ? null, shell ? defaultShell
     , sbom ? null, provenance ? null
-    , annotations ? null                     # OCI annotations of the manifest; absent: none
+    , annotations ? null                     # OCI annotations over the defaults (null removes one); false: none
     , contentAddressed ? false               # a content-addressed derivation (ca-derivations)
     , debug ? false, passthru ? { }, meta ? { }
     , maxLayers ? null, layering ? null      # the layered builders' own

@@ -86,7 +86,11 @@ type Settings struct {
 	Provenance *Provenance
 	// Annotations, when not nil, are the manifest's annotations
 	// (annotations.go); the store-path layers then carry nix-snapshotter's.
+	// nil when the annotations argument is false.
 	Annotations map[string]string
+	// AnnotationsRemoved are the default annotations the user removed
+	// (given as null), sorted: the builder adds no default of these names.
+	AnnotationsRemoved []string
 }
 
 // BaseRef names the base image of a build (fromImage, fromImageName,
@@ -198,7 +202,7 @@ func resolve(s *Spec, env Env) (*Settings, error) {
 	if set.Provenance, err = resolveProvenance(s, env); err != nil {
 		return nil, err
 	}
-	if set.Annotations, err = resolveAnnotations(s, set); err != nil {
+	if set.Annotations, set.AnnotationsRemoved, err = resolveAnnotations(s, set); err != nil {
 		return nil, err
 	}
 	if s.FromImage != "" {

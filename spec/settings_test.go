@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,11 @@ func TestResolveDefaults(t *testing.T) {
 				t.Errorf("Provenance = %+v, want the spec given", got.Provenance)
 			}
 			want.Provenance = got.Provenance
+			// The default annotations: TestResolveAnnotations.
+			if got.Annotations[AnnotationCreated] != got.Created.UTC().Format(time.RFC3339) {
+				t.Errorf("Annotations = %v, want the defaults", got.Annotations)
+			}
+			want.Annotations = got.Annotations
 			if !reflect.DeepEqual(*got, want) {
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(want)
@@ -225,21 +231,28 @@ func TestResolveProvenance(t *testing.T) {
 	}
 }
 
-// TestResolveAnnotations: none without the argument; with it, the user's
-// over the creation date and a given tag.
+// TestResolveAnnotations: the defaults (title, created, a given tag as
+// the version) unless the argument is false; the user's over them, null
+// removing one.
 func TestResolveAnnotations(t *testing.T) {
 	env := Env{DefaultTag: "outputhash"}
+	const created = "1970-01-01T00:00:01Z"
 	for _, tc := range []struct {
-		name, spec string
-		want       map[string]string
+		name, spec  string
+		want        map[string]string
+		wantRemoved []string
 	}{
-		{"absent", `{"name":"App"}`, nil},
-		{"null", `{"name":"App","annotations":null}`, nil},
-		{"empty", `{"name":"App","annotations":{}}`, map[string]string{AnnotationCreated: "1970-01-01T00:00:01Z"}},
+		{"absent", `{"name":"App"}`, map[string]string{AnnotationTitle: "app", AnnotationCreated: created}, nil},
+		{"null", `{"name":"App","annotations":null}`, map[string]string{AnnotationTitle: "app", AnnotationCreated: created}, nil},
+		{"true", `{"name":"App","annotations":true}`, map[string]string{AnnotationTitle: "app", AnnotationCreated: created}, nil},
+		{"false", `{"name":"App","tag":"v2","annotations":false}`, nil, nil},
+		{"empty", `{"name":"App","annotations":{}}`, map[string]string{AnnotationTitle: "app", AnnotationCreated: created}, nil},
 		{"tag and created", `{"name":"App","tag":"V2","created":"2024-01-02T03:04:05Z","annotations":{"a":"b"}}`,
-			map[string]string{AnnotationCreated: "2024-01-02T03:04:05Z", AnnotationVersion: "v2", "a": "b"}},
+			map[string]string{AnnotationTitle: "app", AnnotationCreated: "2024-01-02T03:04:05Z", AnnotationVersion: "v2", "a": "b"}, nil},
 		{"user wins", `{"name":"App","tag":"v2","annotations":{"org.opencontainers.image.version":"2.0.1"}}`,
-			map[string]string{AnnotationCreated: "1970-01-01T00:00:01Z", AnnotationVersion: "2.0.1"}},
+			map[string]string{AnnotationTitle: "app", AnnotationCreated: created, AnnotationVersion: "2.0.1"}, nil},
+		{"null removes", `{"name":"App","tag":"v2","annotations":{"org.opencontainers.image.created":null,"org.opencontainers.image.base.name":null,"x":"y"}}`,
+			map[string]string{AnnotationTitle: "app", AnnotationVersion: "v2", "x": "y"}, []string{AnnotationBaseName, AnnotationCreated}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ParseSpec([]byte(tc.spec), "test")
@@ -253,9 +266,19 @@ func TestResolveAnnotations(t *testing.T) {
 			if !reflect.DeepEqual(set.Annotations, tc.want) {
 				t.Errorf("Annotations = %v, want %v", set.Annotations, tc.want)
 			}
+			if !reflect.DeepEqual(set.AnnotationsRemoved, tc.wantRemoved) {
+				t.Errorf("AnnotationsRemoved = %v, want %v", set.AnnotationsRemoved, tc.wantRemoved)
+			}
+			if _, ok := set.Annotations[AnnotationVersion]; ok && s.Tag == nil {
+				t.Errorf("the default tag %q became the version", env.DefaultTag)
+			}
 		})
 	}
-	if _, err := Resolve(&Spec{Name: "a", Annotations: map[string]string{"": "x"}}, env); err == nil {
-		t.Error("an empty annotation name was accepted")
+	for _, bad := range []string{`{"":"x"}`, `"x"`, `["a"]`, `{"a":1}`, `{"a":{"b":"c"}}`} {
+		if _, err := Resolve(&Spec{Name: "a", Annotations: json.RawMessage(bad)}, env); err == nil {
+			t.Errorf("annotations %s accepted", bad)
+		} else if !strings.Contains(err.Error(), "annotation") {
+			t.Errorf("annotations %s: the error does not name the argument: %v", bad, err)
+		}
 	}
 }

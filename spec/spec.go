@@ -110,10 +110,12 @@ type Spec struct {
 	// SBOMMeta is the meta (license, homepage, description) of the
 	// derivations named in contents, by store path, from nix/sbom.nix.
 	SBOMMeta map[string]sbom.Meta `json:"sbomMeta"`
-	// Annotations are the image manifest's OCI annotations, over the
-	// defaults resolveAnnotations adds; absent (nil), the manifest has
-	// none. nix/default.nix adds those of the builder's meta.
-	Annotations map[string]string `json:"annotations"`
+	// Annotations is the annotations argument: absent, null or true for
+	// the default OCI annotations of the manifest (resolveAnnotations),
+	// false for none, or an object whose strings set annotations over the
+	// defaults and whose nulls remove defaults. nix/default.nix adds those
+	// of the builder's meta.
+	Annotations json.RawMessage `json:"annotations"`
 	// Provenance false leaves the provenance statement out (package
 	// provenance); absent, null or true, the image carries one.
 	Provenance *bool `json:"provenance"`
