@@ -86,8 +86,7 @@ func TestDefaultAnnotations(t *testing.T) {
 			t.Errorf("layer %d: %s with annotations, %s with annotations = false", i, on.Layers[i].Digest, off.Layers[i].Digest)
 		}
 	}
-	requireSandboxOff(t)
-	nixCheck(t, file, outs, noSandboxConfig)
+	checkSandboxOnAndOff(t, file, outs)
 }
 
 // TestAnnotationsFlags: build-image gives the defaults without

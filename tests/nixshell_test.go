@@ -198,8 +198,7 @@ func TestNixShellImageWithPkgs(t *testing.T) {
 	// The image and the stream script it is written from.
 	expr := "let img = " + exNix(t, "nix-shell-with-pkgs") + "; in [ img img.stream ]"
 	outs := strings.Fields(testutil.NixBuild(t, expr))
-	requireSandboxOff(t)
-	nixCheck(t, testutil.NixExprFile(t, expr), outs, noSandboxConfig)
+	checkSandboxOnAndOff(t, testutil.NixExprFile(t, expr), outs)
 }
 
 // TestNixShellImageBadInput: what is no derivation, contradictory or

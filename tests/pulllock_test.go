@@ -67,12 +67,9 @@ func TestPullImageFromLock(t *testing.T) {
 			if err != nil {
 				t.Fatalf("pullImageFromLock: %v\n%s", err, errOut)
 			}
-			// The assembly again without the sandbox, at a temporary
-			// path: the same bytes.
-			file := testutil.NixExprFile(t, expr)
-			if _, errOut, err := testutil.RunErr(filepath.Dir(file), []string{"NIX_CONFIG=" + testutil.NixConfig, "NIX_CONFIG=" + noSandboxConfig}, "nix-build", file, "--no-out-link", "--check"); err != nil {
-				t.Errorf("nix-build --check without the sandbox: %v\n%s", err, errOut)
-			}
+			// The assembly again, in the sandbox and without it (at a
+			// temporary path): the same bytes.
+			checkSandboxOnAndOff(t, testutil.NixExprFile(t, expr), []string{out})
 			a, _ := os.ReadFile(byDigest)
 			b, _ := os.ReadFile(out)
 			if len(a) == 0 || !bytes.Equal(a, b) {
