@@ -1,9 +1,6 @@
 package layering
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -23,33 +20,13 @@ type autoFixture struct {
 
 func loadAutoFixtures(t *testing.T) []autoFixture {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "auto", "*.graph.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures in testdata/auto: %v", err)
+	type expected struct {
+		Budgets map[string][][]string `json:"budgets"`
 	}
 	var out []autoFixture
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".graph.json")
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := registration.ParseStructured(data, f, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := os.ReadFile(filepath.Join("testdata", "auto", name+".expected.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var exp struct {
-			Budgets map[string][][]string `json:"budgets"`
-		}
-		if err := json.Unmarshal(raw, &exp); err != nil {
-			t.Fatalf("%s.expected.json: %v", name, err)
-		}
+	loadFixtures(t, "auto", func() any { return new(expected) }, func(name string, g *registration.Graph, e any) {
 		fx := autoFixture{name: name, graph: g, expected: map[int][][]string{}}
-		for b, groups := range exp.Budgets {
+		for b, groups := range e.(*expected).Budgets {
 			n, err := strconv.Atoi(b)
 			if err != nil {
 				t.Fatalf("%s.expected.json: budget %q: %v", name, b, err)
@@ -57,7 +34,7 @@ func loadAutoFixtures(t *testing.T) []autoFixture {
 			fx.expected[n] = groups
 		}
 		out = append(out, fx)
-	}
+	})
 	return out
 }
 

@@ -3,8 +3,6 @@ package layering
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -30,33 +28,13 @@ type pipelineFixture struct {
 
 func loadPipelineFixtures(t testing.TB) []pipelineFixture {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "pipeline", "*.graph.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures in testdata/pipeline: %v", err)
+	type expected struct {
+		Cases []pipelineCase `json:"cases"`
 	}
 	var out []pipelineFixture
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".graph.json")
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := registration.ParseStructured(data, f, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := os.ReadFile(filepath.Join("testdata", "pipeline", name+".expected.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var exp struct {
-			Cases []pipelineCase `json:"cases"`
-		}
-		if err := json.Unmarshal(raw, &exp); err != nil {
-			t.Fatalf("%s.expected.json: %v", name, err)
-		}
-		out = append(out, pipelineFixture{name: name, graph: g, cases: exp.Cases})
-	}
+	loadFixtures(t, "pipeline", func() any { return new(expected) }, func(name string, g *registration.Graph, e any) {
+		out = append(out, pipelineFixture{name: name, graph: g, cases: e.(*expected).Cases})
+	})
 	return out
 }
 
